@@ -1,0 +1,19 @@
+"""zoo: reference Keras 3 implementations of landmark vision and sequence papers.
+
+    import zoo
+    zoo.list_models("fcn*")
+    model = zoo.get("fcn8s", num_classes=21)
+    print(zoo.info("fcn8s"))
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the CLI
+
+__version__ = "0.1.0"
+
+from zoo.api import get, info, preprocessor  # noqa: E402
+from zoo.errors import ZooError  # noqa: E402
+from zoo.registry import list_models  # noqa: E402
+
+__all__ = ["get", "info", "list_models", "preprocessor", "ZooError", "__version__"]

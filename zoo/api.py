@@ -1,0 +1,110 @@
+"""The Python API: get, info, list_models, preprocessor."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from zoo import registry
+from zoo.errors import ConfigError
+from zoo.preprocessing import ImagePreprocessing
+
+
+def _check_kwargs(card, kwargs):
+    params = inspect.signature(card.builder).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [k for k in kwargs if k not in params]
+    if unknown:
+        allowed = ", ".join(p for p in params)
+        raise ConfigError(f"{card.name} does not take {', '.join(map(repr, unknown))}; it takes: {allowed}")
+
+
+def get(name: str, *, weights=None, num_classes: int | None = None, **overrides):
+    """Build registered model `name` and optionally load weights.
+
+    - `name` may carry a weights tag: `get("fcn8s.voc_caffe")` is `get("fcn8s", weights="voc_caffe")`.
+    - `weights`: a registered tag, or a path to a `.keras`, `.weights.h5`, `.caffemodel` or
+      keras.applications `.h5` file. Loading is strict: a file for another architecture raises
+      `WeightsMismatchError` listing every mismatched layer, and nothing is loaded.
+    - `num_classes`: the size of the classification head. With weights of another head size,
+      the body is loaded and the head layers (the card's `head_layers`) are re-initialised.
+    - other keyword arguments go to the builder (e.g. `input_shape=(500, 500, 3)`).
+    """
+    card = registry.card(name)
+    _, tag = registry.split_name(name)
+    if tag is not None:
+        if weights is not None:
+            raise ConfigError(f"{name!r} names weights {tag!r} and weights={weights!r} was given too; give one")
+        weights = tag
+    kwargs = dict(overrides)
+    if num_classes is not None:
+        kwargs["num_classes"] = int(num_classes)
+    _check_kwargs(card, kwargs)
+    model = card.builder(**kwargs)
+    if weights is not None:
+        from zoo import weights as weights_mod
+
+        weights_mod.load_into(model, weights, card=card, build_kwargs=kwargs)
+    return model
+
+
+def preprocessor(name: str, weights: str | None = None) -> ImagePreprocessing:
+    """The preprocessing layer (uint8 RGB -> network input) for a model, or for one of its weights."""
+    card = registry.card(name)
+    _, tag = registry.split_name(name)
+    tag = weights or tag
+    contract = card.input_contract
+    if tag and tag in card.weights and card.weights[tag].preprocessing is not None:
+        contract = card.weights[tag].preprocessing
+    return ImagePreprocessing.from_contract(contract, name=f"{card.name}_preprocessing")
+
+
+@dataclasses.dataclass
+class ModelInfo:
+    name: str
+    summary: str
+    family: str
+    paper: str
+    section: str
+    task: str
+    input_contract: registry.InputContract
+    paper_numbers: dict
+    parameters: dict
+    recipes: list
+    weights: dict
+
+    def __str__(self):
+        lines = [f"{self.name}: {self.summary}", f"  family:     {self.family}", f"  paper:      {self.paper}, {self.section}"]
+        lines += [f"  task:       {self.task}", f"  input:      {self.input_contract.describe()}"]
+        p = self.parameters
+        lines.append(f"  parameters: {p['total']:,} ({p['trainable']:,} trainable)")
+        if self.paper_numbers:
+            lines.append("  paper numbers (as stated in the paper):")
+            lines += [f"    {k}: {v}" for k, v in self.paper_numbers.items()]
+        lines.append(f"  recipes:    {', '.join(self.recipes) or '(none yet)'}")
+        if self.weights:
+            lines.append("  weights:")
+            for tag, w in self.weights.items():
+                lines.append(f"    {self.name}.{tag}: {w.format} from {w.source or w.url}")
+        else:
+            lines.append("  weights:    (none registered; load your own with weights=PATH)")
+        return "\n".join(lines)
+
+
+def info(name: str, **build_kwargs) -> ModelInfo:
+    """The model card of `name`, with its parameter count measured on the built model."""
+    card = registry.card(name)
+    return ModelInfo(
+        name=card.name,
+        summary=card.summary,
+        family=card.family,
+        paper=card.paper,
+        section=card.section,
+        task=card.task,
+        input_contract=card.input_contract,
+        paper_numbers=card.paper_numbers,
+        parameters=card.parameter_count(**build_kwargs),
+        recipes=card.recipes(),
+        weights=card.weights,
+    )

@@ -1,0 +1,1 @@
+"""Model families, one folder each. Families register their builders with `zoo.registry.register`."""

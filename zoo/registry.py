@@ -1,0 +1,241 @@
+"""The model registry: one `ModelCard` per registered builder.
+
+A family module registers each builder with `@register(...)`, stating the paper, the section,
+the input contract and the numbers the paper gives for that model. `zoo.get`, `zoo.info`,
+`zoo list` and the registry-parametrized tests all read from here, so a model registered once
+gets the API, the CLI and the test suite for free.
+
+Names follow timm's `arch.tag` convention: `zoo.get("fcn8s")` builds the architecture,
+`zoo.get("fcn8s.voc_caffe")` also loads the weights registered under tag `voc_caffe`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import importlib
+import inspect
+from typing import Any, Callable
+
+from zoo.errors import DuplicateNameError, unknown_name
+
+# Caffe's ILSVRC-2012 mean, BGR: the per-channel average of ilsvrc_2012_mean.npy, as used by
+# the FCN reference code (voc_layers.py) and the VGG/AlexNet/GoogLeNet Caffe releases.
+CAFFE_BGR_MEAN = (104.00698793, 116.66876762, 122.67891434)
+
+# Families whose modules register models. Imported lazily on first registry access so that
+# `import zoo` stays cheap and a broken family cannot break the others' import.
+FAMILY_MODULES = [
+    "zoo.models.mlp",
+    "zoo.models.lenet",
+    "zoo.models.alexnet",
+    "zoo.models.vgg",
+    "zoo.models.googlenet",
+    "zoo.models.resnet",
+    "zoo.models.fcn",
+    "zoo.models.testing",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputContract:
+    """What the network itself takes (the exported `serve` signature).
+
+    `shape` is (H, W, C) for images with None for free sizes, (T, H, W, C) for clips,
+    (T,) for token sequences. For images, `channel_order`, `mean` and `std` say how a uint8
+    RGB picture becomes the network input: reorder channels, subtract `mean`, divide by `std`.
+    `min_size` is the smallest spatial size the network accepts.
+    """
+
+    shape: tuple
+    dtype: str = "float32"
+    kind: str = "image"  # image | clip | tokens | vector
+    channel_order: str | None = "BGR"
+    mean: tuple | None = CAFFE_BGR_MEAN
+    std: tuple | None = None
+    min_size: int | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        text = f"{self.kind} {self.shape} {self.dtype}"
+        if self.kind in ("image", "clip") and self.channel_order:
+            text += f", {self.channel_order}"
+            if self.mean is not None:
+                text += f", minus mean {tuple(round(m, 3) for m in self.mean)}"
+            if self.std is not None:
+                text += f", divided by {tuple(round(s, 3) for s in self.std)}"
+        if self.min_size:
+            text += f", at least {self.min_size}x{self.min_size}"
+        if self.note:
+            text += f" ({self.note})"
+        return text
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsSpec:
+    """A released weights file: where it comes from, how to check it, what it reaches."""
+
+    tag: str
+    url: str
+    sha256: str | None
+    format: str  # "caffemodel" | "keras" | "keras_applications_h5"
+    num_classes: int | None = None
+    source: str = ""  # who released it
+    license: str = ""
+    preprocessing: InputContract | None = None  # when it differs from the card's contract
+    metrics: dict = dataclasses.field(default_factory=dict)  # {dataset: {metric: value}}, released numbers
+    size_bytes: int | None = None
+
+
+@dataclasses.dataclass
+class ModelCard:
+    """Everything the zoo knows about one registered model."""
+
+    name: str
+    builder: Callable[..., Any]
+    family: str
+    paper: str
+    section: str
+    task: str
+    input_contract: InputContract
+    paper_numbers: dict = dataclasses.field(default_factory=dict)
+    head_layers: tuple = ()  # re-initialised when num_classes differs from the weights'
+    default_num_classes: int | None = None
+    weights: dict = dataclasses.field(default_factory=dict)  # tag -> WeightsSpec
+    aliases: tuple = ()
+    hidden: bool = False  # test-only models: not shown by list_models()
+    test_kwargs: dict = dataclasses.field(default_factory=dict)  # small configuration for fast tests
+    test_input_shape: tuple | None = None  # input of the fast tests (with test_kwargs)
+    slow: bool = False  # the full-size model is too heavy for the default test tier
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.builder) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    def recipes(self) -> list[str]:
+        """Names of the recipes under recipes/ that train this model."""
+        from zoo.training import recipes as recipe_mod
+
+        return recipe_mod.recipes_for_model(self.name)
+
+    def parameter_count(self, **kwargs) -> dict:
+        """Trainable, non-trainable and total weights of the model built with `kwargs`."""
+        import numpy as np
+
+        model = self.builder(**kwargs)
+
+        def count(ws):
+            return int(sum(int(np.prod(w.shape)) for w in ws))
+
+        return {
+            "trainable": count(model.trainable_weights),
+            "non_trainable": count(model.non_trainable_weights),
+            "total": count(model.weights),
+        }
+
+
+_REGISTRY: dict[str, ModelCard] = {}
+_ALIASES: dict[str, str] = {}
+_loaded = False
+
+
+def register(
+    name: str,
+    *,
+    family: str,
+    paper: str,
+    section: str,
+    task: str,
+    input_contract: InputContract,
+    paper_numbers: dict | None = None,
+    head_layers: tuple = (),
+    default_num_classes: int | None = None,
+    weights: tuple = (),
+    aliases: tuple = (),
+    hidden: bool = False,
+    test_kwargs: dict | None = None,
+    test_input_shape: tuple | None = None,
+    slow: bool = False,
+):
+    """Decorator that registers a builder under `name` (and `aliases`)."""
+
+    def decorate(builder):
+        card = ModelCard(
+            name=name,
+            builder=builder,
+            family=family,
+            paper=paper,
+            section=section,
+            task=task,
+            input_contract=input_contract,
+            paper_numbers=dict(paper_numbers or {}),
+            head_layers=tuple(head_layers),
+            default_num_classes=default_num_classes,
+            weights={w.tag: w for w in weights},
+            aliases=tuple(aliases),
+            hidden=hidden,
+            test_kwargs=dict(test_kwargs or {}),
+            test_input_shape=test_input_shape,
+            slow=slow,
+        )
+        for key in (name, *aliases):
+            if key in _REGISTRY or key in _ALIASES:
+                raise DuplicateNameError(f"model name {key!r} is registered twice")
+        _REGISTRY[name] = card
+        for alias in aliases:
+            _ALIASES[alias] = name
+        builder.zoo_card = card
+        return builder
+
+    return decorate
+
+
+def _ensure_loaded():
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in FAMILY_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            # A family that has not landed yet; any other import error is a real bug.
+            if e.name != module:
+                raise
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """'fcn8s.voc_caffe' -> ('fcn8s', 'voc_caffe'); 'fcn8s' -> ('fcn8s', None)."""
+    arch, _, tag = name.partition(".")
+    return arch, (tag or None)
+
+
+def card(name: str) -> ModelCard:
+    """The ModelCard of `name` (an alias or an `arch.tag` name works too)."""
+    _ensure_loaded()
+    arch, _ = split_name(name)
+    arch = _ALIASES.get(arch, arch)
+    if arch not in _REGISTRY:
+        raise unknown_name("model", arch, list(_REGISTRY) + list(_ALIASES))
+    return _REGISTRY[arch]
+
+
+def list_models(pattern: str = "*", *, include_hidden: bool = False, pretrained: bool = False) -> list[str]:
+    """Registered model names matching the fnmatch `pattern`, sorted.
+
+    With `pretrained=True`, `arch.tag` names of the registered weights are listed instead.
+    """
+    _ensure_loaded()
+    names = []
+    for name, c in _REGISTRY.items():
+        if c.hidden and not include_hidden:
+            continue
+        candidates = [f"{name}.{tag}" for tag in c.weights] if pretrained else [name]
+        names += [n for n in candidates if fnmatch.fnmatch(n, pattern)]
+    return sorted(names)
+
+
+def all_cards(include_hidden: bool = False) -> list[ModelCard]:
+    _ensure_loaded()
+    return [c for c in _REGISTRY.values() if include_hidden or not c.hidden]

@@ -1,0 +1,195 @@
+"""Loading weights into zoo models: strict, by layer name, never partial.
+
+Every format (Keras files, Caffe `.caffemodel`, keras.applications `.h5`) is first read into a
+`{layer_name: [arrays in Keras layout]}` mapping; `assign_named` then checks the whole mapping
+against the model and assigns only if every layer fits. A file for another architecture raises
+`WeightsMismatchError` listing all missing, unexpected and mis-shaped layers.
+
+Weight formats register a reader with `register_format(suffix, reader)`; the classic
+architectures add `.caffemodel` (zoo.convert.caffe) and keras.applications `.h5`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from zoo.errors import ConfigError, WeightsFormatError, WeightsMismatchError, unknown_name
+
+# suffix -> reader(path, model, card, build_kwargs) -> {layer_name: [np.ndarray, ...]}
+_FORMATS: dict[str, Callable] = {}
+
+
+def register_format(suffix: str, reader: Callable):
+    _FORMATS[suffix] = reader
+
+
+def named_layers(model) -> dict:
+    """{name: layer} for every layer that owns weights, nested models flattened as 'outer/inner'."""
+    out = {}
+
+    def walk(layer, prefix):
+        sub = getattr(layer, "layers", None)
+        if sub is not None and layer is not model and isinstance(sub, list) and hasattr(layer, "inputs"):
+            for child in sub:
+                walk(child, f"{prefix}{layer.name}/")
+            return
+        if layer.weights:
+            out[prefix + layer.name] = layer
+
+    for layer in model.layers:
+        walk(layer, "")
+    return out
+
+
+def model_to_named(model) -> dict:
+    return {name: [np.asarray(w) for w in layer.get_weights()] for name, layer in named_layers(model).items()}
+
+
+def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights") -> None:
+    """Assign `named` arrays to the model's layers; all or nothing.
+
+    `skip` names layers that keep their fresh initialisation (a head of another size); the
+    file's arrays for them are ignored.
+    """
+    layers = named_layers(model)
+    skip = set(skip)
+    missing = sorted(set(layers) - set(named) - skip)
+    unexpected = sorted(set(named) - set(layers) - skip)
+    misshaped = []
+    for name in sorted(set(layers) & set(named) - skip):
+        want = [tuple(w.shape) for w in layers[name].weights]
+        got = [tuple(np.shape(a)) for a in named[name]]
+        if want != got:
+            misshaped.append(f"{name}: file has {got}, model has {want}")
+    if missing or unexpected or misshaped:
+        parts = []
+        if missing:
+            parts.append(f"layers missing from the file: {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"layers in the file but not in the model: {', '.join(unexpected)}")
+        if misshaped:
+            parts.append("mis-shaped layers: " + "; ".join(misshaped))
+        raise WeightsMismatchError(
+            f"{source} does not fit {model.name} ({len(layers)} weighted layers); nothing was loaded. " + ". ".join(parts)
+        )
+    for name, layer in layers.items():
+        if name not in skip:
+            layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(named[name], layer.weights)])
+
+
+def _head_skip(card, build_kwargs, file_num_classes):
+    """Head layers to re-initialise when the requested num_classes differs from the file's."""
+    want = build_kwargs.get("num_classes", card.default_num_classes)
+    if file_num_classes is None or want is None or int(want) == int(file_num_classes):
+        return ()
+    return tuple(card.head_layers)
+
+
+def _read_keras_file(path, model, card, build_kwargs):
+    """Read a Keras `.keras`/`.weights.h5` file of a zoo model into named arrays.
+
+    Keras stores weights by layer position, not by name, so the file is loaded into a donor
+    model of the same architecture (first with the requested head size, then with the card's
+    default one), whose layers are then read by name. The caller's model is never touched here.
+    """
+    import keras
+
+    attempts = [dict(build_kwargs)]
+    if "num_classes" in build_kwargs and card.default_num_classes is not None:
+        attempts.append({**build_kwargs, "num_classes": card.default_num_classes})
+    errors = []
+    for kwargs in attempts:
+        donor = card.builder(**kwargs)
+        try:
+            if str(path).endswith(".keras"):
+                loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+                named = model_to_named(loaded)
+            else:
+                donor.load_weights(path)
+                named = model_to_named(donor)
+            return named, kwargs.get("num_classes", card.default_num_classes)
+        except Exception as e:  # noqa: BLE001 - Keras raises ValueError, KeyError, OSError...
+            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+    raise WeightsMismatchError(
+        f"{path} does not fit {card.name} with {build_kwargs or 'its default arguments'}; nothing was loaded. "
+        f"Keras said: {' | '.join(errors)}"
+    )
+
+
+def resolve_path(weights, card) -> tuple[Path, str]:
+    """A weights argument (tag or path) -> (local path, format suffix)."""
+    if isinstance(weights, (str, os.PathLike)) and str(weights) in card.weights:
+        spec = card.weights[str(weights)]
+        return fetch(spec, card.name), spec.format
+    _ensure_formats()
+    path = Path(weights)
+    if not path.exists():
+        if isinstance(weights, str) and os.sep not in weights and "." not in weights:
+            raise unknown_name(f"weights tag of {card.name}", weights, list(card.weights))
+        raise WeightsFormatError(f"weights file {path} does not exist")
+    name = path.name
+    for suffix in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return path, suffix
+    raise WeightsFormatError(
+        f"cannot tell the format of {path}: expected one of {', '.join(sorted(_FORMATS))}"
+    )
+
+
+def fetch(spec, model_name: str) -> Path:
+    """Download a registered weights file into the Keras cache, hash-checked."""
+    import keras
+
+    fname = f"{model_name}.{spec.tag}{_suffix_of(spec.format)}"
+    try:
+        return Path(
+            keras.utils.get_file(fname, spec.url, file_hash=spec.sha256, hash_algorithm="sha256", cache_subdir="zoo")
+        )
+    except Exception as e:  # noqa: BLE001
+        raise WeightsFormatError(
+            f"could not download {model_name}.{spec.tag} from {spec.url} ({type(e).__name__}: {e}). "
+            f"Download it by hand and pass weights=PATH."
+        ) from e
+
+
+def _suffix_of(fmt: str) -> str:
+    return {"caffemodel": ".caffemodel", "keras": ".weights.h5", "keras_applications_h5": ".h5"}.get(fmt, "")
+
+
+# Modules that register further formats when imported.
+FORMAT_MODULES = ("zoo.convert.caffe", "zoo.convert.keras_applications")
+
+
+def _ensure_formats():
+    import importlib
+
+    for module in FORMAT_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+
+
+def load_into(model, weights, *, card, build_kwargs: dict) -> None:
+    """Load `weights` (tag or path) into `model`, built by `card.builder(**build_kwargs)`.
+
+    A format reader is `reader(path, model, card, build_kwargs) -> (named, file_num_classes)`:
+    named arrays in Keras layout, and the head size the file was trained with (None if unknown).
+    """
+    _ensure_formats()
+    path, fmt = resolve_path(weights, card)
+    fmt = {"caffemodel": ".caffemodel", "keras": ".weights.h5", "keras_applications_h5": ".h5"}.get(fmt, fmt)
+    reader = _FORMATS.get(fmt)
+    if reader is None:
+        raise ConfigError(f"no reader for {fmt} weights is installed")
+    named, file_num_classes = reader(path, model, card, build_kwargs)
+    assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path))
+
+
+register_format(".weights.h5", _read_keras_file)
+register_format(".keras", _read_keras_file)
