@@ -49,16 +49,22 @@ def model_to_named(model) -> dict:
     return {name: [np.asarray(w) for w in layer.get_weights()] for name, layer in named_layers(model).items()}
 
 
-def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights") -> None:
+def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights", partial: bool = False) -> dict:
     """Assign `named` arrays to the model's layers; all or nothing.
 
     `skip` names layers that keep their fresh initialisation (a head of another size); the
-    file's arrays for them are ignored.
+    file's arrays for them are ignored. With `partial=True` (stage-wise initialisation, e.g.
+    FCN-16s from FCN-32s), layers missing from the file keep their initialisation and layers
+    only in the file are ignored; mis-shaped layers are still an error. Returns
+    {"loaded": [...], "initialised": [...], "ignored": [...]} layer names.
     """
     layers = named_layers(model)
     skip = set(skip)
     missing = sorted(set(layers) - set(named) - skip)
     unexpected = sorted(set(named) - set(layers) - skip)
+    report = {"loaded": sorted(set(layers) & set(named) - skip), "initialised": sorted(skip | set(missing)), "ignored": unexpected}
+    if partial:
+        missing, unexpected = [], []
     misshaped = []
     for name in sorted(set(layers) & set(named) - skip):
         want = [tuple(w.shape) for w in layers[name].weights]
@@ -76,9 +82,10 @@ def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights
         raise WeightsMismatchError(
             f"{source} does not fit {model.name} ({len(layers)} weighted layers); nothing was loaded. " + ". ".join(parts)
         )
-    for name, layer in layers.items():
-        if name not in skip:
-            layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(named[name], layer.weights)])
+    for name in report["loaded"]:
+        layer = layers[name]
+        layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(named[name], layer.weights)])
+    return report
 
 
 def _head_skip(card, build_kwargs, file_num_classes):
@@ -89,34 +96,72 @@ def _head_skip(card, build_kwargs, file_num_classes):
     return tuple(card.head_layers)
 
 
+def sidecar_path(path) -> Path:
+    """`final.weights.h5` -> `final.weights.json`: what the runner writes beside every weights file."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".weights.h5").removesuffix(".keras") + ".weights.json")
+
+
+def read_sidecar(path) -> dict | None:
+    """The sidecar of a weights file (model name, builder options, dataset, class names), if there is one."""
+    import json
+
+    p = sidecar_path(path)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def _check_all_loaded(path, donor):
+    """Keras may skip parts of a file it cannot place and only warn; require the file's arrays and the
+    model's weights to be the same multiset of shapes, so that a structural match was a full load."""
+    import h5py
+
+    shapes = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda _, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
+    want = sorted(tuple(w.shape) for w in donor.weights)
+    got = sorted(shapes)
+    if got != want:
+        raise ValueError(f"the file holds {len(got)} arrays, the model has {len(want)} weights")
+
+
 def _read_keras_file(path, model, card, build_kwargs):
     """Read a Keras `.keras`/`.weights.h5` file of a zoo model into named arrays.
 
     Keras stores weights by layer position, not by name, so the file is loaded into a donor
-    model of the same architecture (first with the requested head size, then with the card's
-    default one), whose layers are then read by name. The caller's model is never touched here.
+    model of the architecture that wrote it (named by its sidecar, else this card with the
+    requested and then the default head size), whose layers are then read by name. The
+    caller's model is never touched here.
     """
     import keras
 
-    attempts = [dict(build_kwargs)]
-    if "num_classes" in build_kwargs and card.default_num_classes is not None:
-        attempts.append({**build_kwargs, "num_classes": card.default_num_classes})
-    errors = []
-    for kwargs in attempts:
-        donor = card.builder(**kwargs)
+    from zoo import registry
+
+    if str(path).endswith(".keras"):
         try:
-            if str(path).endswith(".keras"):
-                loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
-                named = model_to_named(loaded)
-            else:
-                donor.load_weights(path)
-                named = model_to_named(donor)
-            return named, kwargs.get("num_classes", card.default_num_classes)
+            loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as e:  # noqa: BLE001
+            raise WeightsFormatError(f"cannot read {path} as a Keras model file: {type(e).__name__}: {e}") from e
+        return model_to_named(loaded), None
+    attempts = []
+    meta = read_sidecar(path)
+    if meta:
+        attempts.append((registry.card(meta["model"]), dict(meta.get("options", {}))))
+    attempts.append((card, dict(build_kwargs)))
+    if "num_classes" in build_kwargs and card.default_num_classes is not None:
+        attempts.append((card, {**build_kwargs, "num_classes": card.default_num_classes}))
+    errors = []
+    for donor_card, kwargs in attempts:
+        donor = donor_card.builder(**kwargs)
+        try:
+            donor.load_weights(path)
+            _check_all_loaded(path, donor)
         except Exception as e:  # noqa: BLE001 - Keras raises ValueError, KeyError, OSError...
-            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+            errors.append(f"as {donor_card.name}{kwargs or ''}: {type(e).__name__}: {str(e).splitlines()[0][:300]}")
+            continue
+        return model_to_named(donor), kwargs.get("num_classes", donor_card.default_num_classes)
     raise WeightsMismatchError(
         f"{path} does not fit {card.name} with {build_kwargs or 'its default arguments'}; nothing was loaded. "
-        f"Keras said: {' | '.join(errors)}"
+        f"Tried: {' | '.join(errors)}"
     )
 
 
@@ -175,7 +220,7 @@ def _ensure_formats():
                 raise
 
 
-def load_into(model, weights, *, card, build_kwargs: dict) -> None:
+def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False) -> dict:
     """Load `weights` (tag or path) into `model`, built by `card.builder(**build_kwargs)`.
 
     A format reader is `reader(path, model, card, build_kwargs) -> (named, file_num_classes)`:
@@ -188,7 +233,13 @@ def load_into(model, weights, *, card, build_kwargs: dict) -> None:
     if reader is None:
         raise ConfigError(f"no reader for {fmt} weights is installed")
     named, file_num_classes = reader(path, model, card, build_kwargs)
-    assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path))
+    return assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path), partial=partial)
+
+
+def load_partial(model, weights, *, card, build_kwargs: dict) -> dict:
+    """Stage-wise initialisation from another model's weights file (FCN-32s -> FCN-16s -> FCN-8s, Long §3.3.2):
+    every layer the file and the model share is loaded; the rest keep their initialisation."""
+    return load_into(model, weights, card=card, build_kwargs=build_kwargs, partial=True)
 
 
 register_format(".weights.h5", _read_keras_file)

@@ -1,0 +1,63 @@
+"""The recipe runner in-process: training, logs, sidecars, NaN handling, workdir safety."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.training.helpers import write_recipe
+from zoo.errors import ConfigError, NaNLossError
+from zoo.training import recipes, runner
+
+
+def test_train_writes_everything_and_loss_falls(tmp_path):
+    recipe = recipes.load(str(write_recipe(tmp_path / "r.toml", steps=40, checkpoint_every=10, lr=0.05)))
+    recipe.data.eval_split = "validation"
+    res = runner.train(recipe, tmp_path / "run")
+    run = tmp_path / "run"
+    for f in ("recipe.toml", "final.weights.h5", "final.weights.json", "log.csv", "eval.json"):
+        assert (run / f).exists(), f
+    assert list((run / "backup").glob("ckpt-40*"))
+    assert list((run / "tensorboard").iterdir())
+    meta = json.loads((run / "final.weights.json").read_text())
+    assert meta["model"] == "test/tiny_segmenter" and meta["options"]["num_classes"] == 6 and meta["step"] == 40
+    assert len(meta["class_names"]) == 6
+    losses = [float(line.split(",")[1]) for line in (run / "log.csv").read_text().splitlines()[1:] if ",train," in line]
+    assert losses[-1] < losses[0], losses
+    assert 0.0 <= res.metrics["mean_iu"] <= 1.0 and "pixel_accuracy" in res.metrics
+
+
+def test_resolved_recipe_reruns_and_different_recipe_is_refused(tmp_path):
+    recipe = recipes.load(str(write_recipe(tmp_path / "r.toml", steps=4)))
+    runner.train(recipe, tmp_path / "run")
+    again = recipes.load(str(tmp_path / "run" / "recipe.toml"))
+    assert again == recipe
+    other = recipes.load(str(write_recipe(tmp_path / "r2.toml", steps=4, lr=0.01)))
+    with pytest.raises(ConfigError, match="optimizer.learning_rate"):
+        runner.train(other, tmp_path / "run")
+
+
+def test_nan_loss_stops_with_advice(tmp_path):
+    recipe = recipes.load(str(write_recipe(tmp_path / "r.toml", steps=20, lr=1e12, checkpoint_every=2)))
+    with pytest.raises(NaNLossError, match="lower learning rate"):
+        runner.train(recipe, tmp_path / "run")
+    assert not (tmp_path / "run" / "final.weights.h5").exists()
+
+
+def test_lr_mult_zero_freezes_and_weight_decay_is_caffe_style(tmp_path):
+    import tomllib
+
+    path = write_recipe(tmp_path / "r.toml", steps=3, lr=0.1)
+    data = tomllib.loads(path.read_text())
+    data["lr_mult"] = [{"pattern": "conv1*", "lr_mult": 0.0}]
+    recipe = recipes.from_dict(data)
+    res = runner.train(recipe, tmp_path / "run")
+    import keras
+
+    from zoo import registry
+
+    keras.utils.set_random_seed(recipe.train.seed)  # the runner's initialisation, rebuilt
+    fresh = runner.build_model(recipe, registry.card("test/tiny_segmenter"))
+    # conv1 never moved (lr_mult 0: frozen), conv2 did
+    np.testing.assert_array_equal(res.model.get_layer("conv1").get_weights()[0], fresh.get_layer("conv1").get_weights()[0])
+    assert not np.allclose(res.model.get_layer("conv2").get_weights()[0], fresh.get_layer("conv2").get_weights()[0])

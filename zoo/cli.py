@@ -1,0 +1,338 @@
+"""The `zoo` command (also `python -m zoo`).
+
+    zoo list [PATTERN]            registered models (fnmatch pattern)
+    zoo info NAME                 model card: paper, input contract, parameters, recipes, weights
+    zoo recipes [PATTERN]         recipes under recipes/
+    zoo train RECIPE              train a recipe (resumes from its backup when rerun)
+    zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
+    zoo export NAME --format savedmodel|tflite --out PATH
+    zoo predict NAME IMAGE... --weights W --out FILE.png
+    zoo convert NAME --weights ORIGINAL --out FILE.weights.h5
+    zoo bench NAME...             speed and memory (see `zoo bench --help`)
+
+Errors are one sentence on stderr (exit status 2); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _shape(text):
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W or H,W,C integers, got {text!r}") from None
+    if len(parts) not in (2, 3) or any(p <= 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected H,W or H,W,C positive integers, got {text!r}")
+    return tuple(parts)
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="zoo", description="Reference Keras 3 implementations of landmark vision papers.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list registered models")
+    s.add_argument("pattern", nargs="?", default="*")
+    s.add_argument("--pretrained", action="store_true", help="list NAME.TAG for registered weights instead")
+
+    s = sub.add_parser("info", help="show a model card")
+    s.add_argument("name")
+
+    s = sub.add_parser("recipes", help="list recipes")
+    s.add_argument("pattern", nargs="?", default="*")
+
+    s = sub.add_parser("train", help="train a recipe")
+    s.add_argument("recipe", help="recipe name (file stem under recipes/) or path to a .toml file")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe field, e.g. --set optimizer.learning_rate=1e-4 (repeatable)")
+    s.add_argument("--strategy", choices=["default", "mirrored", "multi_worker", "parameter_server", "tpu"])
+    s.add_argument("--workdir", help="run directory (default runs/RECIPE)")
+    s.add_argument("--fresh", action="store_true", help="discard an earlier run in the work directory")
+    s.add_argument("--cpu-replicas", type=int, default=2, help="logical CPU devices for 'mirrored' without GPUs")
+    s.add_argument("--max-steps", type=int, help="stop after this many steps (resumable)")
+
+    s = sub.add_parser("eval", help="evaluate weights on a recipe's evaluation split")
+    s.add_argument("recipe")
+    s.add_argument("--weights", required=True)
+    s.add_argument("--split", help="split to evaluate (default: the recipe's eval_split)")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    s.add_argument("--out", help="write the metrics as JSON here")
+
+    s = sub.add_parser("export", help="export a model to SavedModel or TFLite, checked against Keras")
+    s.add_argument("name")
+    s.add_argument("--weights")
+    s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C) of the exported input; TFLite needs it")
+    s.add_argument("--format", required=True, choices=["savedmodel", "tflite"])
+    s.add_argument("--quantize", choices=["fp16", "int8"])
+    s.add_argument("--out", required=True, help="SavedModel directory, or .tflite file")
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--allow-flex", action="store_true", help="allow TensorFlow (Flex) ops in TFLite")
+    s.add_argument("--calibration-data", help="dataset for int8 calibration and the int8 metric (default: the weights' dataset)")
+    s.add_argument("--calibration-examples", type=int, default=32)
+
+    s = sub.add_parser("predict", help="run a model on images and write a picture of its predictions")
+    s.add_argument("name")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--weights")
+    s.add_argument("--out", required=True, help="PNG file")
+
+    s = sub.add_parser("convert", help="convert original released weights into a Keras weights file")
+    s.add_argument("name")
+    s.add_argument("--weights", required=True, help=".caffemodel, keras.applications .h5, ...")
+    s.add_argument("--out", required=True, help="FILE.weights.h5")
+
+    s = sub.add_parser("bench", help="measure speed and memory")
+    s.add_argument("names", nargs="+")
+    s.add_argument("--mode", choices=["train", "infer", "both"], default="infer")
+    s.add_argument("--batch", type=int, default=1)
+    s.add_argument("--input-shape", type=_shape)
+    s.add_argument("--repeats", type=int, default=10)
+    s.add_argument("--warmup", type=int, default=2)
+    s.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="builder option, e.g. --set width=16")
+    return p
+
+
+def _model_from_weights(name, weights, **extra):
+    """Build NAME with the builder options recorded beside a weights file (the runner's sidecar)."""
+    import zoo
+    from zoo import weights as weights_mod
+
+    options = {}
+    meta = weights_mod.read_sidecar(weights) if weights and Path(weights).exists() else None
+    if meta:
+        if meta.get("model") != zoo.registry.card(name).name:
+            options = {}  # weights of another model: the strict loader explains the mismatch
+        else:
+            options = dict(meta.get("options", {}))
+    options.update(extra)
+    return zoo.get(name, weights=weights, **options), meta
+
+
+def cmd_list(args):
+    import zoo
+
+    names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    if not names:
+        print(f"no models match {args.pattern!r}", file=sys.stderr)
+        return 1
+    cards = {n: zoo.registry.card(n) for n in names}
+    width = max(len(n) for n in names)
+    for n in names:
+        c = cards[n]
+        print(f"{n:<{width}}  {c.task:<14} {c.paper}, {c.section}")
+    return 0
+
+
+def cmd_info(args):
+    import zoo
+
+    print(zoo.info(args.name))
+    return 0
+
+
+def cmd_recipes(args):
+    import fnmatch
+
+    from zoo.training import recipes
+
+    for name in recipes.list_recipes():
+        if fnmatch.fnmatch(name, args.pattern):
+            r = recipes.load(name)
+            print(f"{name}: {r.model.name} on {r.data.name} — {r.recipe.paper_target or r.recipe.description}")
+    return 0
+
+
+def cmd_train(args):
+    from zoo.training import runner
+
+    recipe = runner.load_recipe(args.recipe, args.overrides, args.strategy)
+    workdir = Path(args.workdir or Path("runs") / recipe.name)
+    print(f"training {recipe.model.name} on {recipe.data.name} ({recipe.name}, strategy {recipe.train.strategy}) in {workdir}")
+    result = runner.train(recipe, workdir, cpu_replicas=args.cpu_replicas, fresh=args.fresh, max_steps=args.max_steps)
+    print(f"done: {result.steps} steps in {result.seconds:.1f}s, final loss {result.final_loss:.5g}")
+    if result.metrics:
+        print("eval: " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
+    if result.weights:
+        print(f"weights: {result.weights}")
+    return 0
+
+
+def cmd_eval(args):
+    from zoo import registry
+    from zoo.training import runner
+
+    recipe = runner.load_recipe(args.recipe, args.overrides)
+    card = registry.card(recipe.model.name)
+    model, _ = _model_from_weights(recipe.model.name, args.weights)
+    if args.split:
+        recipe.data.eval_split = args.split
+    _, eval_ds, _ = runner.make_datasets(recipe, card, start_step=0)
+    t0 = time.time()
+    metrics = runner.evaluate(model, eval_ds, card, runner._num_classes(model), recipe.loss.ignore_label)
+    print(f"{recipe.model.name} on {recipe.data.name}/{recipe.data.eval_split} ({time.time() - t0:.1f}s):")
+    for k, v in metrics.items():
+        print(f"  {k:<16} {v:.4f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"split": recipe.data.eval_split, **metrics}, indent=2))
+    return 0
+
+
+def _calibration(dataset, contract, input_shape, n, task):
+    """(representative network inputs, labels) from a dataset's train/validation splits, at the export size."""
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo import data as data_mod
+    from zoo.preprocessing import ImagePreprocessing
+
+    pre = ImagePreprocessing.from_contract(contract)
+    info = data_mod.info(dataset)
+    split = "validation" if "validation" in info.splits else "train"
+    xs, ys = [], []
+    for ex in data_mod.load(dataset, split).take(n):
+        img = tf.image.resize(ex["image"], input_shape[:2], method="bilinear")
+        xs.append(pre(img[None]).numpy())
+        if task == "segmentation":
+            seg = tf.image.resize(ex["segmentation"][..., None], input_shape[:2], method="nearest")[..., 0]
+            ys.append(seg.numpy())
+    return np.concatenate(xs), (np.stack(ys) if ys else None)
+
+
+def cmd_export(args):
+    import numpy as np
+
+    from zoo import export, registry
+
+    card = registry.card(args.name)
+    model, meta = _model_from_weights(args.name, args.weights)
+    channels = card.input_contract.shape[-1]
+    shape = args.input_shape
+    if shape is not None and len(shape) == 2:
+        shape = (*shape, channels)
+    out = Path(args.out)
+    if args.format == "savedmodel":
+        report = export.export_savedmodel(model, out, input_contract=card.input_contract, input_shape=shape,
+                                          overwrite=args.overwrite)
+    else:
+        if shape is None:
+            fixed = card.input_contract.shape
+            if any(s is None for s in fixed):
+                from zoo.errors import ConfigError
+
+                raise ConfigError(f"TFLite needs a fixed input size: pass --input-shape H,W ({args.name} takes any size)")
+            shape = tuple(fixed)
+        if out.suffix != ".tflite":
+            out = out / f"{args.name}{'-' + args.quantize if args.quantize else ''}.tflite"
+        rep, metric_fn = None, None
+        dataset = args.calibration_data or (meta or {}).get("dataset")
+        if args.quantize == "int8":
+            if not dataset:
+                from zoo.errors import ConfigError
+
+                raise ConfigError("int8 needs calibration data: pass --calibration-data DATASET (or weights with a sidecar)")
+            xs, ys = _calibration(dataset, card.input_contract, shape, args.calibration_examples, card.task)
+            rep = [xs[i:i + 1] for i in range(len(xs))]
+            if ys is not None:
+                from zoo.metrics.segmentation import metrics_from_confusion
+
+                num_classes = int(model.outputs[0].shape[-1])
+
+                def metric_fn(keras_out, tflite_out, ys=ys):
+                    res = {}
+                    for key, out_ in (("keras_fp32", keras_out), ("tflite_int8", tflite_out)):
+                        pred = np.argmax(np.asarray(out_), -1).reshape(-1)
+                        t = ys.reshape(-1)
+                        keep = t < num_classes
+                        cm = np.bincount(num_classes * t[keep].astype(np.int64) + pred[keep], minlength=num_classes ** 2)
+                        res[key] = {k: float(v) for k, v in metrics_from_confusion(cm.reshape(num_classes, num_classes)).items()}
+                    return res
+
+            report = export.export_tflite(model, out, input_shape=shape, quantize="int8", representative_data=rep,
+                                          allow_flex=args.allow_flex, overwrite=args.overwrite,
+                                          check_inputs=xs, metric_fn=metric_fn, input_contract=card.input_contract)
+        else:
+            report = export.export_tflite(model, out, input_shape=shape, quantize=args.quantize,
+                                          allow_flex=args.allow_flex, overwrite=args.overwrite,
+                                          input_contract=card.input_contract)
+    print(f"exported {args.name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
+    if report.max_abs_diff is not None:
+        print(f"  parity: max |keras - export| = {report.max_abs_diff:.3g} (output scale {report.output_scale:.3g}, "
+              f"tolerance {report.tolerance:.3g})")
+    for k, v in (report.metrics or {}).items():
+        print(f"  {k}: " + (", ".join(f"{m} {x:.4f}" for m, x in v.items()) if isinstance(v, dict) else str(v)))
+    return 0
+
+
+def cmd_predict(args):
+    from zoo import registry
+    from zoo.predict import predict_to_png
+
+    card = registry.card(args.name)
+    model, meta = _model_from_weights(args.name, args.weights)
+    path = predict_to_png(model, card, args.images, args.out, class_names=(meta or {}).get("class_names"))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_convert(args):
+    import zoo
+    from zoo.training.runner import save_weights_atomic
+
+    model = zoo.get(args.name, weights=args.weights)
+    out = Path(args.out)
+    if not out.name.endswith(".weights.h5"):
+        from zoo.errors import ConfigError
+
+        raise ConfigError(f"--out must end in .weights.h5, got {out.name}")
+    save_weights_atomic(model, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_bench(args):
+    from zoo.bench import run_bench
+
+    return run_bench(args)
+
+
+COMMANDS = {
+    "list": cmd_list, "info": cmd_info, "recipes": cmd_recipes, "train": cmd_train, "eval": cmd_eval,
+    "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench,
+}
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    from zoo.errors import ZooError
+
+    try:
+        return COMMANDS[args.command](args) or 0
+    except ZooError as e:
+        if args.debug:
+            raise
+        print(f"zoo {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a bug of ours: one line, the traceback on request
+        if args.debug:
+            raise
+        first = str(e).strip().splitlines()[0][:400] if str(e).strip() else ""
+        print(f"zoo {args.command}: internal error: {type(e).__name__}: {first} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

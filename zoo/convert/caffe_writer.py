@@ -1,0 +1,227 @@
+"""Writing Caffe nets: binary `.caffemodel` weights and text deploy `.prototxt` definitions.
+
+The inverse of `zoo.convert.caffe`: tests use it to make fixtures in the original format, and
+users use it to hand zoo weights to Caffe-format tools (OpenCV's dnn module, Caffe itself):
+
+    layers = keras_to_caffe(model)                      # Caffe layout, named like the model
+    write_caffemodel("net.caffemodel", layers)
+    write_prototxt("deploy.prototxt", [input_layer, *layers_with_params], name="net")
+
+`write_caffemodel` writes the current `layer` (LayerParameter) format by default, or the old
+V1 `layers` format with `v1=True`; blobs carry a BlobShape, or the legacy 4-D
+num/channels/height/width with `legacy_shapes=True`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo import weights as weights_mod
+from zoo.convert.caffe import _flattened_map
+from zoo.convert.caffe_proto import (
+    BLOB,
+    BLOB_SHAPE,
+    I32,
+    I64,
+    LAYER,
+    LEN,
+    NET,
+    PARAMS,
+    V1_LAYER,
+    V1_LAYER_TYPES,
+    VARINT,
+    CaffeLayer,
+)
+from zoo.errors import ConfigError, ExportError
+
+_V1_TYPE_IDS = {name: number for number, name in V1_LAYER_TYPES.items() if name}
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1  # negative int32/int64 are sent as 64-bit two's complement
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _key(number: int, wire: int) -> bytes:
+    return _varint(number << 3 | wire)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    return _key(number, LEN) + _varint(len(payload)) + payload
+
+
+def _varint_field(number: int, value: int) -> bytes:
+    return _key(number, VARINT) + _varint(int(value))
+
+
+def encode_blob(array, *, legacy_shape: bool = False, double: bool = False, packed: bool = True) -> bytes:
+    """A BlobProto holding `array` (float data, or double_data with `double=True`)."""
+    array = np.asarray(array)
+    out = bytearray()
+    if legacy_shape:
+        if array.ndim > 4:
+            raise ConfigError(f"a legacy 4-D blob cannot hold shape {array.shape}")
+        for number, dim in zip((BLOB["num"], BLOB["channels"], BLOB["height"], BLOB["width"]),
+                               (1,) * (4 - array.ndim) + array.shape):
+            out += _varint_field(number, dim)
+    else:
+        dims = b"".join(_varint(d) for d in array.shape)
+        out += _len_field(BLOB["shape"], _len_field(BLOB_SHAPE["dim"], dims) if dims else b"")
+    number, dtype, wire = (BLOB["double_data"], "<f8", I64) if double else (BLOB["data"], "<f4", I32)
+    values = np.ascontiguousarray(array, dtype=dtype).reshape(-1)
+    if packed:
+        out += _len_field(number, values.tobytes())
+    else:
+        out += b"".join(_key(number, wire) + v.tobytes() for v in values)
+    return bytes(out)
+
+
+def _encode_params(name: str, params: dict) -> bytes:
+    """The fields of a parameter message that the reader knows; the others live in the prototxt only."""
+    out = bytearray()
+    for key, (number, _) in PARAMS[name].items():
+        if key in params:
+            out += _varint_field(number, params[key])
+    return bytes(out)
+
+
+def encode_layer(layer: CaffeLayer, *, v1: bool = False, **blob_options) -> bytes:
+    """A LayerParameter (or a V1LayerParameter with `v1=True`) with the layer's blobs."""
+    fields = V1_LAYER if v1 else LAYER
+    out = bytearray(_len_field(fields["name"], layer.name.encode()))
+    if v1:
+        if layer.type not in _V1_TYPE_IDS:
+            raise ConfigError(f"layer type {layer.type!r} has no V1 enum value; write it with v1=False")
+        out += _varint_field(fields["type"], _V1_TYPE_IDS[layer.type])
+    else:
+        out += _len_field(fields["type"], layer.type.encode())
+    for key in ("bottom", "top"):
+        for blob_name in getattr(layer, key):
+            out += _len_field(fields[key], blob_name.encode())
+    for name in PARAMS:
+        if name in layer.params:
+            out += _len_field(fields[name], _encode_params(name, layer.params[name]))
+    for blob in layer.blobs:
+        out += _len_field(fields["blobs"], encode_blob(blob, **blob_options))
+    return bytes(out)
+
+
+def encode_net(layers, *, name: str = "", v1: bool = False, **blob_options) -> bytes:
+    """A serialized NetParameter: the bytes of a `.caffemodel`."""
+    out = bytearray(_len_field(NET["name"], name.encode()) if name else b"")
+    field = NET["layers"] if v1 else NET["layer"]
+    for layer in layers:
+        out += _len_field(field, encode_layer(layer, v1=v1, **blob_options))
+    return bytes(out)
+
+
+def _write_atomic(path, data: bytes) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def write_caffemodel(path, layers, *, name: str = "", v1: bool = False, legacy_shapes: bool = False,
+                     double: bool = False, packed: bool = True) -> Path:
+    """Write `layers` (CaffeLayer, blobs in Caffe layout) as a binary `.caffemodel`."""
+    data = encode_net(layers, name=name, v1=v1, legacy_shape=legacy_shapes, double=double, packed=packed)
+    return _write_atomic(path, data)
+
+
+_ENUM = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _text_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, str):
+        # Upper-case identifiers are enum values (pool: MAX, operation: SUM); the rest are strings.
+        return value if _ENUM.match(value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) in a prototxt")
+
+
+def _text_fields(fields: dict, indent: str) -> list[str]:
+    lines = []
+    for key, value in fields.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, dict):
+                lines += [f"{indent}{key} {{", *_text_fields(item, indent + "  "), f"{indent}}}"]
+            else:
+                lines.append(f"{indent}{key}: {_text_value(item)}")
+    return lines
+
+
+def to_prototxt(layers, *, name: str = "") -> str:
+    """A text-format NetParameter (deploy `.prototxt`) of `layers`: names, types, connections, params.
+
+    `params` are nested dicts (`{"convolution_param": {"num_output": 96, "kernel_size": 11}}`);
+    lists are repeated fields; upper-case identifiers are written as enum values.
+    """
+    lines = [f'name: "{name}"'] if name else []
+    for layer in layers:
+        fields = {"name": layer.name, "type": layer.type, "bottom": list(layer.bottom), "top": list(layer.top)}
+        lines += ["layer {", *_text_fields({**fields, **layer.params}, "  "), "}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_prototxt(path, layers, *, name: str = "") -> Path:
+    return _write_atomic(path, to_prototxt(layers, name=name).encode())
+
+
+def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
+    """The learned layers of a Keras model as Caffe layers, blobs in Caffe layout.
+
+    Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
+    back in Caffe's (C, H, W) order after a Flatten). `names` maps Keras layer names to Caffe
+    ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other learned layers raise ExportError.
+    """
+    names = names or {}
+    out, unsupported = [], []
+    for key, layer in weights_mod.named_layers(model).items():
+        arrays = [np.asarray(w) for w in layer.get_weights()]
+        bias = arrays[1:]
+        if isinstance(layer, keras.layers.Conv2D):
+            kind, param = "Convolution", "convolution_param"
+            blobs = [arrays[0].transpose(3, 2, 0, 1)] + bias
+            params = {"num_output": layer.filters, "bias_term": layer.use_bias, "group": layer.groups}
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            kind, param = "Deconvolution", "convolution_param"
+            blobs = [arrays[0].transpose(3, 2, 0, 1)] + bias
+            params = {"num_output": layer.filters, "bias_term": layer.use_bias}
+        elif isinstance(layer, keras.layers.Dense):
+            kind, param = "InnerProduct", "inner_product_param"
+            weight = arrays[0].T
+            flat = _flattened_map(layer)
+            if flat is not None:
+                caffe_order = np.empty_like(weight)
+                caffe_order[:, flat[1]] = weight
+                weight = caffe_order
+            blobs = [weight] + bias
+            params = {"num_output": layer.units, "bias_term": layer.use_bias}
+        else:
+            unsupported.append(f"{key} ({type(layer).__name__})")
+            continue
+        out.append(CaffeLayer(name=names.get(key, key), type=kind, blobs=blobs, params={param: params}))
+    if unsupported:
+        raise ExportError(f"{model.name} has learned layers with no Caffe equivalent here: {', '.join(unsupported)}")
+    return out

@@ -1,0 +1,54 @@
+"""`ExportReport`: what an export wrote and how well it matched the Keras model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from zoo.export import atomic
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """Written as JSON beside the artefact (see `report_path`) once the export is verified.
+
+    `max_abs_diff` compares the artefact with the Keras model on the check inputs, `output_scale`
+    is max |Keras output| there and `tolerance` the bound `max_abs_diff` was held to (None for
+    int8, which is judged by `metrics` instead). `max_abs_diff` is None only when the artefact
+    could not be run here; `notes` then says why.
+    """
+
+    format: str  # "savedmodel" | "tflite"
+    path: str
+    quantize: str | None  # None | "fp16" | "int8"
+    input_shape: tuple  # network input without the batch axis; None where the size is free
+    size_bytes: int
+    max_abs_diff: float | None
+    output_scale: float | None
+    tolerance: float | None
+    metrics: dict = dataclasses.field(default_factory=dict)
+    ops: list = dataclasses.field(default_factory=list)  # TFLite builtin (or Flex) op names
+    notes: list = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False, default=_jsonable)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):  # NumPy scalars in metrics
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def report_path(artefact: str) -> str:
+    """Where the report of `artefact` goes: `<dir>/export.json` inside a SavedModel directory,
+    `<name>.export.json` beside a file (`fcn8s_int8.tflite` -> `fcn8s_int8.export.json`)."""
+    artefact = os.fspath(artefact)
+    if os.path.isdir(artefact):
+        return os.path.join(artefact, "export.json")
+    return os.path.splitext(artefact)[0] + ".export.json"
+
+
+def write_report(report: ExportReport, path: str) -> None:
+    atomic.write_text(path, report.to_json() + "\n")

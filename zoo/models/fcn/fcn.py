@@ -1,0 +1,211 @@
+"""Fully convolutional networks on VGG16: FCN-32s, FCN-16s, FCN-8s (Long thesis 2016, ch. 3 = Long,
+Shelhamer & Darrell, CVPR 2015), built as the reference Caffe nets (fcn.berkeleyvision.org,
+voc-fcn32s/16s/8s/8s-atonce net.py).
+
+Thesis §3.3.1: decapitate VGG16, convolutionalize fc6 (7x7) and fc7 (1x1), score each coarse
+location with a 1x1 conv (zero-initialised, §3.3.5) and upsample with bilinear deconvolution.
+§3.3.2: FCN-16s adds class predictions from pool4 (a zero-initialised 1x1 conv) to a 2x
+upsampling of the stride-32 scores; FCN-8s adds pool3's in the same way.
+
+From the reference code, not the thesis (original_reference_code.md §1.1): conv1_1's pad of
+100 (so any input size, down to 1x1, yields at least one fc6 position), Caffe's ceil-mode
+pooling, the crop offsets (19; 5 and 27; 5, 9 and 31) that align each upsampled map with the
+next, and deconvolution kernels 2s x 2s (64/32, 4/2, 32/16, 16/8) that all stay fixed
+(lr_mult 0). The output is the per-pixel class scores (logits) at the input's size.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.errors import ConfigError
+from zoo.layers.crop import CaffeCrop
+from zoo.layers.upsampling import Deconvolution2D
+from zoo.models.vgg.vgg import FC_UNITS, channels, vgg_trunk
+from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
+
+UPSAMPLING = ("fixed_bilinear", "learned")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ChannelScale(keras.layers.Layer):
+    """Caffe `Scale` with one bottom: x * w per channel, w a frozen weight filled with `value`.
+
+    FCN-8s at-once scales pool4 by 0.01 and pool3 by 0.0001 "to better condition
+    optimization" (reference README) with lr_mult 0, so the weight never trains.
+    """
+
+    def __init__(self, value, **kwargs):
+        super().__init__(**kwargs)
+        self.value = float(value)
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(
+            name="scale", shape=(input_shape[-1],), initializer=keras.initializers.Constant(self.value), trainable=False
+        )
+
+    def call(self, inputs):
+        return inputs * ops.cast(self.scale, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "value": self.value}
+
+
+def _score(x, num_classes, name):
+    # Zero-initialised, as the reference (Caffe's default filler) and thesis §3.3.5 do.
+    return keras.layers.Conv2D(num_classes, 1, kernel_initializer="zeros", name=name)(x)
+
+
+def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scales=None, train_trunk=True):
+    if upsampling not in UPSAMPLING:
+        raise ConfigError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
+    fixed = upsampling == "fixed_bilinear"
+
+    def upscore(x, kernel, factor, layer_name):
+        return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=fixed, name=layer_name)(x)
+
+    def skip(tap, scale_name):
+        if skip_scales is None:
+            return taps[tap]
+        return ChannelScale(skip_scales[tap], name=scale_name)(taps[tap])
+
+    data = keras.Input(input_shape, name="data")
+    taps = vgg_trunk(data, "D", width=width, first_pad=100)
+    x = keras.layers.Conv2D(channels(FC_UNITS, width), 7, activation="relu", name="fc6")(taps["pool5"])
+    x = keras.layers.Dropout(0.5, name="drop6")(x)
+    x = keras.layers.Conv2D(channels(FC_UNITS, width), 1, activation="relu", name="fc7")(x)
+    x = keras.layers.Dropout(0.5, name="drop7")(x)
+    scores = _score(x, num_classes, "score_fr")
+    if stride == 32:
+        scores = CaffeCrop(19, name="score")([upscore(scores, 64, 32, "upscore"), data])
+    else:
+        up = upscore(scores, 4, 2, "upscore2")
+        pool4 = _score(skip("pool4", "scale_pool4"), num_classes, "score_pool4")
+        scores = keras.layers.Add(name="fuse_pool4")([up, CaffeCrop(5, name="score_pool4c")([pool4, up])])
+        if stride == 16:
+            scores = CaffeCrop(27, name="score")([upscore(scores, 32, 16, "upscore16"), data])
+        else:
+            up = upscore(scores, 4, 2, "upscore_pool4")
+            pool3 = _score(skip("pool3", "scale_pool3"), num_classes, "score_pool3")
+            scores = keras.layers.Add(name="fuse_pool3")([up, CaffeCrop(9, name="score_pool3c")([pool3, up])])
+            scores = CaffeCrop(31, name="score")([upscore(scores, 16, 8, "upscore8"), data])
+    model = keras.Model(data, scores, name=name)
+    if not train_trunk:
+        for layer in model.layers:
+            if layer.name.startswith(("conv", "fc")):
+                layer.trainable = False
+    return model
+
+
+_PAPER = "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 (Long thesis 2016, ch. 3)"
+# fc6 sees pool5 through a 7x7 kernel; with conv1_1's pad of 100, pool5 has ceil((H + 198) / 32) >= 7
+# positions for every H >= 1, so the nets take any input size (tests/models/test_fcn.py builds 1x1).
+_CONTRACT = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN)
+_T32 = "VOC2011 val 736-image subset (Table 3.2)"
+
+
+def _card(name, section, *, head, numbers, paper=_PAPER):
+    return register(
+        name,
+        family="fcn",
+        paper=paper,
+        section=section,
+        task="segmentation",
+        input_contract=_CONTRACT,
+        paper_numbers=numbers,
+        head_layers=head,
+        default_num_classes=21,
+        test_kwargs={"width": 16, "num_classes": 5},
+        test_input_shape=(64, 64, 3),
+        slow=True,
+    )
+
+
+def _table_3_2(pixel, mean_acc, mean_iu, fw_iu):
+    return {f"pixel acc., {_T32}": pixel, f"mean acc., {_T32}": mean_acc, f"mean IU, {_T32}": mean_iu,
+            f"f.w. IU, {_T32}": fw_iu}
+
+
+_HEAD32 = ("score_fr", "upscore")
+_HEAD16 = ("score_fr", "upscore2", "score_pool4", "upscore16")
+_HEAD8 = ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8")
+
+
+@_card("fcn32s", "§3.3.1-3.3.2, Table 3.1 (FCN-VGG16), Table 3.2", head=_HEAD32, numbers={
+    **_table_3_2(89.1, 73.3, 59.4, 81.4),
+    "mean IU, VOC2011 val, FCN-VGG16 without extra data (Table 3.1)": 56.0,
+    "parameters (Table 3.1)": "134M",
+    "receptive field size (Table 3.1)": 404,
+    "max stride (Table 3.1)": 32,
+    "forward time, 500x500, Tesla K40c (Table 3.1)": "210 ms",
+})
+def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+    """FCN-32s: VGG16 convolutionalized, stride-32 scores upsampled 32x in one step (thesis §3.3.1-3.3.2).
+
+    Args (the same for every FCN):
+        num_classes: score channels (21 for PASCAL VOC: 20 classes and background).
+        input_shape: (H, W, 3), BGR minus the mean; any H and W (None: free size).
+        width: divides every VGG and fc6/fc7 channel count, for small test or demo nets;
+            1 is the paper's net.
+        upsampling: "fixed_bilinear" (the reference code: every deconvolution frozen bilinear,
+            lr_mult 0, computed as separable matrix products) or "learned" (trainable
+            (k, k, C, C) kernels initialised bilinear; thesis §3.3.10 keeps the final one fixed,
+            which `model.get_layer("upscore8").trainable = False` restores).
+    """
+    return _fcn("fcn32s", 32, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
+
+
+@_card("fcn16s", "§3.3.2, Fig. 3.3, Table 3.2", head=_HEAD16, numbers=_table_3_2(90.0, 75.7, 62.4, 83.0))
+def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+    """FCN-16s: FCN-32s plus pool4 scores fused at stride 16 (thesis §3.3.2).
+
+    Arguments as for `fcn32s`.
+    """
+    return _fcn("fcn16s", 16, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
+
+
+@_card("fcn8s", "§3.3.2, Fig. 3.3, Tables 3.2 and 3.4", head=_HEAD8, numbers={
+    **_table_3_2(90.3, 75.9, 62.7, 83.2),
+    "mean IU, VOC2011 test (Table 3.4)": 62.7,
+    "mean IU, VOC2012 test (Table 3.4)": 62.2,
+    "inference time (Table 3.4)": "~175 ms",
+})
+def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+    """FCN-8s: FCN-16s plus pool3 scores fused at stride 8 (thesis §3.3.2).
+
+    Arguments as for `fcn32s`.
+    """
+    return _fcn("fcn8s", 8, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
+
+
+@_card(
+    "fcn8s_atonce",
+    "reference code voc-fcn8s-atonce/net.py (not in the thesis)",
+    head=_HEAD8,
+    numbers={},
+    paper="Shelhamer, Long & Darrell, Fully Convolutional Networks for Semantic Segmentation, PAMI 2016",
+)
+def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+    """FCN-8s trained in one stage: pool4 scaled by 0.01 and pool3 by 0.0001 before their score layers.
+
+    The fixed scales (reference voc-fcn8s-atonce/net.py, Caffe `Scale` with lr_mult 0) let
+    all skips train at once instead of 32s -> 16s -> 8s. The thesis does not report this net;
+    the reference README gives 65.4 mean IU on seg11valid for its released weights.
+    Arguments as for `fcn32s`.
+    """
+    return _fcn("fcn8s_atonce", 8, num_classes=num_classes, input_shape=input_shape, width=width,
+                upsampling=upsampling, skip_scales={"pool4": 0.01, "pool3": 0.0001})
+
+
+@_card("fcn32s_fixed", "§3.3.6, Table 3.2", head=_HEAD32, numbers=_table_3_2(83.0, 59.7, 45.4, 72.0))
+def fcn32s_fixed(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+    """FCN-32s-fixed: FCN-32s where only the class scoring layer learns (thesis §3.3.6, Table 3.2).
+
+    Every VGG layer (conv1_1 .. fc7) is trainable=False. Arguments as for `fcn32s`.
+    """
+    return _fcn("fcn32s_fixed", 32, num_classes=num_classes, input_shape=input_shape, width=width,
+                upsampling=upsampling, train_trunk=False)

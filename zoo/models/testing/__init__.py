@@ -1,0 +1,42 @@
+"""Tiny test-only models, registered hidden under `test/` (not shown by `zoo list`).
+
+They exercise the runner, the distributed step and export in seconds; they stand for no paper.
+"""
+
+import keras
+
+from zoo.registry import InputContract, register
+
+_CONTRACT = InputContract(shape=(None, None, 3), channel_order="RGB", mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5))
+
+
+@register(
+    "test/tiny_segmenter", family="testing", paper="none (test-only)", section="-", task="segmentation",
+    input_contract=_CONTRACT, head_layers=("score",), default_num_classes=3, hidden=True,
+    test_input_shape=(16, 16, 3),
+)
+def tiny_segmenter(num_classes=3, input_shape=(None, None, 3), dropout=0.0):
+    """A three-layer stride-2 segmenter for tests of the runner and export."""
+    x = inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="drop")(x)
+    x = keras.layers.Conv2D(num_classes, 1, name="score")(x)
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="upscore")(x)
+    return keras.Model(inputs, x, name="tiny_segmenter")
+
+
+@register(
+    "test/tiny_classifier", family="testing", paper="none (test-only)", section="-", task="classification",
+    input_contract=InputContract(shape=(16, 16, 3), channel_order="RGB", mean=(127.5,) * 3, std=(127.5,) * 3),
+    head_layers=("fc",), default_num_classes=4, hidden=True, test_input_shape=(16, 16, 3),
+)
+def tiny_classifier(num_classes=4, input_shape=(16, 16, 3)):
+    """A conv + dense classifier for tests."""
+    x = inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv1")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dense(num_classes, name="fc")(x)
+    return keras.Model(inputs, x, name="tiny_classifier")

@@ -1,0 +1,299 @@
+"""Recipes: one TOML file per paper experiment, validated into a typed config.
+
+A recipe names the model, the data, the optimizer, the schedule, the loss and the training
+length, and the paper number it targets. Unknown keys are errors that name the key (with a
+'did you mean'), so a typo never silently falls back to a default. `--set a.b=value`
+overrides any field; the resolved recipe is written next to the checkpoints (`recipe.toml`)
+and can be rerun as it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from pathlib import Path
+
+from zoo.errors import ConfigError, closest_names, unknown_name
+
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
+
+
+@dataclasses.dataclass
+class RecipeInfo:
+    name: str = ""
+    description: str = ""
+    # The paper number this recipe targets, e.g. "Long 2016 Table 3.2: FCN-8s 62.7 mean IU (VOC2011 seg11valid)",
+    # or "none: demonstration on the offline stand-in" for recipes that target no paper number.
+    paper_target: str = ""
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    name: str = ""
+    options: dict = dataclasses.field(default_factory=dict)  # builder keyword arguments
+    weights: str = ""  # initial weights: a registered tag or a path ("" = random init)
+    # Stage-wise initialisation (FCN 32s -> 16s -> 8s): load the layers the file has, leave the new
+    # ones at their initialisation and list them in the log. Off: the load is strict.
+    weights_partial: bool = False
+
+
+@dataclasses.dataclass
+class DataConfig:
+    name: str = ""
+    train_split: str = "train"
+    eval_split: str = "validation"
+    global_batch_size: int = 1
+    shuffle_buffer: int = 1000
+    data_dir: str = ""
+    manual_dir: str = ""
+    on_corrupt: str = "raise"  # raise | skip
+    options: dict = dataclasses.field(default_factory=dict)  # dataset options (image_size, ...)
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    name: str = "sgd"  # sgd | adam
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    # Caffe-style L2 weight decay: weight_decay * decay_mult * w is added to the gradient.
+    weight_decay: float = 0.0
+    clipnorm: float = 0.0  # 0 = off
+
+
+@dataclasses.dataclass
+class ScheduleConfig:
+    # Caffe's lr_policy: fixed | step | multistep | poly (and cosine as a modern option)
+    policy: str = "fixed"
+    gamma: float = 0.1
+    step_size: int = 0  # step
+    steps: list = dataclasses.field(default_factory=list)  # multistep boundaries
+    power: float = 1.0  # poly
+    warmup_steps: int = 0
+
+
+@dataclasses.dataclass
+class LrMultConfig:
+    pattern: str = ""  # fnmatch over variable paths, e.g. "*/bias", "upscore*"
+    lr_mult: float = 1.0
+    decay_mult: float = 1.0
+
+
+@dataclasses.dataclass
+class LossConfig:
+    # normalize = false sums the loss over pixels/examples (the FCN reference: SoftmaxWithLoss
+    # normalize: false, hence lr 1e-10); true averages over the valid ones.
+    normalize: bool = True
+    ignore_label: int = 255
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    steps: int = 1000
+    eval_every: int = 0  # 0 = only at the end
+    checkpoint_every: int = 100  # backup interval (steps)
+    log_every: int = 10
+    steps_per_execution: int = 1
+    seed: int = 0
+    mixed_precision: str = ""  # "" | mixed_float16 | mixed_bfloat16
+    xla: bool = False
+    strategy: str = "default"
+    deterministic: bool = True  # tf.config.experimental.enable_op_determinism()
+    monitor: str = ""  # eval metric for best.weights.h5, e.g. "mean_iu"
+
+
+@dataclasses.dataclass
+class ExportConfig:
+    input_shape: list = dataclasses.field(default_factory=list)  # fixed TFLite input (H, W, C)
+    calibration_examples: int = 64  # int8 representative data from the train split
+
+
+@dataclasses.dataclass
+class Recipe:
+    recipe: RecipeInfo = dataclasses.field(default_factory=RecipeInfo)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
+    lr_mult: list = dataclasses.field(default_factory=list)  # list[LrMultConfig]
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        return dump_toml(self.to_dict())
+
+
+_LIST_ITEM_TYPES = {("lr_mult",): LrMultConfig}
+STRATEGIES = ("default", "mirrored", "multi_worker", "parameter_server", "tpu")
+SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine")
+OPTIMIZERS = ("sgd", "adam")
+
+
+def _build(cls, data: dict, path: tuple):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{'.'.join(path) or 'recipe'} must be a table, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        where = ".".join(path + (key,))
+        if key not in fields:
+            close = closest_names(key, fields)
+            hint = f" (did you mean {'.'.join(path + (close[0],))}?)" if close else ""
+            raise ConfigError(f"unknown recipe key {where!r}{hint}; {'.'.join(path) or 'the recipe'} takes: {', '.join(fields)}")
+        ftype = typing.get_type_hints(cls)[key]
+        if dataclasses.is_dataclass(ftype):
+            kwargs[key] = _build(ftype, value, path + (key,))
+        elif path + (key,) in _LIST_ITEM_TYPES:
+            item_cls = _LIST_ITEM_TYPES[path + (key,)]
+            if not isinstance(value, list):
+                raise ConfigError(f"{where} must be a list of tables ([[{where}]] in TOML)")
+            kwargs[key] = [_build(item_cls, v, path + (f"{key}[{i}]",)) for i, v in enumerate(value)]
+        else:
+            kwargs[key] = _coerce(value, ftype, where)
+    return cls(**kwargs)
+
+
+def _coerce(value, ftype, where):
+    origin = typing.get_origin(ftype) or ftype
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin in (int, float, str, bool, list, dict) and not (
+        isinstance(value, origin) and not (origin is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{where} must be {origin.__name__}, got {value!r}")
+    return value
+
+
+def _validate(r: Recipe):
+    if not r.model.name:
+        raise ConfigError("the recipe names no model ([model] name = ...)")
+    if not r.data.name:
+        raise ConfigError("the recipe names no dataset ([data] name = ...)")
+    if r.train.strategy not in STRATEGIES:
+        raise unknown_name("strategy", r.train.strategy, STRATEGIES)
+    if r.schedule.policy not in SCHEDULES:
+        raise unknown_name("schedule policy", r.schedule.policy, SCHEDULES)
+    if r.optimizer.name not in OPTIMIZERS:
+        raise unknown_name("optimizer", r.optimizer.name, OPTIMIZERS)
+    if r.schedule.policy == "step" and r.schedule.step_size <= 0:
+        raise ConfigError("schedule.policy = 'step' needs schedule.step_size > 0")
+    if r.data.global_batch_size < 1 or r.train.steps < 1:
+        raise ConfigError("data.global_batch_size and train.steps must be >= 1")
+    if r.data.on_corrupt not in ("raise", "skip"):
+        raise ConfigError(f"data.on_corrupt must be 'raise' or 'skip', got {r.data.on_corrupt!r}")
+    if r.train.mixed_precision not in ("", "mixed_float16", "mixed_bfloat16"):
+        raise ConfigError(f"train.mixed_precision must be '', 'mixed_float16' or 'mixed_bfloat16', got {r.train.mixed_precision!r}")
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """'optimizer.learning_rate=1e-4' -> (['optimizer', 'learning_rate'], 1e-4). Values are TOML literals;
+    anything that is not one is taken as a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set takes key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def from_dict(data: dict, overrides: list[str] = (), default_name: str = "") -> Recipe:
+    data = _deep_copy(data)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = data
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text}: {k} is not a table")
+        node[keys[-1]] = value
+    r = _build(Recipe, data, ())
+    if not r.recipe.name:
+        r.recipe.name = default_name
+    _validate(r)
+    return r
+
+
+def _deep_copy(d):
+    if isinstance(d, dict):
+        return {k: _deep_copy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deep_copy(v) for v in d]
+    return d
+
+
+def find(name_or_path: str) -> Path:
+    """A recipe file from a path or a registered name (its file stem under recipes/)."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise ConfigError(f"recipe file {p} does not exist")
+        return p
+    known = {f.stem: f for f in RECIPES_DIR.rglob("*.toml")}
+    if name_or_path not in known:
+        raise unknown_name("recipe", name_or_path, list(known))
+    return known[name_or_path]
+
+
+def load(name_or_path: str, overrides: list[str] = ()) -> Recipe:
+    path = find(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    return from_dict(data, overrides, default_name=path.stem)
+
+
+def list_recipes() -> list[str]:
+    return sorted(f.stem for f in RECIPES_DIR.rglob("*.toml"))
+
+
+def recipes_for_model(model_name: str) -> list[str]:
+    out = []
+    for f in sorted(RECIPES_DIR.rglob("*.toml")):
+        try:
+            data = tomllib.loads(f.read_text())
+        except tomllib.TOMLDecodeError:
+            continue
+        if data.get("model", {}).get("name") == model_name:
+            out.append(f.stem)
+    return out
+
+
+def dump_toml(data: dict) -> str:
+    """A TOML writer for the recipe's shape (tables, arrays of tables, scalars, lists, inline dicts)."""
+
+    def scalar(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {scalar(x)}" for k, x in v.items()) + "}"
+        raise TypeError(f"cannot write {v!r} as TOML")
+
+    lines = []
+    for section, body in data.items():
+        if isinstance(body, list):
+            for item in body:
+                lines.append(f"[[{section}]]")
+                lines += [f"{k} = {scalar(v)}" for k, v in item.items()]
+                lines.append("")
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {scalar(v)}" for k, v in body.items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,401 @@
+"""The recipe runner: one step loop for every tf.distribute strategy.
+
+Keras 3's `model.fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585), so the
+runner has its own step: `strategy.run` over `experimental_distribute_dataset`, gradients summed
+across replicas by the optimizer, each replica's loss already scaled to the global batch. The
+same loop runs under the default strategy, MirroredStrategy and MultiWorkerMirroredStrategy.
+
+Fault tolerance: model, optimizer and step are backed up every `train.checkpoint_every` steps
+(tf.train.Checkpoint); a rerun of the same command in the same work directory restores the
+backup and replays the data stream from that step, so a killed run ends with the weights an
+uninterrupted one would have (op determinism on, data order a function of seed and step).
+
+Work directory layout (written by the chief only):
+    recipe.toml            the resolved recipe; a rerun must match it
+    backup/                tf.train.Checkpoint for resuming
+    checkpoints/           step-NNNNNN.weights.h5 at each evaluation
+    final.weights.h5       weights at the end, and best.weights.h5 by `train.monitor`
+    *.weights.json         sidecar: model name, builder options, dataset, class names, metrics
+    log.csv, tensorboard/  training curves
+    eval.json              the final evaluation
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import fnmatch
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+import keras
+
+from zoo import registry
+from zoo.errors import ConfigError, NaNLossError
+from zoo.training import recipes as recipes_mod
+from zoo.training import schedules, tasks
+from zoo.training.strategy import get_strategy, is_chief
+
+
+@dataclasses.dataclass
+class TrainResult:
+    workdir: str
+    steps: int
+    resumed_from: int
+    final_loss: float
+    metrics: dict
+    seconds: float
+    weights: str
+    model: object = dataclasses.field(default=None, repr=False)
+
+
+def _log(msg, chief=True):
+    if chief:
+        print(msg, flush=True)
+
+
+def _variable_multipliers(variables, lr_mults):
+    """(lr_mult, decay_mult) per variable from the recipe's [[lr_mult]] patterns; the last match wins."""
+    out = []
+    for v in variables:
+        lr, decay = 1.0, 1.0
+        for rule in lr_mults:
+            if fnmatch.fnmatch(v.path, rule.pattern):
+                lr, decay = rule.lr_mult, rule.decay_mult
+        out.append((lr, decay))
+    return out
+
+
+def build_model(recipe, card, *, strict_weights=True):
+    """The recipe's model, with its initial weights if any. Call inside strategy.scope()."""
+    from zoo import weights as weights_mod
+
+    options = dict(recipe.model.options)
+    model = card.builder(**options)
+    if recipe.model.weights:
+        if recipe.model.weights_partial:
+            report = weights_mod.load_partial(model, recipe.model.weights, card=card, build_kwargs=options)
+            _log(f"initialised from {recipe.model.weights}: {report}")
+        else:
+            weights_mod.load_into(model, recipe.model.weights, card=card, build_kwargs=options)
+    return model
+
+
+def make_optimizer(recipe):
+    lr = schedules.from_recipe(recipe)
+    o = recipe.optimizer
+    clip = {"global_clipnorm": o.clipnorm} if o.clipnorm > 0 else {}
+    if o.name == "sgd":
+        # Keras SGD with momentum (v = m v - lr g; w += v) equals Caffe's SGD update (v = m v + lr g; w -= v).
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=o.momentum, **clip)
+    else:
+        opt = keras.optimizers.Adam(learning_rate=lr, **clip)
+    if recipe.train.mixed_precision == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def make_datasets(recipe, card, *, start_step: int):
+    """(train dataset of global batches starting at `start_step`, eval dataset, dataset info)."""
+    from zoo import data as data_mod
+
+    d = recipe.data
+    info = data_mod.info(d.name)
+    common = dict(seed=recipe.train.seed, on_corrupt=d.on_corrupt, **d.options)
+    if d.data_dir:
+        common["data_dir"] = d.data_dir
+    if d.manual_dir:
+        common["manual_dir"] = d.manual_dir
+    to_xy = tasks.example_to_xy(card.task, card.input_contract)
+
+    train = data_mod.load(d.name, d.train_split, **common)
+    # Shuffle order is a function of the seed and the epoch, so skipping `start_step` batches after
+    # a restart replays exactly the stream an uninterrupted run would have seen.
+    train = train.shuffle(d.shuffle_buffer, seed=recipe.train.seed, reshuffle_each_iteration=True).repeat()
+    train = train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    train = train.batch(d.global_batch_size, drop_remainder=True)
+    if start_step:
+        train = train.skip(start_step)
+    train = train.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    train = train.with_options(options)
+
+    evaluation = None
+    if d.eval_split:
+        evaluation = data_mod.load(d.name, d.eval_split, **common)
+        evaluation = evaluation.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).batch(d.global_batch_size)
+        evaluation = evaluation.prefetch(tf.data.AUTOTUNE)
+    return train, evaluation, info
+
+
+def evaluate(model, dataset, card, num_classes, ignore_label=255, max_batches=None):
+    evaluator = tasks.Evaluator(card.task, num_classes, ignore_label)
+
+    @tf.function(reduce_retracing=True)
+    def forward(x):
+        return model(x, training=False)
+
+    for i, (x, y) in enumerate(dataset):
+        if max_batches is not None and i >= max_batches:
+            break
+        evaluator.update(forward(x), y)
+    return evaluator.result()
+
+
+def _num_classes(model):
+    out = model.outputs[0] if isinstance(model.outputs, (list, tuple)) else model.outputs
+    return int(out.shape[-1])
+
+
+def _sidecar(path: Path, recipe, info, step, metrics):
+    meta = {
+        "model": recipe.model.name,
+        "options": recipe.model.options,
+        "dataset": recipe.data.name,
+        "class_names": list(getattr(info, "class_names", []) or []),
+        "recipe": recipe.name,
+        "step": int(step),
+        "metrics": metrics,
+    }
+    path.with_suffix("").with_suffix(".json").write_text(json.dumps(meta, indent=2))
+
+
+def save_weights_atomic(model, path: Path):
+    tmp = path.with_name(path.name.replace(".weights.h5", f".tmp{os.getpid()}.weights.h5"))
+    model.save_weights(tmp)
+    os.replace(tmp, path)
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "options":
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _check_workdir(workdir: Path, recipe, fresh: bool, chief: bool):
+    """Refuse to resume a run of another recipe in the same directory."""
+    import tomllib
+
+    stored = workdir / "recipe.toml"
+    if fresh and chief and workdir.exists():
+        shutil.rmtree(workdir)
+    if stored.exists() and not fresh:
+        old = _flatten(tomllib.loads(stored.read_text()))
+        new = _flatten(tomllib.loads(recipe.to_toml()))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if diff:
+            raise ConfigError(
+                f"{workdir} holds a run of a different recipe (differs in {', '.join(diff)}); "
+                f"pass another --workdir, or --fresh to discard that run"
+            )
+
+
+def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_steps: int | None = None) -> TrainResult:
+    """Train `recipe` in `workdir`, resuming from its backup if one is there.
+
+    `max_steps` stops early after that many steps (the backup is written), for tests and smoke runs;
+    the run resumes from there when called again.
+    """
+    t_start = time.time()
+    workdir = Path(workdir)
+    card = registry.card(recipe.model.name)
+    strategy = get_strategy(recipe.train.strategy, cpu_replicas=cpu_replicas)
+    chief = is_chief(strategy)
+    _check_workdir(workdir, recipe, fresh, chief)
+    # Non-chief workers of a multi-worker job write their (required) checkpoint copies to a scratch dir.
+    writedir = workdir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
+    writedir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        (workdir / "recipe.toml").write_text(recipe.to_toml())
+
+    keras.utils.set_random_seed(recipe.train.seed)
+    if recipe.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if recipe.train.mixed_precision:
+        keras.mixed_precision.set_dtype_policy(recipe.train.mixed_precision)
+
+    with strategy.scope():
+        model = build_model(recipe, card)
+        optimizer = make_optimizer(recipe)
+        mults = _variable_multipliers(model.trainable_variables, recipe.lr_mult)
+        train_vars = [v for v, (lr, _) in zip(model.trainable_variables, mults) if lr != 0.0]
+        mults = [m for m in mults if m[0] != 0.0]
+        if not train_vars:
+            raise ConfigError("every trainable variable has lr_mult 0: nothing to train")
+        optimizer.build(train_vars)
+        step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+    checkpoint = tf.train.Checkpoint(
+        step=step_var, **{f"model_{i}": v for i, v in enumerate(model.variables)},
+        **{f"optimizer_{i}": v for i, v in enumerate(optimizer.variables)},
+    )
+    manager = tf.train.CheckpointManager(checkpoint, str(writedir / "backup"), max_to_keep=2)
+    # Every worker restores from the chief's backup (a filesystem all workers see, as for Keras' BackupAndRestore).
+    latest = tf.train.latest_checkpoint(str(workdir / "backup"))
+    if latest:
+        checkpoint.read(latest).assert_existing_objects_matched()
+    start_step = int(step_var.numpy())
+    if start_step:
+        _log(f"resuming {recipe.name} from its backup at step {start_step}", chief)
+
+    train_ds, eval_ds, info = make_datasets(recipe, card, start_step=start_step)
+    dist_ds = strategy.experimental_distribute_dataset(train_ds)
+    iterator = iter(dist_ds)
+
+    num_replicas = strategy.num_replicas_in_sync
+    gbs = recipe.data.global_batch_size
+    wd = recipe.optimizer.weight_decay
+    loss_cfg = recipe.loss
+    scale_loss = recipe.train.mixed_precision == "mixed_float16"
+
+    def compute_grads(x, y):
+        with tf.GradientTape() as tape:
+            outputs = model(x, training=True)
+            loss = tasks.replica_loss(card.task, outputs, y, loss_cfg=loss_cfg, global_batch_size=gbs)
+            scaled = optimizer.scale_loss(loss) if scale_loss else loss
+        grads = tape.gradient(scaled, train_vars)
+        return loss, grads
+
+    if recipe.train.xla:
+        compute_grads = tf.function(compute_grads, jit_compile=True)
+
+    def replica_step(batch):
+        x, y = batch
+        loss, grads = compute_grads(x, y)
+        out = []
+        for g, v, (lr_mult, decay_mult) in zip(grads, train_vars, mults):
+            if g is None:
+                out.append(None)
+                continue
+            if wd and decay_mult:
+                # Caffe's regularisation (sgd_solver.cpp Regularize): g += weight_decay * decay_mult * w.
+                # Gradients are summed over replicas, so each replica adds its share.
+                g = g + (wd * decay_mult / num_replicas) * tf.cast(v.value, g.dtype)
+            if lr_mult != 1.0:
+                # Caffe's lr_mult scales this variable's step; for (momentum) SGD that is exactly a gradient scale.
+                g = g * lr_mult
+            out.append(g)
+        optimizer.apply_gradients(zip(out, train_vars))
+        return loss
+
+    @tf.function
+    def run_steps(it, n):
+        loss = tf.constant(0.0)
+        finite = tf.constant(True)
+        for _ in tf.range(n):
+            per_replica = strategy.run(replica_step, args=(next(it),))
+            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+            finite = tf.logical_and(finite, tf.math.is_finite(loss))
+            step_var.assign_add(1)
+        return loss, finite
+
+    schedule = schedules.from_recipe(recipe)
+    total = recipe.train.steps
+    stop_at = total if max_steps is None else min(total, start_step + max_steps)
+    spe = max(1, recipe.train.steps_per_execution)
+    tb = tf.summary.create_file_writer(str(writedir / "tensorboard"))
+    csv_path = writedir / "log.csv"
+    new_csv = not csv_path.exists()
+    csv_file = open(csv_path, "a", newline="")
+    log = csv.writer(csv_file)
+    if new_csv:
+        log.writerow(["step", "loss", "learning_rate", "seconds", "split", "metrics"])
+    num_classes = _num_classes(model)
+    best = -math.inf
+    metrics = {}
+    loss_value = float("nan")
+    step = start_step
+    t_window = time.time()
+    progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if chief else None
+    try:
+        while step < stop_at:
+            boundaries = [b for b in (recipe.train.checkpoint_every, recipe.train.eval_every, recipe.train.log_every) if b]
+            next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries])
+            loss_t, finite = run_steps(iterator, tf.constant(next_stop - step, tf.int64))
+            loss_value = float(loss_t.numpy())
+            if not bool(finite.numpy()):
+                raise NaNLossError(
+                    f"the loss became {loss_value} between steps {step} and {next_stop} of {recipe.name}. Try a lower "
+                    f"learning rate (--set optimizer.learning_rate=...), check that labels are in [0, {num_classes}) or "
+                    f"{loss_cfg.ignore_label}, or turn off mixed precision. The last good backup (step "
+                    f"{manager.latest_checkpoint and int(step_var.numpy())}) is kept; rerunning resumes from it."
+                )
+            step = next_stop
+            lr = float(schedule(step))
+            if progbar is not None:
+                progbar.update(step, [("loss", loss_value)])
+            if chief and (step % max(recipe.train.log_every, 1) == 0 or step == stop_at):
+                seconds = time.time() - t_window
+                log.writerow([step, f"{loss_value:.6g}", f"{lr:.6g}", f"{seconds:.3f}", "train", ""])
+                csv_file.flush()
+                with tb.as_default():
+                    tf.summary.scalar("loss", loss_value, step=step)
+                    tf.summary.scalar("learning_rate", lr, step=step)
+                if not sys.stdout.isatty():
+                    _log(f"step {step}/{total}  loss {loss_value:.5g}  lr {lr:.3g}  ({seconds:.1f}s)")
+                t_window = time.time()
+            if recipe.train.checkpoint_every and step % recipe.train.checkpoint_every == 0:
+                manager.save(checkpoint_number=step)
+            if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
+                metrics = evaluate(model, eval_ds, card, num_classes, loss_cfg.ignore_label)
+                if chief:
+                    _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
+                    monitor = recipe.train.monitor
+                    if monitor and metrics.get(monitor, -math.inf) > best:
+                        best = metrics[monitor]
+                        save_weights_atomic(model, writedir / "best.weights.h5")
+                        _sidecar(writedir / "best.weights.h5", recipe, info, step, metrics)
+        manager.save(checkpoint_number=step)
+        if step >= total:
+            if eval_ds is not None:
+                metrics = evaluate(model, eval_ds, card, num_classes, loss_cfg.ignore_label)
+            if chief:
+                if eval_ds is not None:
+                    _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
+                    (workdir / "eval.json").write_text(json.dumps({"step": step, "split": recipe.data.eval_split, **metrics}, indent=2))
+                save_weights_atomic(model, writedir / "final.weights.h5")
+                _sidecar(writedir / "final.weights.h5", recipe, info, step, metrics)
+    finally:
+        csv_file.close()
+        if not chief:
+            shutil.rmtree(writedir, ignore_errors=True)
+    return TrainResult(
+        workdir=str(workdir), steps=step, resumed_from=start_step, final_loss=loss_value, metrics=metrics,
+        seconds=time.time() - t_start, weights=str(workdir / "final.weights.h5") if step >= total else "",
+        model=model,
+    )
+
+
+def _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb):
+    log.writerow([step, "", "", "", recipe.data.eval_split, json.dumps(metrics)])
+    csv_file.flush()
+    with tb.as_default():
+        for k, v in metrics.items():
+            tf.summary.scalar(f"eval/{k}", v, step=step)
+    ckpt_dir = writedir / "checkpoints"
+    ckpt_dir.mkdir(exist_ok=True)
+    path = ckpt_dir / f"step-{step:06d}.weights.h5"
+    save_weights_atomic(model, path)
+    _sidecar(path, recipe, info, step, metrics)
+    _log(f"eval at step {step} on {recipe.data.eval_split}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+
+def load_recipe(name_or_path, overrides=(), strategy=None):
+    extra = list(overrides)
+    if strategy:
+        extra.append(f"train.strategy={json.dumps(strategy)}")
+    return recipes_mod.load(name_or_path, extra)
