@@ -22,6 +22,7 @@ options = {{ num_classes = 6, dropout = {dropout} }}
 [data]
 name = "shapes"
 global_batch_size = {batch}
+eval_split = "{eval_split}"
 shuffle_buffer = 64
 options = {{ image_size = 16, num_examples = 96 }}
 
@@ -46,10 +47,11 @@ strategy = "{strategy}"
 """
 
 
-def write_recipe(path, *, name="tiny", steps=12, batch=4, lr=0.05, strategy="default", checkpoint_every=4, dropout=0.0):
+def write_recipe(path, *, name="tiny", steps=12, batch=4, lr=0.05, strategy="default", checkpoint_every=4, dropout=0.0,
+                 eval_split="validation"):
     path = Path(path)
     path.write_text(TINY_RECIPE.format(name=name, steps=steps, batch=batch, lr=lr, strategy=strategy,
-                                       checkpoint_every=checkpoint_every, dropout=dropout))
+                                       checkpoint_every=checkpoint_every, dropout=dropout, eval_split=eval_split))
     return path
 
 

@@ -16,11 +16,12 @@ pytestmark = pytest.mark.distributed
 
 
 def test_mirrored_matches_default_with_the_same_global_batch(tmp_path):
-    recipe = write_recipe(tmp_path / "r.toml", steps=10, batch=4, checkpoint_every=5)
+    recipe = write_recipe(tmp_path / "r.toml", steps=10, batch=4, checkpoint_every=5, eval_split="")
     runs = {}
     for strategy in ("default", "mirrored"):
         p = zoo_cmd("train", recipe, "--strategy", strategy, "--workdir", tmp_path / strategy, "--cpu-replicas", 2)
         assert p.returncode == 0, p.stderr[-3000:]
+        assert ("MirroredStrategy with 2 replica(s)" in p.stdout) == (strategy == "mirrored"), p.stdout
         runs[strategy] = read_weights(tmp_path / strategy / "final.weights.h5")
     start = None
     for (name_a, a), (name_b, b) in zip(runs["default"], runs["mirrored"]):
@@ -55,7 +56,7 @@ def _free_ports(n):
 
 
 def test_multi_worker_two_processes_end_with_identical_weights(tmp_path):
-    recipe = write_recipe(tmp_path / "r.toml", steps=8, batch=4, checkpoint_every=4)
+    recipe = write_recipe(tmp_path / "r.toml", steps=8, batch=4, checkpoint_every=4, eval_split="")
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     ports = _free_ports(2)
@@ -71,6 +72,7 @@ def test_multi_worker_two_processes_end_with_identical_weights(tmp_path):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
         assert "steps 8" in out
+    assert "MultiWorkerMirroredStrategy with 2 replica(s)" in outs[0][0]
     w0, w1 = np.load(tmp_path / "w0.npz"), np.load(tmp_path / "w1.npz")
     assert len(w0.files) == len(w1.files) > 0
     for k in w0.files:

@@ -21,7 +21,7 @@ def _backup_step(workdir):
 
 def test_sigkill_then_rerun_equals_uninterrupted(tmp_path):
     steps = 300
-    recipe = write_recipe(tmp_path / "r.toml", steps=steps, batch=8, checkpoint_every=20, dropout=0.5)
+    recipe = write_recipe(tmp_path / "r.toml", steps=steps, batch=8, checkpoint_every=20, dropout=0.5, eval_split="")
     ok = zoo_cmd("train", recipe, "--workdir", tmp_path / "straight")
     assert ok.returncode == 0, ok.stderr[-3000:]
 

@@ -17,6 +17,7 @@ type drives the conversion:
 |               |                 | "convolutionalized" (Long et al. 2015, Sec. 3.1; surgery.py)     |
 | Convolution   | Dense           | (O, C, kh, kw) flattened in Caffe's order, then as above         |
 | Deconvolution | Conv2DTranspose | (I, O, kh, kw) -> (kh, kw, O, I)                                 |
+| Scale         | per-channel     | (C,) scale [and bias] as they are (FCN-8s at-once's fixed scales)|
 
 Loading is strict (`zoo.weights.assign_named`): a file for another architecture raises
 `WeightsMismatchError` listing every missing, unexpected and mis-shaped layer, and nothing is
@@ -121,6 +122,12 @@ def _inner_product_weight(layer: CaffeLayer) -> np.ndarray:
     return weight
 
 
+def is_channel_scale(layer) -> bool:
+    """A Keras layer that is Caffe's `Scale`: one or two per-channel vectors (x * scale [+ bias]), not a normalization."""
+    norms = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization)
+    return 1 <= len(layer.weights) <= 2 and all(len(w.shape) == 1 for w in layer.weights) and not isinstance(layer, norms)
+
+
 def _convert(layer: CaffeLayer, target) -> list | None:
     """The blobs of `layer` in the layout of Keras layer `target`, or None if the pair is unsupported."""
     blobs = layer.blobs
@@ -132,6 +139,8 @@ def _convert(layer: CaffeLayer, target) -> list | None:
         return [_into_dense(_inner_product_weight(layer), target)] + _bias(blobs)
     if layer.type == "Convolution" and isinstance(target, keras.layers.Dense):
         return [_into_dense(blobs[0], target)] + _bias(blobs)
+    if layer.type == "Scale" and is_channel_scale(target):
+        return [_canonical(b, 1) for b in blobs]  # per-channel scale (and bias), e.g. FCN-8s at-once
     if layer.type == "InnerProduct" and isinstance(target, keras.layers.Conv2D):
         weight = _inner_product_weight(layer)
         kh, kw, cin, cout = target.kernel.shape

@@ -236,7 +236,8 @@ def _read_blob(dec: _Decoder, span, where: str) -> np.ndarray:
     if count != want:
         dec.fail(f"blob of shape {tuple(shape)} ({want} values) holds {count} values", span[0], f"{where} BlobProto")
     flat = np.concatenate(values) if len(values) > 1 else values[0] if values else np.zeros(0, "<f4")
-    return flat.astype(np.float32).reshape(shape)
+    with np.errstate(over="ignore"):  # double data beyond float32's range becomes inf, as Caffe's cast does
+        return flat.astype(np.float32).reshape(shape)
 
 
 def _read_params(dec: _Decoder, message: str, span, where: str) -> dict:

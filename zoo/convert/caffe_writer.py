@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from zoo import weights as weights_mod
-from zoo.convert.caffe import _flattened_map
+from zoo.convert.caffe import _flattened_map, is_channel_scale
 from zoo.convert.caffe_proto import (
     BLOB,
     BLOB_SHAPE,
@@ -144,7 +144,8 @@ def write_caffemodel(path, layers, *, name: str = "", v1: bool = False, legacy_s
     return _write_atomic(path, data)
 
 
-_ENUM = re.compile(r"^[A-Z][A-Z0-9_]*$")
+class Enum(str):
+    """An enum value in a prototxt parameter, written bare: `{"pool": Enum("MAX")}` -> `pool: MAX`."""
 
 
 def _text_value(value) -> str:
@@ -154,9 +155,12 @@ def _text_value(value) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
+    if isinstance(value, Enum):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ConfigError(f"{value!r} is not an enum identifier")
+        return str(value)
     if isinstance(value, str):
-        # Upper-case identifiers are enum values (pool: MAX, operation: SUM); the rest are strings.
-        return value if _ENUM.match(value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) in a prototxt")
 
 
@@ -175,7 +179,7 @@ def to_prototxt(layers, *, name: str = "") -> str:
     """A text-format NetParameter (deploy `.prototxt`) of `layers`: names, types, connections, params.
 
     `params` are nested dicts (`{"convolution_param": {"num_output": 96, "kernel_size": 11}}`);
-    lists are repeated fields; upper-case identifiers are written as enum values.
+    lists are repeated fields; `Enum("MAX")` values are written bare, other strings quoted.
     """
     lines = [f'name: "{name}"'] if name else []
     for layer in layers:
@@ -192,7 +196,7 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
     """The learned layers of a Keras model as Caffe layers, blobs in Caffe layout.
 
     Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
-    back in Caffe's (C, H, W) order after a Flatten). `names` maps Keras layer names to Caffe
+    back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale. `names` maps Keras layer names to Caffe
     ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other learned layers raise ExportError.
     """
     names = names or {}
@@ -218,6 +222,9 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
                 weight = caffe_order
             blobs = [weight] + bias
             params = {"num_output": layer.units, "bias_term": layer.use_bias}
+        elif is_channel_scale(layer):
+            kind, param = "Scale", "scale_param"
+            blobs, params = arrays, {"bias_term": len(arrays) == 2}
         else:
             unsupported.append(f"{key} ({type(layer).__name__})")
             continue

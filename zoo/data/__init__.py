@@ -6,7 +6,7 @@
     ds = zoo.data.load("shapes", "train", seed=0)            # unbatched dicts, deterministic order
     ds = zoo.data.load("voc2012_segmentation", "validation", manual_dir="~/Downloads")
 
-Importing this package does not import TensorFlow; loaders import it when called.
+Listing datasets and reading their infos does not import TensorFlow Datasets; loaders do.
 """
 
 from zoo.data.images import CorruptCounter, decode_image, read_image

@@ -134,6 +134,27 @@ def storable_image(data: bytes, name: str):
     return array, array.shape[:2]
 
 
+def decode_label_map(data: bytes, name: str, num_classes: int, ignore_label: int | None = 255) -> np.ndarray:
+    """A segmentation label PNG (palette or 8-bit grey indices) as uint8 (H, W) class ids.
+
+    Raises CorruptRecordError naming `name` when the file does not decode, holds colours
+    rather than indices (an RGB PNG), or has a value outside [0, num_classes) other than
+    `ignore_label`.
+    """
+    image = _open(bytes(data), name)
+    if image.mode not in ("P", "L"):
+        raise CorruptRecordError(
+            f"{name} is a {image.mode} image; expected a label map of class indices (palette or 8-bit grey PNG)"
+        )
+    labels = np.asarray(image, dtype=np.uint8)
+    values = np.unique(labels)
+    bad = values[(values >= num_classes) & (values != (ignore_label if ignore_label is not None else -1))]
+    if bad.size:
+        allowed = f"[0, {num_classes})" + (f" or {ignore_label}" if ignore_label is not None else "")
+        raise CorruptRecordError(f"{name} has label values {bad.tolist()} outside {allowed}")
+    return labels
+
+
 def _decode_or_flag(data, name, on_corrupt, counter):
     name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
     try:

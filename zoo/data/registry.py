@@ -2,8 +2,8 @@
 
 A dataset module registers each dataset with `register_dataset(name, info, loader)`;
 `zoo.data.load`, `zoo.data.info`, the recipe runner and the CLI read from here. Modules in
-DATASET_MODULES are imported on first access, so `import zoo.data` stays cheap (no
-TensorFlow) and each module imports TensorFlow/TFDS only inside its loader.
+DATASET_MODULES are imported on first access; they must stay light (TensorFlow Datasets is
+imported only inside loaders), so that listing datasets and printing their infos is quick.
 
 A loader is a callable
 

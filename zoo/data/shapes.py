@@ -5,7 +5,7 @@ reported as any paper's data. Each scene is a textured, noisy background with se
 shapes, each of one of five kinds (class ids are the mask values):
 
     0 background   1 circle   2 rectangle (rotated)   3 triangle
-    4 line: a straight bar 1-3 px wide       5 dot: a disc of radius 0.6-1.5 px
+    4 line: a straight bar 1-3 px wide       5 dot: a disc of radius 0.6-1.5 px (at most 3x3 px)
 
 Lines and dots are the fine detail that separates segmenters by output stride: a stride-32
 net cannot place a 1 px bar, a stride-8 one can. Big shapes are drawn first, then lines,
@@ -64,13 +64,13 @@ def _background(rng, size):
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     a = rng.uniform(0, 2 * np.pi)
     t = ((np.cos(a) * (xx - size / 2) + np.sin(a) * (yy - size / 2)) / size + 0.5).clip(0, 1)
-    image = c0 + (c1 - c0) * t[..., None]
+    image = (c0 + (c1 - c0) * t[..., None]).astype(np.float32)
     # Stripes of random frequency and orientation, then pixel noise: texture the net must ignore.
     b = rng.uniform(0, 2 * np.pi)
     freq = rng.uniform(2, 6) * 2 * np.pi / size
     stripes = rng.uniform(8, 25) * np.sin(freq * (np.cos(b) * xx + np.sin(b) * yy) + rng.uniform(0, 2 * np.pi))
     image += stripes[..., None]
-    image += rng.normal(0, 8, image.shape)
+    image += 8 * rng.standard_normal(image.shape, dtype=np.float32)
     return image
 
 
@@ -116,16 +116,17 @@ def _line(rng, size, yy, xx):
     length = rng.uniform(0.3, 0.8) * size
     y0, x0 = rng.uniform(0.1 * size, 0.9 * size, 2)
     a = rng.uniform(0, 2 * np.pi)
-    y1, x1 = y0 + length * np.sin(a), x0 + length * np.cos(a)
-    # Distance from each pixel centre to the segment, at most width / 2.
-    dy, dx = y1 - y0, x1 - x0
-    t = (((yy - y0) * dy + (xx - x0) * dx) / (dy * dy + dx * dx)).clip(0, 1)
-    dist2 = (yy - y0 - t * dy) ** 2 + (xx - x0 - t * dx) ** 2
-    return dist2 <= (width / 2) ** 2, ((y0 + y1) / 2, (x0 + x1) / 2)
+    dy, dx = np.sin(a), np.cos(a)
+    # A bar with flat ends: position t along the segment in [0, length], signed distance s
+    # across it in [-width/2, width/2) (half-open, so an axis-aligned bar is exactly `width` px).
+    t = (yy - y0) * dy + (xx - x0) * dx
+    s = (xx - x0) * dy - (yy - y0) * dx
+    mask = (t >= 0) & (t <= length) & (s >= -width / 2) & (s < width / 2)
+    return mask, (y0 + length / 2 * dy, x0 + length / 2 * dx)
 
 
 def _dot(rng, size, yy, xx):
-    r = rng.uniform(0.6, 1.5)
+    r = rng.uniform(0.6, 1.5)  # below 1.5: at most 3 pixel centres across
     cy, cx = rng.uniform(2, size - 2, 2)
     mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
     mask[int(cy), int(cx)] = True  # a radius below 0.71 may miss every pixel centre
@@ -162,7 +163,7 @@ def render_example(seed: int, split: str, index: int, image_size: int = 64, *, i
     instances = np.zeros((size, size), np.int32)  # 0 = background, k = k-th drawn shape
     for k, kind in enumerate(kinds, start=1):
         mask, (cy, cx) = _DRAW[kind](rng, size, yy, xx)
-        under = image[min(int(cy), size - 1), min(int(cx), size - 1)]
+        under = image[int(np.clip(cy, 0, size - 1)), int(np.clip(cx, 0, size - 1))]  # a line's middle may be outside
         image[mask] = _contrasting_colour(rng, under) + rng.normal(0, 4, (int(mask.sum()), 3))
         instances[mask] = k
 

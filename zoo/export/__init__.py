@@ -1,1 +1,18 @@
-"""zoo.export"""
+"""Export: SavedModel with named signatures, TFLite fp32/fp16/int8, each verified against Keras.
+
+    from zoo.export import export_savedmodel, export_tflite
+    export_savedmodel(model, "saved_models/fcn8s", input_contract=card.input_contract)
+    export_tflite(model, "saved_models/fcn8s_int8.tflite", input_shape=(256, 256, 3),
+                  quantize="int8", representative_data=batches, input_contract=card.input_contract)
+
+Every export is written into a temporary sibling of its target, checked against the Keras
+model (tolerances in zoo.export.parity), and only then renamed into place; its ExportReport is
+returned and written as JSON beside it (`report_path`). This package needs TensorFlow (and
+ai-edge-litert for TFLite); the models themselves do not.
+"""
+
+from zoo.export.report import ExportReport, report_path
+from zoo.export.savedmodel import export_savedmodel
+from zoo.export.tflite import export_tflite
+
+__all__ = ["ExportReport", "export_savedmodel", "export_tflite", "report_path"]

@@ -16,6 +16,7 @@ inputs with a mean but no std, uniform [-128, 128]; otherwise standard normal; i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import keras
@@ -75,7 +76,13 @@ def resolve_input_shape(model, input_shape, contract, *, fixed: bool) -> tuple:
     if fixed and None in shape:
         raise InputError(f"input_shape {shape} must be fully defined for a TFLite export (no None)")
     if contract is not None and contract.kind == "image" and len(contract.shape) == 3 and len(shape) == 3:
-        check_image_batch(_Shape((1, *shape)), contract, what=f"input_shape {shape}")
+        # The contract says channels (and the least size of a size-free model); the built model
+        # says the sizes: a model built at another size than the paper's is exported at its own.
+        free = model_shape is None or model_shape[:2] == (None, None)
+        relaxed = dataclasses.replace(
+            contract, shape=(None, None, contract.shape[-1]), min_size=contract.min_size if free else None
+        )
+        check_image_batch(_Shape((1, *shape)), relaxed, what=f"input_shape {shape}")
     if model_shape is not None:
         if len(shape) != len(model_shape):
             raise InputError(
@@ -84,7 +91,8 @@ def resolve_input_shape(model, input_shape, contract, *, fixed: bool) -> tuple:
             )
         for axis, (got, want) in enumerate(zip(shape, model_shape)):
             if want is not None and got != want:
-                what = f"{got} channels" if axis == len(shape) - 1 else f"size {got} on axis {axis}"
+                # axes counted as in a batch (axis 0 = batch), like check_image_batch
+                what = f"{got} channels" if axis == len(shape) - 1 else f"size {got} on axis {axis + 1}"
                 raise InputError(
                     f"input_shape {shape} has {what}; {model.name} expects {want} (its input is {model_shape})"
                 )

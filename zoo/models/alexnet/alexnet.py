@@ -27,30 +27,38 @@ from zoo.registry import InputContract, register
 _BVLC_CONTRACT = InputContract(
     shape=(227, 227, 3), min_size=67, note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
 )
-_SMALL = {"num_classes": 10, "width_divisor": 16, "input_shape": (67, 67, 3)}
+_SMALL = {"num_classes": 10, "width": 16, "input_shape": (67, 67, 3)}
 
 
-def scaled(channels: int, width_divisor: int) -> int:
-    """`channels` / `width_divisor`, for the small test configurations; must divide exactly."""
-    if width_divisor < 1 or channels % width_divisor:
-        raise ConfigError(f"width_divisor must be a positive divisor of {channels}, got {width_divisor}")
-    return channels // width_divisor
+def scaled(channels: int, width: int) -> int:
+    """`channels` / `width`, for the small test configurations; must divide exactly."""
+    if width < 1 or channels % width:
+        raise ConfigError(f"width must be a positive divisor of {channels}, got {width}")
+    return channels // width
 
 
-def classifier(x, num_classes, fc_widths, width_divisor, first_fc=6):
-    """Flatten -> (fc, relu, dropout 0.5) per width -> fc logits, named fc6, drop6, ..., fc8."""
+def classifier(x, num_classes, fc_units, width, classifier_activation, first_fc=6):
+    """Flatten -> (fc, ReLU, dropout 0.5) per entry of `fc_units` -> fc logits (fc6, drop6, ..., fc8)."""
+    if None in tuple(x.shape[1:3]):
+        raise ConfigError(
+            f"the fully connected layers read a flattened {x.shape[1:]} map, so input_shape needs a fixed size; "
+            "use include_top=False for other sizes"
+        )
     x = keras.layers.Flatten(name="flatten")(x)
     index = first_fc
-    for width in fc_widths:
-        x = keras.layers.Dense(scaled(width, width_divisor), activation="relu", name=f"fc{index}")(x)
+    for units in fc_units:
+        x = keras.layers.Dense(scaled(units, width), activation="relu", name=f"fc{index}")(x)
         x = keras.layers.Dropout(0.5, name=f"drop{index}")(x)
         index += 1
-    return keras.layers.Dense(num_classes, name=f"fc{index}")(x)
+    x = keras.layers.Dense(num_classes, name=f"fc{index}")(x)
+    if classifier_activation is not None:
+        x = keras.layers.Activation(classifier_activation, name="prob")(x)
+    return x
 
 
-def _bvlc(name, norm_first, num_classes, input_shape, include_top, width_divisor):
+def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classifier_activation):
     """The shared body of AlexNet (LRN before pooling) and CaffeNet (pooling before LRN)."""
-    w = lambda c: scaled(c, width_divisor)  # noqa: E731
+    w = lambda c: scaled(c, width)  # noqa: E731
     x = inputs = keras.Input(input_shape, name="data")
     x = keras.layers.Conv2D(w(96), 11, strides=4, activation="relu", name="conv1")(x)
     for i in (1, 2):
@@ -64,7 +72,7 @@ def _bvlc(name, norm_first, num_classes, input_shape, include_top, width_divisor
     x = keras.layers.Conv2D(w(256), 3, padding="same", groups=2, activation="relu", name="conv5")(x)
     x = CaffeMaxPooling2D(3, 2, name="pool5")(x)
     if include_top:
-        x = classifier(x, num_classes, (4096, 4096), width_divisor)
+        x = classifier(x, num_classes, (4096, 4096), width, classifier_activation)
     return keras.Model(inputs, x, name=name)
 
 
@@ -83,7 +91,7 @@ _ALEXNET_NUMBERS = {
     input_contract=_BVLC_CONTRACT, paper_numbers=_ALEXNET_NUMBERS, head_layers=("fc8",),
     default_num_classes=1000, test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
 )
-def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width_divisor=1):
+def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """BVLC AlexNet: five conv layers (conv2/4/5 in two groups) with LRN before pooling, fc6-fc8.
 
     Krizhevsky et al. 2012 §3, as released by BVLC (reference/original_reference_code.md §7.1):
@@ -94,10 +102,11 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
     Args:
         num_classes: size of fc8.
         input_shape: (H, W, 3), BGR minus the ILSVRC mean; 227×227 in the release.
-        include_top: False ends at pool5 (the DeCAF5 tap).
-        width_divisor: divides every layer's width (small test configurations); 1 is the paper's net.
+        include_top: False ends at pool5 (the DeCAF5 tap); other input sizes then work.
+        width: divides every layer's width (small test configurations); 1 is the paper's net.
+        classifier_activation: None for fc8 logits, or e.g. "softmax" for Caffe's `prob`.
     """
-    return _bvlc("alexnet", True, num_classes, input_shape, include_top, width_divisor)
+    return _bvlc("alexnet", True, num_classes, input_shape, include_top, width, classifier_activation)
 
 
 @register(
@@ -113,7 +122,7 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
     },
     test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
 )
-def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width_divisor=1):
+def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """CaffeNet (bvlc_reference_caffenet): AlexNet with pooling before LRN; the DeCAF/R-CNN backbone.
 
     "A minor variant of AlexNet" (Donahue thesis §4.3): conv1 → ReLU → pool1 → norm1, and the
@@ -122,7 +131,7 @@ def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, widt
 
     Args: as `alexnet`.
     """
-    return _bvlc("caffenet", False, num_classes, input_shape, include_top, width_divisor)
+    return _bvlc("caffenet", False, num_classes, input_shape, include_top, width, classifier_activation)
 
 
 @register(
@@ -138,7 +147,7 @@ def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, widt
     },
     test_kwargs={**_SMALL, "input_shape": (64, 64, 3)}, test_input_shape=(64, 64, 3),
 )
-def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width_divisor=1):
+def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, classifier_activation=None):
     """ZFNet: AlexNet with a 7×7/2 first layer and 5×5/2 second layer, dense (ungrouped) convs.
 
     Zeiler & Fergus 2014, Fig. 3: a 224×224 crop → layer 1: 96 filters 7×7 stride 2 (110×110),
@@ -153,7 +162,7 @@ def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width_d
 
     Args: as `alexnet`; `input_shape` defaults to 224×224.
     """
-    w = lambda c: scaled(c, width_divisor)  # noqa: E731
+    w = lambda c: scaled(c, width)  # noqa: E731
     x = inputs = keras.Input(input_shape, name="data")
     x = keras.layers.ZeroPadding2D(1, name="conv1_pad")(x)
     x = keras.layers.Conv2D(w(96), 7, strides=2, activation="relu", name="conv1")(x)
@@ -167,5 +176,5 @@ def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width_d
     x = keras.layers.Conv2D(w(256), 3, padding="same", activation="relu", name="conv5")(x)
     x = CaffeMaxPooling2D(3, 2, name="pool5")(x)
     if include_top:
-        x = classifier(x, num_classes, (4096, 4096), width_divisor)
+        x = classifier(x, num_classes, (4096, 4096), width, classifier_activation)
     return keras.Model(inputs, x, name="zfnet")

@@ -26,11 +26,11 @@ def _contract(size):
     )
 
 
-def _body(x, layers, width_divisor):
+def _body(x, layers, width):
     """layers: (channels, kernel, stride, pad, pool) per conv layer, numbered from 1."""
     for i, (channels, kernel, stride, pad, pool) in enumerate(layers, start=1):
         x = keras.layers.Conv2D(
-            scaled(channels, width_divisor), kernel, strides=stride, padding="same" if pad else "valid",
+            scaled(channels, width), kernel, strides=stride, padding="same" if pad else "valid",
             activation="relu", name=f"conv{i}",
         )(x)
         if pool:
@@ -42,23 +42,23 @@ def _body(x, layers, width_divisor):
     "overfeat_fast", family="alexnet", task="classification", paper=_PAPER, section="§3.1, Table 1 (fast model)",
     input_contract=_contract(231), head_layers=("fc8",), default_num_classes=1000,
     paper_numbers={"layer sizes (Table 1)": "conv 96/256/512/1024/1024, fc 3072/4096/1000, input 231x231"},
-    test_kwargs={"num_classes": 10, "width_divisor": 16, "input_shape": (71, 71, 3)}, test_input_shape=(71, 71, 3),
+    test_kwargs={"num_classes": 10, "width": 16, "input_shape": (71, 71, 3)}, test_input_shape=(71, 71, 3),
 )
-def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True, width_divisor=1):
+def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True, width=1, classifier_activation=None):
     """OverFeat fast model: 5 conv + 3 fully connected layers, output stride 32 (Table 1).
 
     231×231 → conv1 96×11×11/4 (56) → pool 2/2 (28) → conv2 256×5×5 (24) → pool 2/2 (12) →
     conv3 512, conv4 1024, conv5 1024, all 3×3 pad 1 (12) → pool 2/2 (6×6×1024) → fc6 3072 →
     fc7 4096 → fc8. Table 1 lists 24×24 as layer 2's spatial size, which is its conv output.
 
-    Args: num_classes, input_shape (231×231 in the paper), include_top (False ends at pool5),
-    width_divisor (small test configurations).
+    Args: as `alexnet` (num_classes, input_shape: 231×231 in the paper, include_top: False ends at
+    pool5, width, classifier_activation).
     """
     x = inputs = keras.Input(input_shape, name="data")
     x = _body(x, [(96, 11, 4, 0, 2), (256, 5, 1, 0, 2), (512, 3, 1, 1, 0), (1024, 3, 1, 1, 0), (1024, 3, 1, 1, 2)],
-              width_divisor)
+              width)
     if include_top:
-        x = classifier(x, num_classes, (3072, 4096), width_divisor)
+        x = classifier(x, num_classes, (3072, 4096), width, classifier_activation)
     return keras.Model(inputs, x, name="overfeat_fast")
 
 
@@ -71,9 +71,9 @@ def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True,
         "ILSVRC top-5 error %, '9 layers' (Oquab thesis §2 overview)": 13,
         "global stride in pixels (Oquab thesis §4.2)": 36,
     },
-    test_kwargs={"num_classes": 10, "width_divisor": 16, "input_shape": (77, 77, 3)}, test_input_shape=(77, 77, 3),
+    test_kwargs={"num_classes": 10, "width": 16, "input_shape": (77, 77, 3)}, test_input_shape=(77, 77, 3),
 )
-def overfeat_accurate(num_classes=1000, input_shape=(221, 221, 3), include_top=True, width_divisor=1):
+def overfeat_accurate(num_classes=1000, input_shape=(221, 221, 3), include_top=True, width=1, classifier_activation=None):
     """OverFeat accurate model: 6 conv + 3 fully connected layers, output stride 36 (Table 3).
 
     221×221 → conv1 96×7×7/2 (108) → pool 3/3 (36) → conv2 256×7×7 (30) → pool 2/2 (15) →
@@ -85,8 +85,8 @@ def overfeat_accurate(num_classes=1000, input_shape=(221, 221, 3), include_top=T
     x = inputs = keras.Input(input_shape, name="data")
     x = _body(
         x, [(96, 7, 2, 0, 3), (256, 7, 1, 0, 2), (512, 3, 1, 1, 0), (512, 3, 1, 1, 0), (1024, 3, 1, 1, 0),
-            (1024, 3, 1, 1, 3)], width_divisor,
+            (1024, 3, 1, 1, 3)], width,
     )
     if include_top:
-        x = classifier(x, num_classes, (4096, 4096), width_divisor, first_fc=7)
+        x = classifier(x, num_classes, (4096, 4096), width, classifier_activation, first_fc=7)
     return keras.Model(inputs, x, name="overfeat_accurate")

@@ -35,19 +35,19 @@ INCEPTION = {
 _POOL_BEFORE = {"4a": "pool3_3x3_s2", "5a": "pool4_3x3_s2"}
 
 
-def _w(channels, width_divisor):
-    if width_divisor < 1 or channels % width_divisor:
-        raise ConfigError(f"width_divisor must be a positive divisor of {channels}, got {width_divisor}")
-    return channels // width_divisor
+def _w(channels, width):
+    if width < 1 or channels % width:
+        raise ConfigError(f"width must be a positive divisor of {channels}, got {width}")
+    return channels // width
 
 
 def _conv(x, channels, kernel, name, strides=1, padding="same"):
     return keras.layers.Conv2D(channels, kernel, strides=strides, padding=padding, activation="relu", name=name)(x)
 
 
-def inception(x, name, widths, width_divisor):
+def inception(x, name, widths, width):
     """One Inception module (Fig. 2b): 1x1 | 1x1→3x3 | 1x1→5x5 | 3x3 max pool→1x1, concatenated."""
-    c1, r3, c3, r5, c5, pp = (_w(c, width_divisor) for c in widths)
+    c1, r3, c3, r5, c5, pp = (_w(c, width) for c in widths)
     p = f"inception_{name}_"
     b1 = _conv(x, c1, 1, p + "1x1")
     b3 = _conv(_conv(x, r3, 1, p + "3x3_reduce"), c3, 3, p + "3x3")
@@ -58,13 +58,15 @@ def inception(x, name, widths, width_divisor):
     return keras.layers.Concatenate(name=p + "output")([b1, b3, b5, bp])
 
 
-def _aux_head(x, index, num_classes, width_divisor):
+def _aux_head(x, index, num_classes, width):
     """§5: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 0.7, linear classifier."""
+    if None in tuple(x.shape[1:3]):
+        raise ConfigError(f"aux_logits=True needs a fixed input size (the auxiliary fc reads a flattened map); got {x.shape}")
     p = f"loss{index}_"
     x = keras.layers.AveragePooling2D(5, strides=3, name=p + "ave_pool")(x)
-    x = _conv(x, _w(128, width_divisor), 1, p + "conv")
+    x = _conv(x, _w(128, width), 1, p + "conv")
     x = keras.layers.Flatten(name=p + "flatten")(x)
-    x = keras.layers.Dense(_w(1024, width_divisor), activation="relu", name=p + "fc")(x)
+    x = keras.layers.Dense(_w(1024, width), activation="relu", name=p + "fc")(x)
     x = keras.layers.Dropout(0.7, name=p + "drop_fc")(x)
     return keras.layers.Dense(num_classes, name=p + "classifier")(x)
 
@@ -80,9 +82,11 @@ def _aux_head(x, index, num_classes, width_divisor):
         "volume after the last pooling layer (slides §A.6)": "7x7x1024",
         "ILSVRC top-5 error %, '22 layers' (Oquab thesis §2 overview)": 7,
     },
-    test_kwargs={"num_classes": 10, "width_divisor": 8, "input_shape": (96, 96, 3)}, test_input_shape=(96, 96, 3),
+    test_kwargs={"num_classes": 10, "width": 8, "input_shape": (96, 96, 3)}, test_input_shape=(96, 96, 3),
 )
-def googlenet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, aux_logits=False, width_divisor=1):
+def googlenet(
+    num_classes=1000, input_shape=(224, 224, 3), include_top=True, aux_logits=False, width=1, classifier_activation=None
+):
     """GoogLeNet: stem with LRN, nine Inception modules (3a–5b), average pool, dropout 0.4, fc.
 
     Szegedy et al. 2015 Table 1 and the bvlc_googlenet release: conv1 7×7/2 (112) → pool 3/2
@@ -99,28 +103,33 @@ def googlenet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, aux
         input_shape: (H, W, 3), BGR minus the ILSVRC mean; 224×224 in the paper.
         include_top: False ends at inception_5b_output.
         aux_logits: also return the auxiliary classifiers' logits: [main, aux1, aux2].
-        width_divisor: divides every layer's width (small test configurations).
+        width: divides every layer's width (small test configurations).
+        classifier_activation: None for logits, or e.g. "softmax" for Caffe's `prob` (on every head).
     """
     if aux_logits and not include_top:
         raise ConfigError("aux_logits=True needs include_top=True: the auxiliary heads are classifiers")
     x = inputs = keras.Input(input_shape, name="data")
     x = keras.layers.ZeroPadding2D(3, name="conv1_7x7_s2_pad")(x)
-    x = _conv(x, _w(64, width_divisor), 7, "conv1_7x7_s2", strides=2, padding="valid")
+    x = _conv(x, _w(64, width), 7, "conv1_7x7_s2", strides=2, padding="valid")
     x = CaffeMaxPooling2D(3, 2, name="pool1_3x3_s2")(x)
     x = LocalResponseNormalization(5, alpha=1e-4, beta=0.75, name="pool1_norm1")(x)
-    x = _conv(x, _w(64, width_divisor), 1, "conv2_3x3_reduce")
-    x = _conv(x, _w(192, width_divisor), 3, "conv2_3x3")
+    x = _conv(x, _w(64, width), 1, "conv2_3x3_reduce")
+    x = _conv(x, _w(192, width), 3, "conv2_3x3")
     x = LocalResponseNormalization(5, alpha=1e-4, beta=0.75, name="conv2_norm2")(x)
     x = CaffeMaxPooling2D(3, 2, name="pool2_3x3_s2")(x)
     aux = []
     for name, widths in INCEPTION.items():
         if name in _POOL_BEFORE:
             x = CaffeMaxPooling2D(3, 2, name=_POOL_BEFORE[name])(x)
-        x = inception(x, name, widths, width_divisor)
+        x = inception(x, name, widths, width)
         if aux_logits and name in ("4a", "4d"):
-            aux.append(_aux_head(x, len(aux) + 1, num_classes, width_divisor))
+            aux.append(_aux_head(x, len(aux) + 1, num_classes, width))
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="pool5_7x7_s1")(x)
         x = keras.layers.Dropout(0.4, name="pool5_drop_7x7_s1")(x)
         x = keras.layers.Dense(num_classes, name="loss3_classifier")(x)
-    return keras.Model(inputs, [x, *aux] if aux_logits else x, name="googlenet")
+    heads = [x, *aux]
+    if include_top and classifier_activation is not None:
+        names = ["prob", "loss1_prob", "loss2_prob"]
+        heads = [keras.layers.Activation(classifier_activation, name=n)(h) for n, h in zip(names, heads)]
+    return keras.Model(inputs, heads if aux_logits else heads[0], name="googlenet")

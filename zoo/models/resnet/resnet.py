@@ -34,14 +34,14 @@ _CONTRACT = InputContract(
     note="keras.applications 'caffe' mode: BGR, mean subtracted, not scaled",
 )
 _PAPER = "He, Zhang, Ren, Sun 2016, Deep Residual Learning for Image Recognition (CVPR)"
-_SMALL = {"num_classes": 10, "width_divisor": 16, "input_shape": (64, 64, 3)}
+_SMALL = {"num_classes": 10, "width": 16, "input_shape": (64, 64, 3)}
 BN_EPSILON = 1.001e-5  # keras.applications' value
 
 
-def _w(channels, width_divisor):
-    if width_divisor < 1 or channels % width_divisor:
-        raise ConfigError(f"width_divisor must be a positive divisor of {channels}, got {width_divisor}")
-    return channels // width_divisor
+def _w(channels, width):
+    if width < 1 or channels % width:
+        raise ConfigError(f"width must be a positive divisor of {channels}, got {width}")
+    return channels // width
 
 
 class _Builder:
@@ -80,20 +80,22 @@ class _Builder:
 
 
 def build_resnet(name, blocks, *, bottleneck, residual=True, num_classes=1000, input_shape=(224, 224, 3),
-                 include_top=True, width_divisor=1, conv_bias=False):
+                 include_top=True, width=1, conv_bias=False, classifier_activation=None):
     """Table 1: conv1 7×7/2, 3×3/2 max pool, stages conv2–conv5 of `blocks` blocks, average pool, fc."""
     b = _Builder(conv_bias)
     x = inputs = keras.Input(input_shape, name="input")
-    x = b.conv_bn(x, _w(64, width_divisor), 7, "conv1", strides=2)
+    x = b.conv_bn(x, _w(64, width), 7, "conv1", strides=2)
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     for stage, (filters, count) in enumerate(zip((64, 128, 256, 512), blocks), start=2):
         for i in range(1, count + 1):
             strides = 2 if i == 1 and stage > 2 else 1
-            x = b.block(x, _w(filters, width_divisor), strides, f"conv{stage}_block{i}", bottleneck, residual)
+            x = b.block(x, _w(filters, width), strides, f"conv{stage}_block{i}", bottleneck, residual)
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = keras.layers.Dense(num_classes, name="predictions")(x)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="prob")(x)
     return keras.Model(inputs, x, name=name)
 
 
@@ -102,8 +104,9 @@ _DOC_ARGS = """
         num_classes: size of the `predictions` layer.
         input_shape: (H, W, 3) in keras.applications 'caffe' mode; 224×224 in the paper.
         include_top: False ends at the last block's output (conv5_block*_out).
-        width_divisor: divides every layer's width (small test configurations).
+        width: divides every layer's width (small test configurations).
         conv_bias: give convolutions a bias, as keras.applications does (to load its weights).
+        classifier_activation: None for logits, or e.g. "softmax" (keras.applications' output).
 """
 
 _SPECS = {
@@ -131,10 +134,11 @@ def _register(name):
     kind = "residual" if residual else "plain (no shortcuts, the paper's baseline)"
     section = "§3.3–§4.1, Table 1, Fig. 3" + ("" if residual else " (plain networks)")
 
-    def builder(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width_divisor=1, conv_bias=False):
+    def builder(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+                classifier_activation=None):
         return build_resnet(name, blocks, bottleneck=bottleneck, residual=residual, num_classes=num_classes,
-                            input_shape=input_shape, include_top=include_top, width_divisor=width_divisor,
-                            conv_bias=conv_bias)
+                            input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                            classifier_activation=classifier_activation)
 
     builder.__name__ = builder.__qualname__ = name
     builder.__doc__ = (

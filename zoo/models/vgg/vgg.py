@@ -91,7 +91,7 @@ _CONTRACT = InputContract(
     mean=CAFFE_BGR_MEAN,
     note="the VGG Caffe release and keras.applications subtract (103.939, 116.779, 123.68) BGR",
 )
-_TEST = dict(test_kwargs={"width": 16, "num_classes": 5, "input_shape": (32, 32, 3)}, test_input_shape=(32, 32, 3))
+_TEST = dict(test_kwargs={"width": 16, "num_classes": 5}, test_input_shape=(224, 224, 3))
 _SLIDES = "Laptev CNN slides, VGG Table 1"
 
 

@@ -1,0 +1,157 @@
+"""What every registered model gets for free, in its small test configuration (`test_kwargs`):
+build, forward, one training step, `.keras` round trip, SavedModel and TFLite export with parity,
+and the same outputs on the JAX backend from the same weights."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keras
+import tensorflow as tf
+
+from zoo import registry
+
+CARDS = registry.all_cards(include_hidden=True)
+IDS = [c.name for c in CARDS]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _small(card):
+    kwargs = dict(card.test_kwargs)
+    shape = card.test_input_shape or tuple(card.input_contract.shape)
+    assert all(s is not None for s in shape), f"{card.name}: give test_input_shape for a model of free input size"
+    return kwargs, tuple(shape)
+
+
+def _input(card, shape, batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    if card.input_contract.kind == "tokens":
+        return rng.integers(0, 10, (batch, *shape)).astype(card.input_contract.dtype)
+    # inputs in the scale of a mean-subtracted image, so layers see realistic magnitudes
+    scale = 1.0 if card.input_contract.std is not None else 60.0
+    return (scale * rng.standard_normal((batch, *shape))).astype("float32")
+
+
+def _first(out):
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
+@pytest.fixture(scope="module")
+def built():
+    cache = {}
+
+    def get(card):
+        if card.name not in cache:
+            kwargs, shape = _small(card)
+            keras.utils.set_random_seed(0)
+            cache[card.name] = (card.builder(**kwargs), kwargs, shape)
+        return cache[card.name]
+
+    return get
+
+
+@pytest.mark.parametrize("card", CARDS, ids=IDS)
+def test_build_and_forward(card, built):
+    model, kwargs, shape = built(card)
+    x = _input(card, shape)
+    y = _first(model(x, training=False))
+    y = np.asarray(y)
+    assert np.all(np.isfinite(y))
+    assert y.shape[0] == 2
+    if card.task == "segmentation":
+        assert y.shape[1:3] == shape[:2], "a segmenter's output has its input's height and width"
+    if card.summary == "":
+        pytest.fail(f"{card.name}: the builder needs a docstring citing its paper and section")
+
+
+@pytest.mark.parametrize("card", CARDS, ids=IDS)
+def test_one_training_step(card, built):
+    model, kwargs, shape = built(card)
+    x = tf.constant(_input(card, shape, seed=1))
+    out = _first(model(x, training=False))
+    targets = tf.zeros(out.shape[:-1], tf.int32)
+    before = [np.asarray(v).copy() for v in model.trainable_variables]
+    opt = keras.optimizers.SGD(1e-3)
+    with tf.GradientTape() as tape:
+        logits = _first(model(x, training=True))
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.cast(logits, tf.float32)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert np.isfinite(float(loss))
+    assert any(g is not None for g in grads), "no gradient reaches any trainable variable"
+    opt.apply_gradients([(g, v) for g, v in zip(grads, model.trainable_variables) if g is not None])
+    moved = sum(not np.array_equal(b, np.asarray(v)) for b, v in zip(before, model.trainable_variables))
+    assert moved > 0
+    for b, v in zip(before, model.trainable_variables):  # put the weights back for the next tests
+        v.assign(b)
+
+
+@pytest.mark.parametrize("card", CARDS, ids=IDS)
+def test_keras_file_round_trip(card, built, tmp_path):
+    model, kwargs, shape = built(card)
+    x = _input(card, shape, seed=2)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(_first(again(x, training=False)), _first(model(x, training=False)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("card", CARDS, ids=IDS)
+def test_export_savedmodel_and_tflite_parity(card, built, tmp_path):
+    from zoo import export
+
+    model, kwargs, shape = built(card)
+    check = _input(card, shape, batch=1, seed=3)
+    sm = export.export_savedmodel(model, tmp_path / "sm", input_contract=card.input_contract, input_shape=shape,
+                                  check_inputs=check)
+    assert sm.max_abs_diff <= sm.tolerance
+    lite = export.export_tflite(model, tmp_path / "m.tflite", input_shape=shape, check_inputs=check,
+                                input_contract=card.input_contract)
+    assert lite.max_abs_diff <= lite.tolerance and lite.size_bytes > 0
+
+
+JAX_SCRIPT = """
+import json, sys, numpy as np
+import keras
+from zoo import registry
+assert keras.backend.backend() == "jax"
+jobs = json.load(open(sys.argv[1]))
+for job in jobs:
+    card = registry.card(job["name"])
+    model = card.builder(**job["kwargs"])
+    model.load_weights(job["weights"])
+    x = np.load(job["input"])
+    out = model(x, training=False)
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    np.save(job["output"], np.asarray(out))
+print("jax ok", len(jobs))
+"""
+
+
+def test_every_model_gives_the_same_outputs_on_jax(built, tmp_path):
+    """One JAX subprocess for all models (backend choice is per process): same weights, same outputs."""
+    jobs, expected = [], {}
+    for card in CARDS:
+        model, kwargs, shape = built(card)
+        x = _input(card, shape, batch=1, seed=4)
+        safe = card.name.replace("/", "_")
+        np.save(tmp_path / f"{safe}_x.npy", x)
+        model.save_weights(tmp_path / f"{safe}.weights.h5")
+        expected[card.name] = np.asarray(_first(model(x, training=False)))
+        jobs.append({"name": card.name, "kwargs": kwargs, "weights": str(tmp_path / f"{safe}.weights.h5"),
+                     "input": str(tmp_path / f"{safe}_x.npy"), "output": str(tmp_path / f"{safe}_y.npy")})
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    (tmp_path / "jax_run.py").write_text(JAX_SCRIPT)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    p = subprocess.run([sys.executable, str(tmp_path / "jax_run.py"), str(tmp_path / "jobs.json")], env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-4000:]
+    for job in jobs:
+        got = np.load(job["output"])
+        want = expected[job["name"]]
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, atol=1e-4 * scale, rtol=1e-4, err_msg=job["name"])

@@ -1,0 +1,3 @@
+"""Multi-layer perceptrons."""
+
+from zoo.models.mlp import mlp  # noqa: F401  (registers the builder)
