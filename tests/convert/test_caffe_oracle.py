@@ -33,7 +33,8 @@ class Prototxt:
     """A deploy net under construction: `Input` layer plus layers in Caffe's text-format vocabulary."""
 
     def __init__(self, shape_nchw):
-        self.layers = [CaffeLayer("data", "Input", top=("data",), params={"input_param": {"shape": {"dim": list(shape_nchw)}}})]
+        shape = {"shape": {"dim": list(shape_nchw)}}
+        self.layers = [CaffeLayer("data", "Input", top=("data",), params={"input_param": shape})]
 
     def add(self, name, kind, bottom, top=None, **params):
         bottoms = (bottom,) if isinstance(bottom, str) else tuple(bottom)
@@ -56,7 +57,8 @@ class Prototxt:
         return top
 
     def pool(self, name, bottom, kernel, stride, pad=0, kind="MAX"):
-        return self.add(name, "Pooling", bottom, pooling_param={"pool": Enum(kind), "kernel_size": kernel, "stride": stride, "pad": pad})
+        param = {"pool": Enum(kind), "kernel_size": kernel, "stride": stride, "pad": pad}
+        return self.add(name, "Pooling", bottom, pooling_param=param)
 
     def lrn(self, name, bottom):
         return self.add(name, "LRN", bottom, lrn_param={"local_size": 5, "alpha": 1e-4, "beta": 0.75})
@@ -82,7 +84,9 @@ def random_caffemodel(path, model, prototxt, fixed=()):
         if layer.name in fixed:
             continue
         weight = layer.blobs[0]
-        fan_in = np.prod(weight.shape[1:]) if layer.type != "Deconvolution" else weight.shape[0] * np.prod(weight.shape[2:])
+        fan_in = np.prod(weight.shape[1:])
+        if layer.type == "Deconvolution":  # (C_in, C_out, kh, kw)
+            fan_in = weight.shape[0] * np.prod(weight.shape[2:])
         layer.blobs = [RNG.normal(0, 1.0 / np.sqrt(fan_in), weight.shape).astype("float32")] + [
             RNG.normal(0, 0.1, b.shape).astype("float32") for b in layer.blobs[1:]
         ]
@@ -271,7 +275,8 @@ def test_vgg16_file_into_fcn32s_by_surgery(tmp_path):
     surgery.py does it (a flat copy into the conv blob shape), and fc7 must agree."""
     vgg_kwargs = {"width": 16, "num_classes": 5, "input_shape": (224, 224, 3)}
     vgg_path = tmp_path / "vgg16.caffemodel"
-    vgg_layers = random_caffemodel(vgg_path, zoo.get("vgg16", **vgg_kwargs), vgg16_prototxt((224, 224), width=16, num_classes=5))
+    vgg_proto = vgg16_prototxt((224, 224), width=16, num_classes=5)
+    vgg_layers = random_caffemodel(vgg_path, zoo.get("vgg16", **vgg_kwargs), vgg_proto)
     fcn_kwargs = {"width": 16, "num_classes": 5}
     with pytest.raises(WeightsMismatchError, match="missing from the file: score_fr, upscore"):
         zoo.get("fcn32s", weights=vgg_path, **fcn_kwargs)
@@ -290,6 +295,20 @@ def test_vgg16_file_into_fcn32s_by_surgery(tmp_path):
     (want,) = opencv_forward(tmp_path, proto, fcn_path, x, ["relu7"])  # fc7 after its in-place ReLU
     fc7 = keras.Model(model.input, model.get_layer("fc7").output)
     assert_close(fc7(x.transpose(0, 2, 3, 1)), want)
+
+
+@pytest.mark.xfail(strict=True, reason="assign_named validates shapes only; the fixed layer's own kernel check "
+                   "raises in set_weights after earlier layers were assigned (a partial load)")
+def test_fixed_bilinear_layer_refuses_a_learned_kernel_and_nothing_loads(tmp_path):
+    kwargs = {"width": 16, "num_classes": 5}
+    path = tmp_path / "fcn32s.caffemodel"
+    random_caffemodel(path, zoo.get("fcn32s", **kwargs), vgg16_prototxt((67, 83), fcn=32, **kwargs))
+    model = zoo.get("fcn32s", **kwargs)  # fixed bilinear upsampling: a random upscore kernel cannot load
+    before = [np.array(w) for w in model.get_weights()]
+    with pytest.raises(WeightsMismatchError, match="upscore"):
+        weights_mod.load_into(model, path, card=registry.card("fcn32s"), build_kwargs=kwargs)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, np.asarray(b))
 
 
 @pytest.mark.slow
@@ -350,8 +369,7 @@ def test_googlenet_small_with_aux_heads(tmp_path):
         zoo.get("googlenet", weights=path, width=8, num_classes=10, input_shape=(128, 128, 3))
 
 
-@pytest.mark.slow
-def test_googlenet_full_size(tmp_path):
+def test_googlenet_full_size(tmp_path):  # 7M parameters: cheap enough for the default tier
     compare(tmp_path, "googlenet", googlenet_prototxt(224), ["loss3/classifier"])
 
 

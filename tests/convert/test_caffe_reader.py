@@ -40,7 +40,8 @@ def conv_ref(x, w, b, pad=0, stride=1, group=1):
         xs = x[g * cg : (g + 1) * cg]
         for i in range(oh):
             for j in range(ow):
-                out[oc, i, j] = np.sum(xs[:, i * stride : i * stride + kh, j * stride : j * stride + kw] * w[oc]) + b[oc]
+                window = xs[:, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                out[oc, i, j] = np.sum(window * w[oc]) + b[oc]
     return out
 
 
@@ -97,11 +98,13 @@ def pb():
             ("group", 5, F.TYPE_UINT32, False, None, False))
     message("InnerProductParameter", ("num_output", 1, F.TYPE_UINT32, False, None, False),
             ("transpose", 6, F.TYPE_BOOL, False, None, False))
-    message("ParamSpec", ("name", 1, F.TYPE_STRING, False, None, False), ("lr_mult", 3, F.TYPE_FLOAT, False, None, False))
+    message("ParamSpec", ("name", 1, F.TYPE_STRING, False, None, False),
+            ("lr_mult", 3, F.TYPE_FLOAT, False, None, False))
     message("LayerParameter", ("name", 1, F.TYPE_STRING, False, None, False),
             ("type", 2, F.TYPE_STRING, False, None, False), ("bottom", 3, F.TYPE_STRING, True, None, False),
             ("top", 4, F.TYPE_STRING, True, None, False), ("loss_weight", 5, F.TYPE_FLOAT, True, None, False),
-            ("param", 6, F.TYPE_MESSAGE, True, "ParamSpec", False), ("blobs", 7, F.TYPE_MESSAGE, True, "BlobProto", False),
+            ("param", 6, F.TYPE_MESSAGE, True, "ParamSpec", False),
+            ("blobs", 7, F.TYPE_MESSAGE, True, "BlobProto", False),
             ("phase", 10, F.TYPE_INT32, False, None, False),
             ("convolution_param", 106, F.TYPE_MESSAGE, False, "ConvolutionParameter", False),
             ("inner_product_param", 117, F.TYPE_MESSAGE, False, "InnerProductParameter", False))
@@ -168,7 +171,8 @@ def test_reads_files_encoded_by_google_protobuf(pb, v1):
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"v1": True}, {"legacy_shapes": True}, {"double": True}, {"packed": False}, {"v1": True, "legacy_shapes": True}],
+    [{}, {"v1": True}, {"legacy_shapes": True}, {"double": True}, {"packed": False},
+     {"v1": True, "legacy_shapes": True}],
     ids=["layer", "v1", "legacy", "double", "unpacked", "v1_legacy"],
 )
 def test_writer_output_decodes_with_google_protobuf(pb, tmp_path, options):
@@ -275,7 +279,8 @@ def classifier_layers(legacy=False):
     if legacy:  # as V1-era files store them
         b, fw, fb = b.reshape(1, 1, 1, 6), fw.reshape(1, 1, 7, 180), fb.reshape(1, 1, 1, 7)
     return [
-        CaffeLayer("conv1", "Convolution", ("data",), ("conv1",), [w, b], {"convolution_param": {"num_output": 6, "group": 2}}),
+        CaffeLayer("conv1", "Convolution", ("data",), ("conv1",), [w, b],
+                   {"convolution_param": {"num_output": 6, "group": 2}}),
         CaffeLayer("fc/a", "InnerProduct", ("conv1",), ("fc/a",), [fw, fb], {"inner_product_param": {"num_output": 7}}),
     ]
 
@@ -330,7 +335,8 @@ def test_inner_product_into_conv_and_conv_into_dense(tmp_path):
     want = ip_ref(x, w, b)
     inputs = keras.Input((3, 3, 4))
     as_conv = keras.Model(inputs, keras.layers.Conv2D(5, 3, name="fc6")(inputs))
-    load_caffemodel(as_conv, write_caffemodel(tmp_path / "ip.caffemodel", [CaffeLayer("fc6", "InnerProduct", blobs=[w, b])]))
+    ip = CaffeLayer("fc6", "InnerProduct", blobs=[w, b])
+    load_caffemodel(as_conv, write_caffemodel(tmp_path / "ip.caffemodel", [ip]))
     np.testing.assert_allclose(as_conv(nhwc(x))[0, 0, 0], want, rtol=1e-4, atol=1e-4)
 
     as_dense = keras.Model(inputs, keras.layers.Dense(5, name="fc6")(keras.layers.Flatten()(inputs)))
@@ -390,23 +396,27 @@ def test_same_size_but_other_split_is_not_coerced(tmp_path):
     inputs = keras.Input((3, 3, 4))
     model = keras.Model(inputs, keras.layers.Conv2D(8, 3, name="fc6")(inputs))
     with pytest.raises(WeightsMismatchError, match=r"fc6: file has \[\(18, 16\), \(16,\)\]"):
-        load_caffemodel(model, write_caffemodel(tmp_path / "x.caffemodel", [CaffeLayer("fc6", "InnerProduct", blobs=[rand(16, 18), rand(16)])]))
+        ip = CaffeLayer("fc6", "InnerProduct", blobs=[rand(16, 18), rand(16)])
+        load_caffemodel(model, write_caffemodel(tmp_path / "x.caffemodel", [ip]))
 
     dense = keras.Model(inputs, keras.layers.Dense(5, name="fc6")(keras.layers.Flatten()(inputs)))
     # a (5, 1, 6, 6) kernel has the 36 inputs of the flattened 3x3x4 map, but not its layout
     with pytest.raises(WeightsMismatchError, match=r"fc6: file has \[\(6, 6, 1, 5\)"):
-        load_caffemodel(dense, write_caffemodel(tmp_path / "y.caffemodel", [CaffeLayer("fc6", "Convolution", blobs=[rand(5, 1, 6, 6), rand(5)])]))
+        conv = CaffeLayer("fc6", "Convolution", blobs=[rand(5, 1, 6, 6), rand(5)])
+        load_caffemodel(dense, write_caffemodel(tmp_path / "y.caffemodel", [conv]))
 
 
 def test_unsupported_layer_type_for_the_keras_layer(tmp_path):
     model = small_classifier()
-    layers = [CaffeLayer("conv1", "PReLU", blobs=[rand(6)]), CaffeLayer("fc/a", "InnerProduct", blobs=[rand(7, 180), rand(7)])]
+    layers = [CaffeLayer("conv1", "PReLU", blobs=[rand(6)]),
+              CaffeLayer("fc/a", "InnerProduct", blobs=[rand(7, 180), rand(7)])]
     with pytest.raises(WeightsMismatchError, match=r"conv1 \(Caffe PReLU into Keras Conv2D\)"):
         load_caffemodel(model, write_caffemodel(tmp_path / "p.caffemodel", layers))
 
 
 def test_two_caffe_layers_mapping_to_one_keras_name(tmp_path):
-    layers = [CaffeLayer("fc/a", "InnerProduct", blobs=[rand(7, 180)]), CaffeLayer("fc_a", "InnerProduct", blobs=[rand(7, 180)])]
+    layers = [CaffeLayer("fc/a", "InnerProduct", blobs=[rand(7, 180)]),
+              CaffeLayer("fc_a", "InnerProduct", blobs=[rand(7, 180)])]
     with pytest.raises(WeightsFormatError, match="two learned layers that map to 'fc_a'"):
         caffe_to_keras(layers, small_classifier())
 

@@ -1,7 +1,6 @@
 """Fixtures of tests/data."""
 
 import pytest
-
 from voc_archives import VOC_TRAIN, VOC_VAL, write_voc_tar
 
 

@@ -87,9 +87,7 @@ def test_storable_image_keeps_original_bytes_only_when_tf_reads_them():
 
 
 def _dataset(records):
-    return tf.data.Dataset.from_tensor_slices(
-        {"image": [r[1] for r in records], "name": [r[0] for r in records]}
-    )
+    return tf.data.Dataset.from_tensor_slices({"image": [r[1] for r in records], "name": [r[0] for r in records]})
 
 
 def test_decode_images_skips_and_counts_corrupt_records():

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from zoo.data.tfds_manual import Archive, iter_archive, ManualArchiveBuilder
+from zoo.data.tfds_manual import Archive, ManualArchiveBuilder, iter_archive
 from zoo.errors import CorruptRecordError
 
 FILES = {"root/a.txt": b"alpha", "root/sub/b.bin": bytes(range(256)) * 40, "root/c.txt": b""}
@@ -60,8 +60,18 @@ def test_truncated_archive_raises_naming_it(tmp_path, fmt):
 def test_manual_instructions_generated_from_the_files():
     from zoo.data.voc_builder import Voc2011Segmentation, Voc2012Segmentation
 
-    assert "VOCtrainval_11-May-2012.tar: http://host.robots.ox.ac.uk" in Voc2012Segmentation.MANUAL_DOWNLOAD_INSTRUCTIONS
+    assert (
+        "VOCtrainval_11-May-2012.tar: http://host.robots.ox.ac.uk" in Voc2012Segmentation.MANUAL_DOWNLOAD_INSTRUCTIONS
+    )
     text = Voc2011Segmentation.MANUAL_DOWNLOAD_INSTRUCTIONS
     assert "VOCtrainval_25-May-2011.tar" in text and "seg11valid.txt" in text
     assert "prepare voc2011_segmentation" in text
     assert issubclass(Voc2012Segmentation, ManualArchiveBuilder)
+
+
+def test_tfds_catalogue_dataset_with_empty_manual_dir(tmp_path):
+    from zoo.data.tfds_manual import load_tfds
+    from zoo.errors import DatasetNotFoundError
+
+    with pytest.raises(DatasetNotFoundError, match=r"imagenet2012 is not prepared .*downloads/manual .*Get it here"):
+        load_tfds("imagenet2012", "validation", data_dir=tmp_path, zoo_builder=False, instructions="Get it here.")

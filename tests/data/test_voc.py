@@ -7,11 +7,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
+from voc_archives import VOC_TRAIN, VOC_VAL, jpeg_bytes, voc_label_png, write_voc_tar
 
 import zoo.data
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
-
-from voc_archives import VOC_TRAIN, VOC_VAL, jpeg_bytes, voc_label_png, write_voc_tar
 
 tfds.disable_progress_bar()
 
@@ -79,8 +78,9 @@ def test_corrupt_jpeg_raises_naming_the_member(tmp_path):
     manual_dir.mkdir()
     good = jpeg_bytes(np.zeros((30, 30, 3), np.uint8))
     overrides = {f"JPEGImages/{VOC_TRAIN[1]}.jpg": good[: len(good) // 2]}
-    write_voc_tar(manual_dir / "VOCtrainval_11-May-2012.tar", "VOCdevkit/VOC2012/", VOC_TRAIN, VOC_VAL,
-                  overrides=overrides)
+    write_voc_tar(
+        manual_dir / "VOCtrainval_11-May-2012.tar", "VOCdevkit/VOC2012/", VOC_TRAIN, VOC_VAL, overrides=overrides
+    )
     with pytest.raises(CorruptRecordError, match=f"VOCdevkit/VOC2012/JPEGImages/{VOC_TRAIN[1]}.jpg"):
         zoo.data.load("voc2012_segmentation", "train", data_dir=tmp_path / "tfds", manual_dir=manual_dir)
 
@@ -108,8 +108,9 @@ def test_label_outside_the_classes_raises_naming_the_png(tmp_path):
         f"SegmentationClass/{image_id}.png": voc_label_png(labels),
         f"JPEGImages/{image_id}.jpg": jpeg_bytes(np.zeros((24, 24, 3), np.uint8)),
     }
-    write_voc_tar(manual_dir / "VOCtrainval_11-May-2012.tar", "VOCdevkit/VOC2012/", VOC_TRAIN, VOC_VAL,
-                  overrides=overrides)
+    write_voc_tar(
+        manual_dir / "VOCtrainval_11-May-2012.tar", "VOCdevkit/VOC2012/", VOC_TRAIN, VOC_VAL, overrides=overrides
+    )
     with pytest.raises(CorruptRecordError, match=rf"SegmentationClass/{image_id}.png has label values \[21\]"):
         zoo.data.load("voc2012_segmentation", "validation", data_dir=tmp_path / "tfds", manual_dir=manual_dir)
 
@@ -151,12 +152,22 @@ def test_seg11valid_list_must_match_validation(tmp_path, voc2011_dir):
     wrong = tmp_path / "wrong.txt"
     wrong.write_text(f"{val[0]}\n2011_999999\n")
     with pytest.raises(CorruptRecordError, match="wrong.txt lists 1 id"):
-        zoo.data.load("voc2011_segmentation", "seg11valid", data_dir=tmp_path / "tfds", manual_dir=manual_dir,
-                      seg11valid_list=wrong)
+        zoo.data.load(
+            "voc2011_segmentation",
+            "seg11valid",
+            data_dir=tmp_path / "tfds",
+            manual_dir=manual_dir,
+            seg11valid_list=wrong,
+        )
     wrong.write_text("<html>not found</html>\n")  # a saved GitHub page instead of the raw file
     with pytest.raises(CorruptRecordError, match="VOC image ids"):
-        zoo.data.load("voc2011_segmentation", "seg11valid", data_dir=tmp_path / "tfds", manual_dir=manual_dir,
-                      seg11valid_list=wrong)
+        zoo.data.load(
+            "voc2011_segmentation",
+            "seg11valid",
+            data_dir=tmp_path / "tfds",
+            manual_dir=manual_dir,
+            seg11valid_list=wrong,
+        )
 
 
 def test_prepare_command_then_load_without_manual_dir(tmp_path, voc2012_tar, capsys):

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
 import keras
 import numpy as np
@@ -162,8 +161,14 @@ def test_tflite_int8_with_metric(classifier, tmp_path):
 
     path = str(tmp_path / "cls_int8.tflite")
     report = export_tflite(
-        classifier, path, input_shape=(16, 16, 3), quantize="int8", representative_data=rep,
-        check_inputs=x, metric_fn=top1, input_contract=IMAGENET_RGB,
+        classifier,
+        path,
+        input_shape=(16, 16, 3),
+        quantize="int8",
+        representative_data=rep,
+        check_inputs=x,
+        metric_fn=top1,
+        input_contract=IMAGENET_RGB,
     )
     assert report.tolerance is None and report.quantize == "int8"
     assert report.metrics["tflite_int8"]["top1"] >= 0.8
@@ -175,8 +180,14 @@ def test_tflite_int8_with_metric(classifier, tmp_path):
     assert conv and all(dtypes[i] == np.int8 for d in conv for i in d["inputs"][:2])  # int8 activations, weights
 
     report = export_tflite(
-        classifier, str(tmp_path / "cls_int8io.tflite"), input_shape=(16, 16, 3), quantize="int8",
-        representative_data=rep, check_inputs=x, metric_fn=top1, io_dtype="int8",
+        classifier,
+        str(tmp_path / "cls_int8io.tflite"),
+        input_shape=(16, 16, 3),
+        quantize="int8",
+        representative_data=rep,
+        check_inputs=x,
+        metric_fn=top1,
+        io_dtype="int8",
     )
     assert Interpreter(model_path=str(tmp_path / "cls_int8io.tflite")).get_input_details()[0]["dtype"] == np.int8
     assert report.metrics["tflite_int8"]["top1"] >= 0.8
@@ -184,8 +195,13 @@ def test_tflite_int8_with_metric(classifier, tmp_path):
     with pytest.raises(ConfigError, match="representative_data"):
         export_tflite(classifier, str(tmp_path / "no_rep.tflite"), input_shape=(16, 16, 3), quantize="int8")
     with pytest.raises(InputError, match="representative_data batch 0"):
-        export_tflite(classifier, str(tmp_path / "bad_rep.tflite"), input_shape=(16, 16, 3), quantize="int8",
-                      representative_data=[np.zeros((2, 8, 8, 3), np.float32)])
+        export_tflite(
+            classifier,
+            str(tmp_path / "bad_rep.tflite"),
+            input_shape=(16, 16, 3),
+            quantize="int8",
+            representative_data=[np.zeros((2, 8, 8, 3), np.float32)],
+        )
     assert not any(p.name.startswith(("no_rep", "bad_rep")) for p in tmp_path.iterdir())
 
 
@@ -196,8 +212,14 @@ def test_lstm_builtins_while_loop_and_unrolled_int8(tmp_path):
     report = export_tflite(rolled, str(tmp_path / "rolled.tflite"), input_shape=(6, 4), input_contract=VECTOR)
     assert "WHILE" in report.ops and report.max_abs_diff <= report.tolerance
     with pytest.raises(ExportError, match="unroll=True"):
-        export_tflite(rolled, str(tmp_path / "rolled_int8.tflite"), input_shape=(6, 4), quantize="int8",
-                      representative_data=[np.zeros((1, 6, 4), np.float32)], input_contract=VECTOR)
+        export_tflite(
+            rolled,
+            str(tmp_path / "rolled_int8.tflite"),
+            input_shape=(6, 4),
+            quantize="int8",
+            representative_data=[np.zeros((1, 6, 4), np.float32)],
+            input_contract=VECTOR,
+        )
     assert not (tmp_path / "rolled_int8.tflite").exists()
 
     unrolled = lstm_model(unroll=True)
@@ -205,8 +227,14 @@ def test_lstm_builtins_while_loop_and_unrolled_int8(tmp_path):
     assert "WHILE" not in report.ops and not any(op.startswith("Flex") for op in report.ops)
     assert report.max_abs_diff <= report.tolerance
     rep = [np.random.default_rng(s).standard_normal((4, 6, 4)).astype(np.float32) for s in range(4)]
-    report = export_tflite(unrolled, str(tmp_path / "unrolled_int8.tflite"), input_shape=(6, 4), quantize="int8",
-                           representative_data=rep, input_contract=VECTOR)
+    report = export_tflite(
+        unrolled,
+        str(tmp_path / "unrolled_int8.tflite"),
+        input_shape=(6, 4),
+        quantize="int8",
+        representative_data=rep,
+        input_contract=VECTOR,
+    )
     assert "WHILE" not in report.ops and report.max_abs_diff < 0.1 * max(report.output_scale, 1.0)
 
 
@@ -326,8 +354,13 @@ def test_sigkilled_export_leaves_no_target(tmp_path):
     out_dir.mkdir()
     target = out_dir / "model.tflite"
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, str(target), str(marker)], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_EXPORT, str(target), str(marker)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 120
         while not marker.exists():
@@ -359,16 +392,18 @@ def test_wrong_inputs_raise_input_error(seg_model, classifier, tmp_path):
     with pytest.raises(InputError, match="fully defined"):
         export_tflite(seg_model, str(tmp_path / "d.tflite"), input_shape=(None, 32, 3))
     with pytest.raises(InputError, match="uint8; the network input is float32"):
-        export_savedmodel(classifier, tmp_path / "e", input_contract=IMAGENET_RGB,
-                          check_inputs=np.zeros((1, 16, 16, 3), np.uint8))
+        export_savedmodel(
+            classifier, tmp_path / "e", input_contract=IMAGENET_RGB, check_inputs=np.zeros((1, 16, 16, 3), np.uint8)
+        )
     with pytest.raises(ConfigError, match="fixed input_shape"):
         export_tflite(classifier, str(tmp_path / "f.tflite"), input_shape=None)
     assert os.listdir(tmp_path) == []
 
 
 def test_report_json_round_trip():
-    report = ExportReport("tflite", "m.tflite", "fp16", (8, 8, 3), 10, 0.5, 2.0, 0.02,
-                          metrics={"x": np.float32(0.25)}, ops=["CONV_2D"])
+    report = ExportReport(
+        "tflite", "m.tflite", "fp16", (8, 8, 3), 10, 0.5, 2.0, 0.02, metrics={"x": np.float32(0.25)}, ops=["CONV_2D"]
+    )
     loaded = json.loads(report.to_json())
     assert loaded["metrics"] == {"x": 0.25} and loaded["input_shape"] == [8, 8, 3] and loaded["ops"] == ["CONV_2D"]
     assert report_path("out/m.tflite") == "out/m.export.json"

@@ -62,7 +62,7 @@ def _first_call(layer):
     return nodes[0]
 
 
-def _flattened_map(dense):
+def flattened_map(dense):
     """What a Dense reads through a Flatten: ((C, H, W), Caffe's flat index at each Keras input position).
 
     Caffe flattens a blob as (C, H, W); a channels-last Flatten gives (H, W, C), or whatever
@@ -103,7 +103,7 @@ def _into_dense(weight: np.ndarray, dense) -> np.ndarray:
     A Convolution's (C, kh, kw) must be the map the Dense sees through its Flatten (or 1x1 on
     a vector); otherwise its 4-D kernel is returned, to be reported as mis-shaped.
     """
-    flat = _flattened_map(dense)
+    flat = flattened_map(dense)
     if weight.ndim == 4:
         fits = weight.shape[2:] == (1, 1) if flat is None else weight.shape[1:] == flat[0]
         if not fits:
@@ -123,9 +123,10 @@ def _inner_product_weight(layer: CaffeLayer) -> np.ndarray:
 
 
 def is_channel_scale(layer) -> bool:
-    """A Keras layer that is Caffe's `Scale`: one or two per-channel vectors (x * scale [+ bias]), not a normalization."""
+    """A Keras layer that is Caffe's `Scale`: x * scale [+ bias] with per-channel vectors, not a normalization."""
     norms = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization)
-    return 1 <= len(layer.weights) <= 2 and all(len(w.shape) == 1 for w in layer.weights) and not isinstance(layer, norms)
+    vectors = 1 <= len(layer.weights) <= 2 and all(len(w.shape) == 1 for w in layer.weights)
+    return vectors and not isinstance(layer, norms)
 
 
 def _convert(layer: CaffeLayer, target) -> list | None:
@@ -170,7 +171,9 @@ def caffe_to_keras(layers: list[CaffeLayer], model, *, skip=(), source: str = "c
             continue
         name = _keras_name(layer.name, targets)
         if name in seen:
-            raise WeightsFormatError(f"{source} has two learned layers that map to {name!r}: {seen[name]!r} and {layer.name!r}")
+            raise WeightsFormatError(
+                f"{source} has two learned layers that map to {name!r}: {seen[name]!r} and {layer.name!r}"
+            )
         seen[name] = layer.name
         target = targets.get(name)
         if target is None or name in skip:

@@ -221,7 +221,8 @@ def _read_blob(dec: _Decoder, span, where: str) -> np.ndarray:
         elif number == BLOB["data"]:
             pieces["data"].append(_read_floats(dec, wire, value, offset, "<f4", f"{where} BlobProto.data"))
         elif number == BLOB["double_data"]:
-            pieces["double_data"].append(_read_floats(dec, wire, value, offset, "<f8", f"{where} BlobProto.double_data"))
+            doubles = _read_floats(dec, wire, value, offset, "<f8", f"{where} BlobProto.double_data")
+            pieces["double_data"].append(doubles)
     # Caffe's Blob::FromProto: the deprecated 4-D dimensions win when any is set; double data
     # wins over float data when present.
     if legacy:

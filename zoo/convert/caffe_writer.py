@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from zoo import weights as weights_mod
-from zoo.convert.caffe import _flattened_map, is_channel_scale
+from zoo.convert.caffe import flattened_map, is_channel_scale
 from zoo.convert.caffe_proto import (
     BLOB,
     BLOB_SHAPE,
@@ -60,53 +59,54 @@ def _key(number: int, wire: int) -> bytes:
     return _varint(number << 3 | wire)
 
 
-def _len_field(number: int, payload: bytes) -> bytes:
-    return _key(number, LEN) + _varint(len(payload)) + payload
+# Messages are built as lists of byte chunks (the blob data as views of the arrays) and joined
+# or written once, so a 500 MB file is not copied once per nesting level.
+
+
+def _len_field(number: int, payload) -> list:
+    chunks = payload if isinstance(payload, list) else [payload]
+    return [_key(number, LEN) + _varint(sum(len(c) for c in chunks)), *chunks]
 
 
 def _varint_field(number: int, value: int) -> bytes:
     return _key(number, VARINT) + _varint(int(value))
 
 
-def encode_blob(array, *, legacy_shape: bool = False, double: bool = False, packed: bool = True) -> bytes:
+def _blob(array, *, legacy_shape: bool = False, double: bool = False, packed: bool = True) -> list:
     """A BlobProto holding `array` (float data, or double_data with `double=True`)."""
     array = np.asarray(array)
-    out = bytearray()
+    out = []
     if legacy_shape:
         if array.ndim > 4:
             raise ConfigError(f"a legacy 4-D blob cannot hold shape {array.shape}")
         for number, dim in zip((BLOB["num"], BLOB["channels"], BLOB["height"], BLOB["width"]),
                                (1,) * (4 - array.ndim) + array.shape):
-            out += _varint_field(number, dim)
+            out.append(_varint_field(number, dim))
     else:
         dims = b"".join(_varint(d) for d in array.shape)
         out += _len_field(BLOB["shape"], _len_field(BLOB_SHAPE["dim"], dims) if dims else b"")
     number, dtype, wire = (BLOB["double_data"], "<f8", I64) if double else (BLOB["data"], "<f4", I32)
     values = np.ascontiguousarray(array, dtype=dtype).reshape(-1)
     if packed:
-        out += _len_field(number, values.tobytes())
+        out += _len_field(number, memoryview(values).cast("B"))
     else:
-        out += b"".join(_key(number, wire) + v.tobytes() for v in values)
-    return bytes(out)
+        out += [_key(number, wire) + v.tobytes() for v in values]
+    return out
 
 
-def _encode_params(name: str, params: dict) -> bytes:
+def _params(name: str, params: dict) -> bytes:
     """The fields of a parameter message that the reader knows; the others live in the prototxt only."""
-    out = bytearray()
-    for key, (number, _) in PARAMS[name].items():
-        if key in params:
-            out += _varint_field(number, params[key])
-    return bytes(out)
+    return b"".join(_varint_field(number, params[key]) for key, (number, _) in PARAMS[name].items() if key in params)
 
 
-def encode_layer(layer: CaffeLayer, *, v1: bool = False, **blob_options) -> bytes:
+def _layer(layer: CaffeLayer, *, v1: bool = False, **blob_options) -> list:
     """A LayerParameter (or a V1LayerParameter with `v1=True`) with the layer's blobs."""
     fields = V1_LAYER if v1 else LAYER
-    out = bytearray(_len_field(fields["name"], layer.name.encode()))
+    out = _len_field(fields["name"], layer.name.encode())
     if v1:
         if layer.type not in _V1_TYPE_IDS:
             raise ConfigError(f"layer type {layer.type!r} has no V1 enum value; write it with v1=False")
-        out += _varint_field(fields["type"], _V1_TYPE_IDS[layer.type])
+        out.append(_varint_field(fields["type"], _V1_TYPE_IDS[layer.type]))
     else:
         out += _len_field(fields["type"], layer.type.encode())
     for key in ("bottom", "top"):
@@ -114,34 +114,44 @@ def encode_layer(layer: CaffeLayer, *, v1: bool = False, **blob_options) -> byte
             out += _len_field(fields[key], blob_name.encode())
     for name in PARAMS:
         if name in layer.params:
-            out += _len_field(fields[name], _encode_params(name, layer.params[name]))
+            out += _len_field(fields[name], _params(name, layer.params[name]))
     for blob in layer.blobs:
-        out += _len_field(fields["blobs"], encode_blob(blob, **blob_options))
-    return bytes(out)
+        out += _len_field(fields["blobs"], _blob(blob, **blob_options))
+    return out
+
+
+def _net(layers, *, name: str = "", v1: bool = False, **blob_options) -> list:
+    out = _len_field(NET["name"], name.encode()) if name else []
+    field = NET["layers"] if v1 else NET["layer"]
+    for layer in layers:
+        out += _len_field(field, _layer(layer, v1=v1, **blob_options))
+    return out
 
 
 def encode_net(layers, *, name: str = "", v1: bool = False, **blob_options) -> bytes:
-    """A serialized NetParameter: the bytes of a `.caffemodel`."""
-    out = bytearray(_len_field(NET["name"], name.encode()) if name else b"")
-    field = NET["layers"] if v1 else NET["layer"]
-    for layer in layers:
-        out += _len_field(field, encode_layer(layer, v1=v1, **blob_options))
-    return bytes(out)
+    """A serialized NetParameter: the bytes of a `.caffemodel`. Options as `write_caffemodel`'s
+    (`legacy_shape`, `double`, `packed`)."""
+    return b"".join(_net(layers, name=name, v1=v1, **blob_options))
 
 
-def _write_atomic(path, data: bytes) -> Path:
+def _write_atomic(path, chunks) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
     os.replace(tmp, path)
     return path
 
 
 def write_caffemodel(path, layers, *, name: str = "", v1: bool = False, legacy_shapes: bool = False,
                      double: bool = False, packed: bool = True) -> Path:
-    """Write `layers` (CaffeLayer, blobs in Caffe layout) as a binary `.caffemodel`."""
-    data = encode_net(layers, name=name, v1=v1, legacy_shape=legacy_shapes, double=double, packed=packed)
-    return _write_atomic(path, data)
+    """Write `layers` (CaffeLayer, blobs in Caffe layout) as a binary `.caffemodel`.
+
+    `v1` writes the old `layers` format; `legacy_shapes` the 4-D num/channels/height/width
+    dimensions instead of a BlobShape; `double` double_data; `packed=False` one field per value.
+    """
+    return _write_atomic(path, _net(layers, name=name, v1=v1, legacy_shape=legacy_shapes, double=double, packed=packed))
 
 
 class Enum(str):
@@ -189,15 +199,16 @@ def to_prototxt(layers, *, name: str = "") -> str:
 
 
 def write_prototxt(path, layers, *, name: str = "") -> Path:
-    return _write_atomic(path, to_prototxt(layers, name=name).encode())
+    return _write_atomic(path, [to_prototxt(layers, name=name).encode()])
 
 
 def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
     """The learned layers of a Keras model as Caffe layers, blobs in Caffe layout.
 
     Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
-    back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale. `names` maps Keras layer names to Caffe
-    ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other learned layers raise ExportError.
+    back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale. `names` maps
+    Keras layer names to Caffe ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other
+    learned layers raise ExportError.
     """
     names = names or {}
     out, unsupported = [], []
@@ -215,7 +226,7 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
         elif isinstance(layer, keras.layers.Dense):
             kind, param = "InnerProduct", "inner_product_param"
             weight = arrays[0].T
-            flat = _flattened_map(layer)
+            flat = flattened_map(layer)
             if flat is not None:
                 caffe_order = np.empty_like(weight)
                 caffe_order[:, flat[1]] = weight

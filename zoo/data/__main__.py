@@ -1,6 +1,6 @@
 """`python -m zoo.data {list, info NAME, prepare NAME}`: the command the dataset errors point to.
 
-    python -m zoo.data prepare voc2012_segmentation --manual_dir ~/Downloads [--data_dir DIR] [--on_corrupt skip]
+python -m zoo.data prepare voc2012_segmentation --manual_dir ~/Downloads [--data_dir DIR] [--on_corrupt skip]
 """
 
 from __future__ import annotations
@@ -32,9 +32,16 @@ def main(argv=None) -> int:
             print(registry.info(args.name))
         else:
             counter = images.CorruptCounter()
-            registry.prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir,
-                             on_corrupt=args.on_corrupt, counter=counter)
-            print(f"{args.name} is prepared" + (f"; {counter.count} corrupt record(s) skipped" if counter.count else ""))
+            registry.prepare(
+                args.name,
+                data_dir=args.data_dir,
+                manual_dir=args.manual_dir,
+                on_corrupt=args.on_corrupt,
+                counter=counter,
+            )
+            print(
+                f"{args.name} is prepared" + (f"; {counter.count} corrupt record(s) skipped" if counter.count else "")
+            )
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

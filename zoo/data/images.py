@@ -82,9 +82,7 @@ def _open(data: bytes, name: str):
         image.load()  # decodes every byte: truncation surfaces here, not at first pixel access
     except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, DecompressionBombError...
         reason = str(e) or type(e).__name__
-        raise CorruptRecordError(
-            f"{name} is not a decodable image ({len(data)} bytes): {reason}"
-        ) from e
+        raise CorruptRecordError(f"{name} is not a decodable image ({len(data)} bytes): {reason}") from e
     return image
 
 

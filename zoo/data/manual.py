@@ -41,7 +41,9 @@ def prepare_command(name: str, manual_dir=None, data_dir=None) -> str:
 
 def manual_instructions(name: str, files, extra: str = "") -> str:
     """The text of a builder's MANUAL_DOWNLOAD_INSTRUCTIONS and of zoo.data.info(name).instructions."""
-    lines = ["Download into your manual_dir (default <data_dir>/downloads/manual; data_dir default ~/tensorflow_datasets):"]
+    lines = [
+        "Download into your manual_dir (default <data_dir>/downloads/manual; data_dir default ~/tensorflow_datasets):"
+    ]
     for f in files:
         note = f" ({f.note})" if f.note else ""
         lines.append(f"  {f.name}{' [optional]' if f.optional else ''}: {f.url}{note}")

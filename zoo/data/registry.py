@@ -21,8 +21,8 @@ import importlib
 import re
 from typing import Any, Callable
 
-from zoo.errors import ConfigError, DuplicateNameError, unknown_name
 from zoo.data.images import check_on_corrupt
+from zoo.errors import ConfigError, DuplicateNameError, unknown_name
 
 # Modules whose import registers datasets (later issues append theirs: SBD, NYUDv2, ...).
 DATASET_MODULES = [
@@ -71,7 +71,9 @@ class DatasetInfo:
             lines.append(f"  classes:   {self.num_classes}: {', '.join(self.class_names)}")
         if self.ignore_label is not None:
             lines.append(f"  ignore:    label {self.ignore_label}")
-        lines.append("  splits:    " + ", ".join(f"{s} ({n if n is not None else '?'})" for s, n in self.splits.items()))
+        lines.append(
+            "  splits:    " + ", ".join(f"{s} ({n if n is not None else '?'})" for s, n in self.splits.items())
+        )
         lines.append("  features:")
         lines += [f"    {k}: {v}" for k, v in self.features.items()]
         if self.options:

@@ -201,7 +201,9 @@ def render_split(seed, split, num_examples, image_size=64, ignore_boundary=0) ->
     key = (int(seed), split, int(num_examples), int(image_size), int(ignore_boundary))
     with _cache_lock:
         if key not in _cache:
-            examples = [render_example(seed, split, i, image_size, ignore_boundary=ignore_boundary) for i in range(key[2])]
+            examples = [
+                render_example(seed, split, i, image_size, ignore_boundary=ignore_boundary) for i in range(key[2])
+            ]
             if len(_cache) >= _CACHE_SPLITS:
                 _cache.pop(next(iter(_cache)))
             _cache[key] = {k: np.stack([e[k] for e in examples]) for k in _KEYS}
@@ -224,7 +226,9 @@ def load(
     import tensorflow as tf
 
     if split not in SPLITS:
-        raise ConfigError(f"shapes takes a plain split name {tuple(SPLITS)}, not {split!r}; use num_examples= or .take()")
+        raise ConfigError(
+            f"shapes takes a plain split name {tuple(SPLITS)}, not {split!r}; use num_examples= or .take()"
+        )
     n = DEFAULT_NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
     arrays = render_split(seed, split, n, image_size, ignore_boundary)
     dtypes = [tf.as_dtype(arrays[k].dtype) for k in _KEYS]

@@ -69,7 +69,9 @@ class Archive:
                 self._tar = tarfile.open(self.path, "r:*")
                 self._members = {_member_name(m.name): m for m in self._tar.getmembers() if m.isfile()}
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
-            raise CorruptRecordError(f"{self.path} is not a readable tar or zip archive (truncated download?): {e}") from e
+            raise CorruptRecordError(
+                f"{self.path} is not a readable tar or zip archive (truncated download?): {e}"
+            ) from e
 
     def names(self) -> list[str]:
         """File members, in archive order."""
@@ -147,7 +149,9 @@ class ManualArchiveBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=Tr
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "MANUAL_DOWNLOAD_INSTRUCTIONS" not in cls.__dict__ and cls.MANUAL_FILES:
-            cls.MANUAL_DOWNLOAD_INSTRUCTIONS = manual_instructions(cls.name, cls.MANUAL_FILES, cls.MANUAL_EXTRA_INSTRUCTIONS)
+            cls.MANUAL_DOWNLOAD_INSTRUCTIONS = manual_instructions(
+                cls.name, cls.MANUAL_FILES, cls.MANUAL_EXTRA_INSTRUCTIONS
+            )
 
     def __init__(self, *, on_corrupt: str = "raise", **kwargs):
         self.on_corrupt = check_on_corrupt(on_corrupt)
@@ -167,8 +171,8 @@ class ManualArchiveBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=Tr
             raise DatasetNotFoundError(
                 f"{self.name} is not prepared and its archive{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(f.name for f in missing)} {'are' if len(missing) > 1 else 'is'} not in the manual_dir "
-                f"{manual_dir}. " + "; ".join(f"Download {f.name} from {f.url}" + (f" ({f.note})" if f.note else "")
-                                             for f in missing)
+                f"{manual_dir}. "
+                + "; ".join(f"Download {f.name} from {f.url}" + (f" ({f.note})" if f.note else "") for f in missing)
                 + f", put {'them' if len(missing) > 1 else 'it'} in {manual_dir}, and run: "
                 + prepare_command(self.name, manual_dir, self.data_dir_root)
             )
@@ -229,8 +233,9 @@ def _report_skipped(builder, split, on_corrupt, counter):
             counter.add(n)
 
 
-def prepare_tfds(name, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None,
-                 zoo_builder=True, instructions=""):
+def prepare_tfds(
+    name, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None, zoo_builder=True, instructions=""
+):
     """Build TFDS dataset `name` in data_dir (from the archives in manual_dir for zoo builders)."""
     builder = _builder(name, data_dir, on_corrupt, zoo_builder)
     _prepare(builder, manual_dir, instructions, zoo_builder)
@@ -239,8 +244,17 @@ def prepare_tfds(name, *, data_dir=None, manual_dir=None, on_corrupt="raise", co
     return builder
 
 
-def load_tfds(name, split, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter: CorruptCounter | None = None,
-              zoo_builder=True, instructions="", decoders=None):
+def load_tfds(
+    name,
+    split,
+    *,
+    data_dir=None,
+    manual_dir=None,
+    on_corrupt="raise",
+    counter: CorruptCounter | None = None,
+    zoo_builder=True,
+    instructions="",
+):
     """`split` of TFDS dataset `name`, prepared first if needed, files read in order (no shuffling).
 
     Equivalent to tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False,
@@ -250,4 +264,4 @@ def load_tfds(name, split, *, data_dir=None, manual_dir=None, on_corrupt="raise"
     builder = _builder(name, data_dir, on_corrupt, zoo_builder)
     _prepare(builder, manual_dir, instructions, zoo_builder)
     _report_skipped(builder, split, on_corrupt, counter)
-    return builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
+    return builder.as_dataset(split=split, shuffle_files=False)

@@ -88,9 +88,7 @@ def _info(name, year, archive, splits, extra=""):
     )
 
 
-VOC2012_INFO = _info(
-    "voc2012_segmentation", 2012, VOC2012_ARCHIVE, {"train": 1464, "validation": 1449}
-)
+VOC2012_INFO = _info("voc2012_segmentation", 2012, VOC2012_ARCHIVE, {"train": 1464, "validation": 1449})
 VOC2011_INFO = _info(
     "voc2011_segmentation",
     2011,
@@ -118,11 +116,13 @@ def read_id_list(path) -> list[str]:
 class Voc2011Loader(TfdsLoader):
     """voc2011_segmentation, plus split seg11valid: validation filtered to the FCN list."""
 
-    def __call__(self, split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None,
-                 seg11valid_list=None):
+    def __call__(
+        self, split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, seg11valid_list=None
+    ):
         if "seg11valid" not in split:
-            return super().__call__(split, data_dir=data_dir, manual_dir=manual_dir, seed=seed,
-                                    on_corrupt=on_corrupt, counter=counter)
+            return super().__call__(
+                split, data_dir=data_dir, manual_dir=manual_dir, seed=seed, on_corrupt=on_corrupt, counter=counter
+            )
         if split != "seg11valid":
             raise ConfigError(f"split seg11valid cannot be sliced or combined; got {split!r}")
         import tensorflow as tf
@@ -137,8 +137,9 @@ class Voc2011Loader(TfdsLoader):
             )
         ids = read_id_list(path)
         self._import()
-        builder = tfds_manual.prepare_tfds(self.tfds_name, data_dir=data_dir, manual_dir=manual_dir,
-                                           on_corrupt=on_corrupt)
+        builder = tfds_manual.prepare_tfds(
+            self.tfds_name, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt
+        )
         prepared = set(builder.info.metadata.get("ids", {}).get("validation", []))
         missing = [i for i in ids if i not in prepared]
         if missing:
@@ -146,8 +147,9 @@ class Voc2011Loader(TfdsLoader):
                 f"{path} lists {len(missing)} id(s) not in the prepared VOC2011 validation split "
                 f"(first {missing[0]}); is it the FCN seg11valid.txt, and were records skipped as corrupt?"
             )
-        ds = super().__call__("validation", data_dir=data_dir, manual_dir=manual_dir, seed=seed,
-                              on_corrupt=on_corrupt, counter=counter)
+        ds = super().__call__(
+            "validation", data_dir=data_dir, manual_dir=manual_dir, seed=seed, on_corrupt=on_corrupt, counter=counter
+        )
         wanted = tf.constant(ids)
         ds = ds.filter(lambda example: tf.reduce_any(tf.equal(example["id"], wanted)))
         return ds.apply(tf.data.experimental.assert_cardinality(len(ids)))
@@ -156,12 +158,20 @@ class Voc2011Loader(TfdsLoader):
 register_dataset(
     "voc2012_segmentation",
     VOC2012_INFO,
-    TfdsLoader("voc2012_segmentation", builder="zoo.data.voc_builder:Voc2012Segmentation",
-               postprocess=_postprocess, instructions=VOC2012_INFO.instructions),
+    TfdsLoader(
+        "voc2012_segmentation",
+        builder="zoo.data.voc_builder:Voc2012Segmentation",
+        postprocess=_postprocess,
+        instructions=VOC2012_INFO.instructions,
+    ),
 )
 register_dataset(
     "voc2011_segmentation",
     VOC2011_INFO,
-    Voc2011Loader("voc2011_segmentation", builder="zoo.data.voc_builder:Voc2011Segmentation",
-                  postprocess=_postprocess, instructions=VOC2011_INFO.instructions),
+    Voc2011Loader(
+        "voc2011_segmentation",
+        builder="zoo.data.voc_builder:Voc2011Segmentation",
+        postprocess=_postprocess,
+        instructions=VOC2011_INFO.instructions,
+    ),
 )

@@ -105,9 +105,7 @@ def export_savedmodel(
     segmentation = is_segmentation(x, expected)
 
     with atomic.staging_dir(out_dir) as tmp:
-        archive, _ = build_archive(
-            model, (None, *shape), dtype, preprocessing=preprocessing, segmentation=segmentation
-        )
+        archive, _ = build_archive(model, (None, *shape), dtype, preprocessing=preprocessing, segmentation=segmentation)
         write_archive(archive, tmp)
 
         loaded = tf.saved_model.load(tmp)

@@ -27,7 +27,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from zoo.errors import ConfigError, ExportError, ZooError
 from zoo.export import atomic, parity
-from zoo.export.report import ExportReport, report_path, write_report
+from zoo.export.report import ExportReport, report_path
 from zoo.export.savedmodel import build_archive, write_archive
 
 QUANTIZE = (None, "fp16", "int8")
@@ -152,7 +152,7 @@ def run_tflite(path: str, x: np.ndarray) -> list[np.ndarray]:
             raise _NoFlexRuntime(str(e).splitlines()[0]) from e
         raise ExportError(f"the TFLite model does not load in LiteRT: {e}") from e
     runner = interpreter.get_signature_runner("serving_default")
-    (in_name, in_detail), = runner.get_input_details().items()
+    ((in_name, in_detail),) = runner.get_input_details().items()
     out_details = runner.get_output_details()
     per_sample = []
     for sample in x:
@@ -199,8 +199,9 @@ def export_tflite(
       `io_dtype="int8"` also makes the int8 model's input and output int8 (default float32).
     - `allow_flex`: allow select TF ops (the app then needs the Flex delegate).
     - `check_inputs`: network-input batches to verify on (default: see zoo.export.parity);
-      `input_contract` sets their range. `metric_fn(keras_outputs, tflite_outputs) -> dict` is
-      stored as report.metrics, by convention `{"keras": {...}, "tflite_int8": {...}}`.
+      `input_contract` sets their range. `metric_fn(keras_outputs, tflite_outputs) -> dict` (NumPy
+      arrays over all check inputs; lists of them for multi-output models) is stored as
+      report.metrics, by convention `{"keras": {...}, "tflite_int8": {...}}`.
     The report goes to `report_path(out_path)`. In every failure nothing is left at `out_path`.
     """
     if quantize not in QUANTIZE:
@@ -258,6 +259,7 @@ def export_tflite(
             report.max_abs_diff, _, report.tolerance = parity.check_close(expected, got, quantize=quantize, what=what)
             if metric_fn is not None:
                 report.metrics = dict(metric_fn(_unflatten(expected), _unflatten(got)))
+        text = report.to_json()  # fails here, before placing, if metric_fn returned something unserialisable
         atomic.place(artefact, out_path, overwrite=overwrite)
-    write_report(report, report_path(out_path))
+    atomic.write_text(report_path(out_path), text + "\n")
     return report
