@@ -32,7 +32,7 @@ def caffe_max_pool_reference(x, k, s, p):
     h, w, c = x.shape
 
     def pooled(size):
-        out = int(math.ceil((size + 2 * p - k) / s)) + 1
+        out = math.ceil((size + 2 * p - k) / s) + 1
         if p and (out - 1) * s >= size + p:
             out -= 1
         return out
@@ -146,6 +146,7 @@ def test_bilinear_initialisation_is_diagonal_like_surgery_interp():
         for c in range(3):
             np.testing.assert_array_equal(kernel[:, :, o, c], upsample_filt(4) if o == c else 0)
     assert layer.trainable_weights == [layer.kernel]
+    assert isinstance(layer, keras.layers.Conv2DTranspose)  # so zoo.convert.caffe loads Deconvolution blobs
 
 
 @pytest.mark.parametrize("k,s", [(4, 2), (16, 8), (64, 32), (3, 2), (5, 3)])

@@ -189,6 +189,7 @@ def test_confusion_is_summed_over_replicas_under_mirrored_strategy(tmp_path):
     script = tmp_path / "mirrored.py"
     script.write_text(textwrap.dedent(MIRRORED))
     env = {"TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", "PATH": "/usr/bin:/bin"}
-    p = subprocess.run([sys.executable, str(script), str(REPO)], capture_output=True, text=True, timeout=300, env=env)
+    p = subprocess.run([sys.executable, str(script), str(REPO)], check=False, capture_output=True, text=True,
+                       timeout=300, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.startswith("ok ")

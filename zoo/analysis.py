@@ -132,7 +132,8 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
             kernel, stride = in_space, (1,) * n
         elif not (isinstance(layer, _SIZE_ONLY) or in_space == out_space or not in_space):
             raise ConfigError(
-                f"receptive_fields does not know how {layer.name} ({type(layer).__name__}) maps {in_space} to {out_space}"
+                f"receptive_fields does not know how {layer.name} ({type(layer).__name__}) maps "
+                f"{in_space} to {out_space}"
             )
         if kernel is not None:
             rf = tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump))

@@ -265,7 +265,7 @@ def cmd_export(args):
                                           allow_flex=args.allow_flex, overwrite=args.overwrite,
                                           input_contract=card.input_contract)
     print(f"exported {args.name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
-    if report.max_abs_diff is not None:
+    if report.max_abs_diff is not None and report.tolerance is not None:
         print(f"  parity: max |keras - export| = {report.max_abs_diff:.3g} (output scale {report.output_scale:.3g}, "
               f"tolerance {report.tolerance:.3g})")
     for k, v in (report.metrics or {}).items():

@@ -100,6 +100,9 @@ class ModelCard:
     input_contract: InputContract
     paper_numbers: dict = dataclasses.field(default_factory=dict)
     head_layers: tuple = ()  # re-initialised when num_classes differs from the weights'
+    # fnmatch patterns of layers that released weights files hold and the model may lack
+    # (GoogLeNet's auxiliary classifiers loss1_*/loss2_*, used in training only)
+    ignorable_layers: tuple = ()
     default_num_classes: int | None = None
     weights: dict = dataclasses.field(default_factory=dict)  # tag -> WeightsSpec
     aliases: tuple = ()
@@ -150,6 +153,7 @@ def register(
     input_contract: InputContract,
     paper_numbers: dict | None = None,
     head_layers: tuple = (),
+    ignorable_layers: tuple = (),
     default_num_classes: int | None = None,
     weights: tuple = (),
     aliases: tuple = (),
@@ -171,6 +175,7 @@ def register(
             input_contract=input_contract,
             paper_numbers=dict(paper_numbers or {}),
             head_layers=tuple(head_layers),
+            ignorable_layers=tuple(ignorable_layers),
             default_num_classes=default_num_classes,
             weights={w.tag: w for w in weights},
             aliases=tuple(aliases),

@@ -49,17 +49,22 @@ def model_to_named(model) -> dict:
     return {name: [np.asarray(w) for w in layer.get_weights()] for name, layer in named_layers(model).items()}
 
 
-def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights", partial: bool = False) -> dict:
+def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights", partial: bool = False,
+                 ignorable: tuple = ()) -> dict:
     """Assign `named` arrays to the model's layers; all or nothing.
 
     `skip` names layers that keep their fresh initialisation (a head of another size); the
     file's arrays for them are ignored. With `partial=True` (stage-wise initialisation, e.g.
     FCN-16s from FCN-32s), layers missing from the file keep their initialisation and layers
     only in the file are ignored; mis-shaped layers are still an error. Returns
-    {"loaded": [...], "initialised": [...], "ignored": [...]} layer names.
+    {"loaded": [...], "initialised": [...], "ignored": [...]} layer names. `ignorable` are fnmatch
+    patterns of layers a released file may hold that the model may lack (auxiliary training heads).
     """
+    import fnmatch
+
     layers = named_layers(model)
     skip = set(skip)
+    named = {k: v for k, v in named.items() if k in layers or not any(fnmatch.fnmatch(k, p) for p in ignorable)}
     missing = sorted(set(layers) - set(named) - skip)
     unexpected = sorted(set(named) - set(layers) - skip)
     report = {"loaded": sorted(set(layers) & set(named) - skip), "initialised": sorted(skip | set(missing)), "ignored": unexpected}
@@ -82,9 +87,19 @@ def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights
         raise WeightsMismatchError(
             f"{source} does not fit {model.name} ({len(layers)} weighted layers); nothing was loaded. " + ". ".join(parts)
         )
-    for name in report["loaded"]:
-        layer = layers[name]
-        layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(named[name], layer.weights)])
+    # Some layers validate values in set_weights (a fixed bilinear kernel must be bilinear): if any
+    # assignment fails, put back what was already assigned, so that a failed load changes nothing.
+    done = []
+    try:
+        for name in report["loaded"]:
+            layer = layers[name]
+            before = layer.get_weights()
+            layer.set_weights([np.asarray(a, dtype=w.dtype) for a, w in zip(named[name], layer.weights)])
+            done.append((layer, before))
+    except Exception as e:  # noqa: BLE001
+        for layer, before in reversed(done):
+            layer.set_weights(before)
+        raise WeightsMismatchError(f"{source} does not fit {model.name}: layer {name}: {e}; nothing was loaded") from e
     return report
 
 
@@ -233,7 +248,8 @@ def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False
     if reader is None:
         raise ConfigError(f"no reader for {fmt} weights is installed")
     named, file_num_classes = reader(path, model, card, build_kwargs)
-    return assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path), partial=partial)
+    return assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path),
+                        partial=partial, ignorable=card.ignorable_layers)
 
 
 def load_partial(model, weights, *, card, build_kwargs: dict) -> dict:

@@ -297,8 +297,6 @@ def test_vgg16_file_into_fcn32s_by_surgery(tmp_path):
     assert_close(fc7(x.transpose(0, 2, 3, 1)), want)
 
 
-@pytest.mark.xfail(strict=True, reason="assign_named validates shapes only; the fixed layer's own kernel check "
-                   "raises in set_weights after earlier layers were assigned (a partial load)")
 def test_fixed_bilinear_layer_refuses_a_learned_kernel_and_nothing_loads(tmp_path):
     kwargs = {"width": 16, "num_classes": 5}
     path = tmp_path / "fcn32s.caffemodel"

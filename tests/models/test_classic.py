@@ -28,8 +28,8 @@ def full(name, **kwargs):
 
 
 def counts(model):
-    size = lambda ws: sum(int(np.prod(w.shape)) for w in ws)  # noqa: E731
-    return size(model.trainable_weights), size(model.weights)
+    """(trainable, total) weights."""
+    return tuple(sum(int(np.prod(w.shape)) for w in ws) for ws in (model.trainable_weights, model.weights))
 
 
 def conv(k, cin, cout, groups=1):
@@ -292,7 +292,8 @@ def test_resnet50_stage_shapes_of_table_1():
     # Projections (option B) only in the first block of each stage.
     projections = sorted(layer.name for layer in model.layers if layer.name.endswith("_0_conv"))
     assert projections == [f"conv{s}_block1_0_conv" for s in (2, 3, 4, 5)]
-    assert not any(getattr(layer, "use_bias", False) for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert not any(layer.use_bias for layer in convs)
 
 
 def test_resnet18_basic_blocks_and_symmetric_padding():

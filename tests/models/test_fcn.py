@@ -33,7 +33,7 @@ REFERENCE_LAYERS["fcn8s_atonce"] = (
     VGG16_LAYERS + ["score_fr", "upscore2", "scale_pool4", "score_pool4", "upscore_pool4", "scale_pool3",
                     "score_pool3", "upscore8"]
 )
-BUILDERS = {"fcn32s": fcn32s, "fcn16s": fcn16s, "fcn8s": fcn8s, "fcn8s_atonce": fcn8s_atonce, "fcn32s_fixed": fcn32s_fixed}
+BUILDERS = {f.__name__: f for f in (fcn32s, fcn16s, fcn8s, fcn8s_atonce, fcn32s_fixed)}
 
 
 def count(weights):
@@ -234,7 +234,8 @@ def test_fixed_variant_trains_only_the_scoring_layer():
 def test_head_layers_are_exactly_the_layers_that_depend_on_num_classes(name):
     a = BUILDERS[name](width=16, num_classes=5)
     b = BUILDERS[name](width=16, num_classes=6)
-    differ = {la.name for la, lb in zip(a.layers, b.layers) if [w.shape for w in la.weights] != [w.shape for w in lb.weights]}
+    differ = {la.name for la, lb in zip(a.layers, b.layers)
+              if [w.shape for w in la.weights] != [w.shape for w in lb.weights]}
     assert differ == set(card(name).head_layers)
 
 

@@ -191,7 +191,7 @@ def to_prototxt(layers, *, name: str = "") -> str:
     `params` are nested dicts (`{"convolution_param": {"num_output": 96, "kernel_size": 11}}`);
     lists are repeated fields; `Enum("MAX")` values are written bare, other strings quoted.
     """
-    lines = [f'name: "{name}"'] if name else []
+    lines = [f"name: {_text_value(name)}"] if name else []
     for layer in layers:
         fields = {"name": layer.name, "type": layer.type, "bottom": list(layer.bottom), "top": list(layer.top)}
         lines += ["layer {", *_text_fields({**fields, **layer.params}, "  "), "}"]
@@ -199,6 +199,7 @@ def to_prototxt(layers, *, name: str = "") -> str:
 
 
 def write_prototxt(path, layers, *, name: str = "") -> Path:
+    """Write `to_prototxt(layers)` to `path`."""
     return _write_atomic(path, [to_prototxt(layers, name=name).encode()])
 
 
@@ -208,7 +209,9 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
     Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
     back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale. `names` maps
     Keras layer names to Caffe ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other
-    learned layers raise ExportError.
+    learned layers raise ExportError. The layers' `params` hold what a `.caffemodel` stores
+    (num_output, bias_term, group); a deploy prototxt also needs kernel sizes, strides and the
+    weightless layers, which the caller adds.
     """
     names = names or {}
     out, unsupported = [], []

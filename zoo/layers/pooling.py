@@ -30,7 +30,7 @@ def _pair(value, what):
 
 def caffe_pool_size(size, kernel, stride, pad):
     """Caffe's pooled size of one spatial axis of length `size`."""
-    out = int(math.ceil((size + 2 * pad - kernel) / stride)) + 1
+    out = math.ceil((size + 2 * pad - kernel) / stride) + 1
     if pad > 0 and (out - 1) * stride >= size + pad:
         out -= 1
     return out
@@ -38,6 +38,7 @@ def caffe_pool_size(size, kernel, stride, pad):
 
 def _repeat_edge(x, axis, before, after):
     """Pad `axis` by repeating its first/last slice `before`/`after` times."""
+
     def edge(index):
         key = [slice(None)] * 4
         key[axis] = slice(index, index + 1 if index >= 0 else None)

@@ -83,7 +83,9 @@ class Deconvolution2D(keras.layers.Conv2DTranspose):
     def __init__(self, filters, kernel_size, strides, use_bias=False, fixed_bilinear=False, kernel_initializer=None,
                  **kwargs):
         if not (isinstance(kernel_size, int) and isinstance(strides, int) and 1 <= strides <= kernel_size):
-            raise ConfigError(f"Deconvolution2D needs int kernel_size >= int strides >= 1, got {kernel_size}, {strides}")
+            raise ConfigError(
+                f"Deconvolution2D needs int kernel_size >= int strides >= 1, got {kernel_size}, {strides}"
+            )
         if fixed_bilinear and (use_bias or kernel_initializer is not None):
             raise ConfigError("fixed_bilinear=True means a bias-free layer with the bilinear kernel")
         super().__init__(

@@ -168,7 +168,9 @@ def _sidecar(path: Path, recipe, info, step, metrics):
         "step": int(step),
         "metrics": metrics,
     }
-    path.with_suffix("").with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    from zoo.weights import sidecar_path
+
+    sidecar_path(path).write_text(json.dumps(meta, indent=2))
 
 
 def save_weights_atomic(model, path: Path):

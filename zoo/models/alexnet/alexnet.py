@@ -4,7 +4,7 @@ Layer names are Caffe's (conv1, norm1, pool1, ..., fc6, fc7, fc8), so released `
 weights load by name. Caffe's ReLUs are in place, so its blob `fc6` is the rectified output: here
 the ReLU is the conv/dense layer's own activation and the tap `fc6` is that same blob (DeCAF6;
 `fc7` is DeCAF7, Donahue thesis §2.2). The models return logits (`fc8`); Caffe's `prob` softmax
-belongs to the loss.
+is added with `classifier_activation="softmax"`.
 
 Two Caffe details matter for fidelity (reference/original_reference_code.md §7.1 and §8):
 - conv2, conv4 and conv5 have `group: 2` (the two GPU streams of the paper): `Conv2D(groups=2)`
@@ -17,6 +17,8 @@ must reorder fc6's rows (§8, item 4).
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from zoo.errors import ConfigError
@@ -25,7 +27,7 @@ from zoo.layers.pooling import CaffeMaxPooling2D
 from zoo.registry import InputContract, register
 
 _BVLC_CONTRACT = InputContract(
-    shape=(227, 227, 3), min_size=67, note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
+    shape=(227, 227, 3), note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
 )
 _SMALL = {"num_classes": 10, "width": 16, "input_shape": (67, 67, 3)}
 
@@ -58,15 +60,18 @@ def classifier(x, num_classes, fc_units, width, classifier_activation, first_fc=
 
 def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classifier_activation):
     """The shared body of AlexNet (LRN before pooling) and CaffeNet (pooling before LRN)."""
-    w = lambda c: scaled(c, width)  # noqa: E731
+    w = functools.partial(scaled, width=width)
     x = inputs = keras.Input(input_shape, name="data")
-    x = keras.layers.Conv2D(w(96), 11, strides=4, activation="relu", name="conv1")(x)
-    for i in (1, 2):
+
+    def norm_and_pool(x, i):
         norm = LocalResponseNormalization(5, alpha=1e-4, beta=0.75, name=f"norm{i}")
         pool = CaffeMaxPooling2D(3, 2, name=f"pool{i}")
-        x = pool(norm(x)) if norm_first else norm(pool(x))
-        if i == 1:
-            x = keras.layers.Conv2D(w(256), 5, padding="same", groups=2, activation="relu", name="conv2")(x)
+        return pool(norm(x)) if norm_first else norm(pool(x))
+
+    x = keras.layers.Conv2D(w(96), 11, strides=4, activation="relu", name="conv1")(x)
+    x = norm_and_pool(x, 1)
+    x = keras.layers.Conv2D(w(256), 5, padding="same", groups=2, activation="relu", name="conv2")(x)
+    x = norm_and_pool(x, 2)
     x = keras.layers.Conv2D(w(384), 3, padding="same", activation="relu", name="conv3")(x)
     x = keras.layers.Conv2D(w(384), 3, padding="same", groups=2, activation="relu", name="conv4")(x)
     x = keras.layers.Conv2D(w(256), 3, padding="same", groups=2, activation="relu", name="conv5")(x)
@@ -115,7 +120,8 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
     section="Donahue thesis §0.2/§4.3; BVLC/caffe models/bvlc_reference_caffenet/deploy.prototxt",
     input_contract=_BVLC_CONTRACT, head_layers=("fc8",), default_num_classes=1000,
     paper_numbers={
-        "released bvlc_reference_caffenet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)": "57.4 / 80.4",
+        "released bvlc_reference_caffenet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)":
+            "57.4 / 80.4",
         "center-crop top-1 accuracy % (Donahue thesis §4.3)": 57.4,
         "pool5 receptive field / stride in pixels (Long thesis Table 2.1; Donahue thesis §3.1.6.1)": "195 / 32",
         "pool5 features (Donahue thesis §3.1.6.1)": "6x6x256 = 9216",
@@ -138,7 +144,7 @@ def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, widt
     "zfnet", family="alexnet", task="classification",
     paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
     section="§3, Fig. 3 (quoted in Laptev slides §A.6)",
-    input_contract=InputContract(shape=(224, 224, 3), min_size=64, note="224x224 crop"),
+    input_contract=InputContract(shape=(224, 224, 3), note="224x224 crop, BGR minus the ILSVRC mean"),
     head_layers=("fc8",), default_num_classes=1000,
     paper_numbers={
         "layer 1: filters, size / stride (Fig. 3)": "96, 7x7 / 2",
@@ -162,7 +168,7 @@ def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1
 
     Args: as `alexnet`; `input_shape` defaults to 224×224.
     """
-    w = lambda c: scaled(c, width)  # noqa: E731
+    w = functools.partial(scaled, width=width)
     x = inputs = keras.Input(input_shape, name="data")
     x = keras.layers.ZeroPadding2D(1, name="conv1_pad")(x)
     x = keras.layers.Conv2D(w(96), 7, strides=2, activation="relu", name="conv1")(x)

@@ -16,12 +16,15 @@ import keras
 from zoo.models.alexnet.alexnet import classifier, scaled
 from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
 
-_PAPER = "Sermanet, Eigen, Zhang, Mathieu, Fergus, LeCun 2014, OverFeat: Integrated Recognition, Localization and Detection"
+_PAPER = (
+    "Sermanet, Eigen, Zhang, Mathieu, Fergus, LeCun 2014, OverFeat: Integrated Recognition, Localization and "
+    "Detection using Convolutional Networks (ICLR)"
+)
 
 
 def _contract(size):
     return InputContract(
-        shape=(size, size, 3), channel_order="RGB", mean=CAFFE_BGR_MEAN[::-1], min_size=size,
+        shape=(size, size, 3), channel_order="RGB", mean=CAFFE_BGR_MEAN[::-1],
         note="zoo choice for training from scratch; OverFeat's released normalisation is not used",
     )
 
@@ -73,7 +76,9 @@ def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True,
     },
     test_kwargs={"num_classes": 10, "width": 16, "input_shape": (77, 77, 3)}, test_input_shape=(77, 77, 3),
 )
-def overfeat_accurate(num_classes=1000, input_shape=(221, 221, 3), include_top=True, width=1, classifier_activation=None):
+def overfeat_accurate(
+    num_classes=1000, input_shape=(221, 221, 3), include_top=True, width=1, classifier_activation=None
+):
     """OverFeat accurate model: 6 conv + 3 fully connected layers, output stride 36 (Table 3).
 
     221×221 → conv1 96×7×7/2 (108) → pool 3/3 (36) → conv2 256×7×7 (30) → pool 2/2 (15) →

@@ -68,13 +68,14 @@ def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scal
     def upscore(x, kernel, factor, layer_name):
         return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=fixed, name=layer_name)(x)
 
-    def skip(tap, scale_name):
-        if skip_scales is None:
-            return taps[tap]
-        return ChannelScale(skip_scales[tap], name=scale_name)(taps[tap])
-
     data = keras.Input(input_shape, name="data")
     taps = vgg_trunk(data, "D", width=width, first_pad=100)
+
+    def skip(tap):  # a pool feature for a skip score layer, scaled first in the at-once net
+        if skip_scales is None:
+            return taps[tap]
+        return ChannelScale(skip_scales[tap], name=f"scale_{tap}")(taps[tap])
+
     x = keras.layers.Conv2D(channels(FC_UNITS, width), 7, activation="relu", name="fc6")(taps["pool5"])
     x = keras.layers.Dropout(0.5, name="drop6")(x)
     x = keras.layers.Conv2D(channels(FC_UNITS, width), 1, activation="relu", name="fc7")(x)
@@ -84,13 +85,13 @@ def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scal
         scores = CaffeCrop(19, name="score")([upscore(scores, 64, 32, "upscore"), data])
     else:
         up = upscore(scores, 4, 2, "upscore2")
-        pool4 = _score(skip("pool4", "scale_pool4"), num_classes, "score_pool4")
+        pool4 = _score(skip("pool4"), num_classes, "score_pool4")
         scores = keras.layers.Add(name="fuse_pool4")([up, CaffeCrop(5, name="score_pool4c")([pool4, up])])
         if stride == 16:
             scores = CaffeCrop(27, name="score")([upscore(scores, 32, 16, "upscore16"), data])
         else:
             up = upscore(scores, 4, 2, "upscore_pool4")
-            pool3 = _score(skip("pool3", "scale_pool3"), num_classes, "score_pool3")
+            pool3 = _score(skip("pool3"), num_classes, "score_pool3")
             scores = keras.layers.Add(name="fuse_pool3")([up, CaffeCrop(9, name="score_pool3c")([pool3, up])])
             scores = CaffeCrop(31, name="score")([upscore(scores, 16, 8, "upscore8"), data])
     model = keras.Model(data, scores, name=name)
@@ -101,7 +102,10 @@ def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scal
     return model
 
 
-_PAPER = "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 (Long thesis 2016, ch. 3)"
+_PAPER = (
+    "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 "
+    "(Long thesis 2016, ch. 3)"
+)
 # fc6 sees pool5 through a 7x7 kernel; with conv1_1's pad of 100, pool5 has ceil((H + 198) / 32) >= 7
 # positions for every H >= 1, so the nets take any input size (tests/models/test_fcn.py builds 1x1).
 _CONTRACT = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN)

@@ -61,7 +61,9 @@ def inception(x, name, widths, width):
 def _aux_head(x, index, num_classes, width):
     """§5: 5x5/3 average pool, 1x1 conv 128, fc 1024, dropout 0.7, linear classifier."""
     if None in tuple(x.shape[1:3]):
-        raise ConfigError(f"aux_logits=True needs a fixed input size (the auxiliary fc reads a flattened map); got {x.shape}")
+        raise ConfigError(
+            f"aux_logits=True needs a fixed input size (the auxiliary fc reads a flattened map); got {x.shape}"
+        )
     p = f"loss{index}_"
     x = keras.layers.AveragePooling2D(5, strides=3, name=p + "ave_pool")(x)
     x = _conv(x, _w(128, width), 1, p + "conv")
@@ -75,7 +77,7 @@ def _aux_head(x, index, num_classes, width):
     "googlenet", family="googlenet", task="classification", aliases=("inception_v1",),
     paper="Szegedy et al. 2015, Going Deeper with Convolutions (CVPR)",
     section="§5, Table 1, Fig. 3; BVLC/caffe models/bvlc_googlenet/deploy.prototxt",
-    input_contract=InputContract(shape=(224, 224, 3), min_size=32, note="224x224 crop, BGR minus the ILSVRC mean"),
+    input_contract=InputContract(shape=(224, 224, 3), note="224x224 crop, BGR minus the ILSVRC mean"),
     head_layers=("loss3_classifier", "loss1_classifier", "loss2_classifier"), default_num_classes=1000,
     paper_numbers={
         "parameters (Laptev slides §A.6)": "~5M",

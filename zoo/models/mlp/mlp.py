@@ -19,7 +19,9 @@ from zoo.registry import InputContract, register
     head_layers=("output",), default_num_classes=10,
     test_kwargs={"num_classes": 4, "hidden_sizes": (16,), "input_shape": (8, 8, 1)}, test_input_shape=(8, 8, 1),
 )
-def mlp(num_classes=10, input_shape=(28, 28, 1), hidden_sizes=(300, 100), activation="sigmoid", classifier_activation=None):
+def mlp(
+    num_classes=10, input_shape=(28, 28, 1), hidden_sizes=(300, 100), activation="sigmoid", classifier_activation=None
+):
     """A fully connected classifier: flatten → hidden layers → linear output (logits).
 
     The slides' units are sigmoids, σ(t) = 1/(1 + e^−t); any Keras activation name works.

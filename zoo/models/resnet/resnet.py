@@ -30,7 +30,7 @@ from zoo.registry import InputContract, register
 # keras.applications.imagenet_utils.preprocess_input(mode="caffe").
 KERAS_CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 _CONTRACT = InputContract(
-    shape=(224, 224, 3), mean=KERAS_CAFFE_BGR_MEAN, min_size=32,
+    shape=(224, 224, 3), mean=KERAS_CAFFE_BGR_MEAN,
     note="keras.applications 'caffe' mode: BGR, mean subtracted, not scaled",
 )
 _PAPER = "He, Zhang, Ren, Sun 2016, Deep Residual Learning for Image Recognition (CVPR)"

@@ -12,7 +12,7 @@ _CONTRACT = InputContract(shape=(None, None, 3), channel_order="RGB", mean=(127.
 
 @register(
     "test/tiny_segmenter", family="testing", paper="none (test-only)", section="-", task="segmentation",
-    input_contract=_CONTRACT, head_layers=("score",), default_num_classes=3, hidden=True,
+    input_contract=_CONTRACT, head_layers=("score", "upscore"), default_num_classes=3, hidden=True,
     test_input_shape=(16, 16, 3),
 )
 def tiny_segmenter(num_classes=3, input_shape=(None, None, 3), dropout=0.0):
@@ -24,7 +24,7 @@ def tiny_segmenter(num_classes=3, input_shape=(None, None, 3), dropout=0.0):
     if dropout:
         x = keras.layers.Dropout(dropout, name="drop")(x)
     x = keras.layers.Conv2D(num_classes, 1, name="score")(x)
-    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="upscore")(x)
+    x = keras.layers.Conv2DTranspose(num_classes, 4, strides=2, padding="same", name="upscore")(x)
     return keras.Model(inputs, x, name="tiny_segmenter")
 
 

@@ -91,7 +91,6 @@ _CONTRACT = InputContract(
     mean=CAFFE_BGR_MEAN,
     note="the VGG Caffe release and keras.applications subtract (103.939, 116.779, 123.68) BGR",
 )
-_TEST = dict(test_kwargs={"width": 16, "num_classes": 5}, test_input_shape=(224, 224, 3))
 _SLIDES = "Laptev CNN slides, VGG Table 1"
 
 
@@ -107,8 +106,9 @@ def _card(name, config, layers, aliases=(), numbers=None):
         head_layers=("fc8",),
         default_num_classes=1000,
         aliases=aliases,
+        test_kwargs={"width": 16, "num_classes": 5},
+        test_input_shape=(224, 224, 3),
         slow=True,
-        **_TEST,
     )
 
 
