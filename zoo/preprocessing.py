@@ -8,6 +8,7 @@ original network's input (DESIGN.md, Models).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from zoo.errors import InputError
@@ -62,6 +63,9 @@ def check_image_batch(images, contract: InputContract, *, what="input"):
         elif want_channels == 3 and shape[-1] == 4:
             hint = " (RGBA: drop the alpha channel, or convert the image to RGB)"
         raise InputError(f"{what} has {shape[-1]} channels; the model expects {want_channels}{hint}")
+    dtype = getattr(images, "dtype", None)  # (callers may pass a shape-only stand-in)
+    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind not in ("u", "i", "f"):
+        raise InputError(f"{what} has dtype {dtype}; expected uint8 pixels or float32 values")
     for axis, (got, want) in enumerate(zip(shape[1:3], contract.shape[:2]), start=1):
         if want is not None and got is not None and got != want:
             raise InputError(f"{what} has size {got} on axis {axis}; the model expects {want} (input {contract.shape})")
