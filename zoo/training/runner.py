@@ -75,12 +75,26 @@ def _variable_multipliers(variables, lr_mults):
     return out
 
 
-def build_model(recipe, card, *, strict_weights=True):
+def reinitialise_kernels(model, initializer: str, seed: int):
+    """Re-draw the random kernels of trainable conv/dense layers (zero-initialised ones stay zero)."""
+    init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
+    for layer in model._flatten_layers(include_self=False):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None or not layer.trainable or not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            continue
+        if not np.any(keras.ops.convert_to_numpy(kernel)):
+            continue
+        kernel.assign(init(kernel.shape, kernel.dtype))
+
+
+def build_model(recipe, card):
     """The recipe's model, with its initial weights if any. Call inside strategy.scope()."""
     from zoo import weights as weights_mod
 
     options = dict(recipe.model.options)
     model = card.builder(**options)
+    if recipe.model.kernel_init:
+        reinitialise_kernels(model, recipe.model.kernel_init, recipe.train.seed)
     if recipe.model.weights:
         if recipe.model.weights_partial:
             report = weights_mod.load_partial(model, recipe.model.weights, card=card, build_kwargs=options)
