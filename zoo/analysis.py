@@ -75,10 +75,10 @@ def _trace(model, input_shape, visit):
 
     `inputs` and `output` are lists of KerasTensors; nested functional models are walked into.
     """
-    shapes = [model.inputs[0].shape[1:]] if input_shape is None else [tuple(input_shape)]
     if len(model.inputs) != 1:
         raise ConfigError(f"{model.name} has {len(model.inputs)} inputs; the analysis handles single-input models")
-    inputs = [keras.KerasTensor((1, *s), dtype=model.inputs[0].dtype) for s in shapes]
+    shape = tuple(model.inputs[0].shape[1:]) if input_shape is None else tuple(input_shape)
+    inputs = [keras.KerasTensor((1, *shape), dtype=model.inputs[0].dtype)]
 
     def run(fn_model, args):
         # Functional._run_through_graph calls operation_fn(op)(*args, **kwargs) per node in
@@ -107,7 +107,7 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
     Flatten or global pooling reads a whole map. Raises ConfigError for a layer that changes
     the spatial size in a way the recurrence does not know (e.g. bilinear up-sampling).
     """
-    fields: dict[int, tuple] = {}  # id(KerasTensor) -> (rf, jump)
+    fields: dict[int, tuple] = {}  # id(KerasTensor) -> (rf, jump, the tensor, kept alive so ids stay unique)
     rows = []
 
     def visit(layer, inputs, outputs):
@@ -139,7 +139,7 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
             rf = tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump))
             jump = tuple(j * s for j, s in zip(jump, stride))
         for t in outputs:
-            fields[id(t)] = (rf, jump)
+            fields[id(t)] = (rf, jump, t)
         rows.append(ReceptiveField(layer.name, rf, jump, tuple(outputs[0].shape[1:])))
 
     _trace(model, input_shape, visit)

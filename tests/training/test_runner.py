@@ -61,3 +61,18 @@ def test_lr_mult_zero_freezes_and_weight_decay_is_caffe_style(tmp_path):
     # conv1 never moved (lr_mult 0: frozen), conv2 did
     np.testing.assert_array_equal(res.model.get_layer("conv1").get_weights()[0], fresh.get_layer("conv1").get_weights()[0])
     assert not np.allclose(res.model.get_layer("conv2").get_weights()[0], fresh.get_layer("conv2").get_weights()[0])
+
+
+@pytest.mark.parametrize("overrides", [["train.xla=true"], ["train.mixed_precision='mixed_bfloat16'"],
+                                       ["train.mixed_precision='mixed_float16'", "train.steps_per_execution=4"]])
+def test_xla_and_mixed_precision_switches_train(tmp_path, overrides):
+    import keras
+
+    recipe = recipes.load(str(write_recipe(tmp_path / "r.toml", steps=8, eval_split="")), overrides)
+    try:
+        res = runner.train(recipe, tmp_path / "run")
+        assert np.isfinite(res.final_loss) and res.steps == 8
+        if recipe.train.mixed_precision:
+            assert res.model.get_layer("conv1").compute_dtype == recipe.train.mixed_precision.split("_")[1]
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")

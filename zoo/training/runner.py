@@ -241,8 +241,15 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
         (workdir / "recipe.toml").write_text(recipe.to_toml())
 
     keras.utils.set_random_seed(recipe.train.seed)
-    if recipe.train.deterministic:
+    if recipe.train.deterministic and not recipe.train.xla:
         tf.config.experimental.enable_op_determinism()
+    else:
+        if recipe.train.deterministic:
+            _log("train.xla: op determinism is off (XLA has no deterministic max-pool gradient), so a resumed "
+                 "run matches an uninterrupted one only to round-off", chief)
+        from tensorflow.python.framework import config as tf_config  # no public switch back off
+
+        tf_config.disable_op_determinism()
     if recipe.train.mixed_precision:
         keras.mixed_precision.set_dtype_policy(recipe.train.mixed_precision)
 

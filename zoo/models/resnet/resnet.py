@@ -10,8 +10,9 @@ Choices, each the paper's unless stated:
   changes: the first block of each stage (for bottleneck nets also conv2_block1, 64 → 256).
 - Downsampling is done by the first block of conv3–conv5 with stride 2; in bottleneck blocks
   the stride sits on the first 1×1 conv, as in the released Caffe models and keras.applications.
-- Convolutions have no bias (each is followed by BatchNorm), which gives the parameter counts
-  of the paper's models (e.g. 25,557,032 for ResNet-50). keras.applications keeps conv biases;
+- Convolutions have no bias (each is followed by BatchNorm), as in the released Caffe models;
+  the trainable counts then equal torchvision's (e.g. 25,557,032 for ResNet-50; the paper
+  states none). keras.applications keeps conv biases;
   `conv_bias=True` reproduces its layout exactly (25,636,712 weights for ResNet-50) so that its
   `.h5` files load.
 - 3×3 stride-2 convs pad 1 pixel on every side (explicit ZeroPadding2D), as the original
