@@ -8,8 +8,14 @@ import numpy as np
 
 from zoo.errors import ConfigError
 
-# A fixed, distinguishable palette (PASCAL VOC's colour map construction, bit-interleaved class ids).
 def palette(n: int) -> np.ndarray:
+    """Class colours: background black, then matplotlib's tab20 for up to 20 classes, else the
+    PASCAL VOC colour map (bit-interleaved class ids), which VOC users know."""
+    if n <= 21:
+        import matplotlib
+
+        tab = (np.asarray(matplotlib.colormaps["tab20"].colors) * 255).astype(np.uint8)
+        return np.concatenate([np.zeros((1, 3), np.uint8), tab[: n - 1]])
     colors = np.zeros((n, 3), np.uint8)
     for i in range(n):
         c, r, g, b = i, 0, 0, 0
@@ -23,7 +29,8 @@ def palette(n: int) -> np.ndarray:
 
 
 def predict_to_png(model, card, image_paths, out, *, class_names=None):
-    """Segmentation: image | label overlay, with a legend of the classes present. Classification: top-5 bars."""
+    """Segmentation: image | predicted label map, with a legend of the classes present.
+    Classification: image | top-5 probabilities."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,8 +59,7 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
         if card.task == "segmentation":
             labels = scores[0].argmax(-1)
             colors = palette(scores.shape[-1])
-            overlay = (0.45 * img + 0.55 * colors[labels]).astype(np.uint8)
-            axes[row, 1].imshow(overlay)
+            axes[row, 1].imshow(colors[labels], interpolation="nearest")
             present = [int(c) for c in np.unique(labels)]
             axes[row, 1].legend(
                 handles=[Patch(color=colors[c] / 255.0, label=names[c]) for c in present],

@@ -79,6 +79,8 @@ def _aux_head(x, index, num_classes, width):
     section="§5, Table 1, Fig. 3; BVLC/caffe models/bvlc_googlenet/deploy.prototxt",
     input_contract=InputContract(shape=(224, 224, 3), note="224x224 crop, BGR minus the ILSVRC mean"),
     head_layers=("loss3_classifier", "loss1_classifier", "loss2_classifier"), default_num_classes=1000,
+    # bvlc_googlenet.caffemodel carries the auxiliary heads; a model built without them ignores them
+    ignorable_layers=("loss1_*", "loss2_*"),
     paper_numbers={
         "parameters (Laptev slides §A.6)": "~5M",
         "volume after the last pooling layer (slides §A.6)": "7x7x1024",
