@@ -250,8 +250,18 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
         from tensorflow.python.framework import config as tf_config  # no public switch back off
 
         tf_config.disable_op_determinism()
+    previous_policy = keras.config.dtype_policy()
     if recipe.train.mixed_precision:
         keras.mixed_precision.set_dtype_policy(recipe.train.mixed_precision)
+    try:
+        return _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous_policy)
+        if not chief:
+            shutil.rmtree(writedir, ignore_errors=True)
+
+
+def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start) -> TrainResult:
 
     with strategy.scope():
         model = build_model(recipe, card)
@@ -343,6 +353,7 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     metrics = {}
     loss_value = float("nan")
     step = start_step
+    last_backup = start_step or None
     t_window = time.time()
     progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if chief else None
     try:
@@ -355,8 +366,9 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
                 raise NaNLossError(
                     f"the loss became {loss_value} between steps {step} and {next_stop} of {recipe.name}. Try a lower "
                     f"learning rate (--set optimizer.learning_rate=...), check that labels are in [0, {num_classes}) or "
-                    f"{loss_cfg.ignore_label}, or turn off mixed precision. The last good backup (step "
-                    f"{manager.latest_checkpoint and int(step_var.numpy())}) is kept; rerunning resumes from it."
+                    f"{loss_cfg.ignore_label}, or turn off mixed precision. "
+                    + (f"The backup at step {last_backup} is kept; rerunning resumes from it." if last_backup is not None
+                       else "No backup was written yet.")
                 )
             step = next_stop
             lr = float(schedule(step))
@@ -374,6 +386,7 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
                 t_window = time.time()
             if recipe.train.checkpoint_every and step % recipe.train.checkpoint_every == 0:
                 manager.save(checkpoint_number=step)
+                last_backup = step
             if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
                 metrics = evaluate(model, eval_ds, card, num_classes, loss_cfg.ignore_label)
                 if chief:
@@ -395,8 +408,6 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
                 _sidecar(writedir / "final.weights.h5", recipe, info, step, metrics)
     finally:
         csv_file.close()
-        if not chief:
-            shutil.rmtree(writedir, ignore_errors=True)
     return TrainResult(
         workdir=str(workdir), steps=step, resumed_from=start_step, final_loss=loss_value, metrics=metrics,
         seconds=time.time() - t_start, weights=str(workdir / "final.weights.h5") if step >= total else "",
