@@ -15,6 +15,7 @@ import dataclasses
 import fnmatch
 import importlib
 import inspect
+import re
 from typing import Any, Callable
 
 from zoo.errors import DuplicateNameError, unknown_name
@@ -33,6 +34,7 @@ FAMILY_MODULES = [
     "zoo.models.googlenet",
     "zoo.models.resnet",
     "zoo.models.fcn",
+    "zoo.models.grid_lstm",
     "zoo.models.testing",
 ]
 
@@ -71,20 +73,43 @@ class InputContract:
         return text
 
 
+# Digest algorithms a WeightsSpec may name, with their hex lengths: Caffe's model zoo readmes
+# publish sha1, keras.applications md5, and new releases should publish sha256.
+HASH_ALGORITHMS = {"sha256": 64, "md5": 32, "sha1": 40}
+
+
 @dataclasses.dataclass(frozen=True)
 class WeightsSpec:
-    """A released weights file: where it comes from, how to check it, what it reaches."""
+    """A released weights file: where it comes from, how to check it, what it reaches.
+
+    `file_hash` is the digest its releaser published, in `hash_algorithm`; None where none was
+    published (the file then loads with a warning that it is unverified: never invent one).
+    `preprocessing` is the input the weights were trained on, `metrics` the numbers the
+    releaser reports ({"what was measured (source)": {metric: value}}), `aliases` other tags
+    that name the same file (e.g. "imagenet", as keras.applications calls its weights).
+    """
 
     tag: str
     url: str
-    sha256: str | None
+    file_hash: str | None
     format: str  # "caffemodel" | "keras" | "keras_applications_h5"
+    hash_algorithm: str = "sha256"  # sha256 | md5 | sha1
     num_classes: int | None = None
-    source: str = ""  # who released it
+    source: str = ""  # who released it, and where the URL and hash were published
     license: str = ""
-    preprocessing: InputContract | None = None  # when it differs from the card's contract
-    metrics: dict = dataclasses.field(default_factory=dict)  # {dataset: {metric: value}}, released numbers
+    preprocessing: InputContract | None = None  # the input the weights expect
+    metrics: dict = dataclasses.field(default_factory=dict)  # released numbers, labelled as such
     size_bytes: int | None = None
+    aliases: tuple = ()
+
+    def __post_init__(self):
+        length = HASH_ALGORITHMS.get(self.hash_algorithm)
+        if length is None:
+            raise ValueError(f"weights {self.tag!r}: hash_algorithm must be one of {', '.join(HASH_ALGORITHMS)}, "
+                             f"got {self.hash_algorithm!r}")
+        if self.file_hash is not None and not re.fullmatch(f"[0-9a-f]{{{length}}}", self.file_hash):
+            raise ValueError(f"weights {self.tag!r}: a {self.hash_algorithm} digest is {length} lowercase hex digits, "
+                             f"got {self.file_hash!r}")
 
 
 @dataclasses.dataclass
@@ -104,7 +129,7 @@ class ModelCard:
     # (GoogLeNet's auxiliary classifiers loss1_*/loss2_*, used in training only)
     ignorable_layers: tuple = ()
     default_num_classes: int | None = None
-    weights: dict = dataclasses.field(default_factory=dict)  # tag -> WeightsSpec
+    weights: dict = dataclasses.field(default_factory=dict)  # tag (and each alias) -> WeightsSpec
     aliases: tuple = ()
     hidden: bool = False  # test-only models: not shown by list_models()
     test_kwargs: dict = dataclasses.field(default_factory=dict)  # small configuration for fast tests
@@ -177,7 +202,7 @@ def register(
             head_layers=tuple(head_layers),
             ignorable_layers=tuple(ignorable_layers),
             default_num_classes=default_num_classes,
-            weights={w.tag: w for w in weights},
+            weights=_weights_by_tag(name, weights),
             aliases=tuple(aliases),
             hidden=hidden,
             test_kwargs=dict(test_kwargs or {}),
@@ -194,6 +219,17 @@ def register(
         return builder
 
     return decorate
+
+
+def _weights_by_tag(name, specs) -> dict:
+    """{tag: spec} with each spec's aliases as further keys; a tag used twice is an error."""
+    out = {}
+    for spec in specs:
+        for tag in (spec.tag, *spec.aliases):
+            if tag in out:
+                raise DuplicateNameError(f"weights tag {tag!r} of {name!r} is registered twice")
+            out[tag] = spec
+    return out
 
 
 def _ensure_loaded():
@@ -229,14 +265,15 @@ def card(name: str) -> ModelCard:
 def list_models(pattern: str = "*", *, include_hidden: bool = False, pretrained: bool = False) -> list[str]:
     """Registered model names matching the fnmatch `pattern`, sorted.
 
-    With `pretrained=True`, `arch.tag` names of the registered weights are listed instead.
+    With `pretrained=True`, `arch.tag` names of the registered weights are listed instead
+    (each file once, under its tag, not its aliases).
     """
     _ensure_loaded()
     names = []
     for name, c in _REGISTRY.items():
         if c.hidden and not include_hidden:
             continue
-        candidates = [f"{name}.{tag}" for tag in c.weights] if pretrained else [name]
+        candidates = [f"{name}.{tag}" for tag, w in c.weights.items() if tag == w.tag] if pretrained else [name]
         names += [n for n in candidates if fnmatch.fnmatch(n, pattern)]
     return sorted(names)
 

@@ -393,3 +393,106 @@ def test_caffenet_file_into_fcn8s_is_refused_and_nothing_loads(tmp_path):
     assert "fc6:" in text  # in both, mis-shaped
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, np.asarray(b))
+
+
+# ---------------------------------------------------------------- the other FCNs of Long thesis ch. 3
+# Deploy nets written from the reference net.py files (voc-fcn-alexnet, nyud-fcn32s-color-d,
+# nyud-fcn32s-color-hha, siftflow-fcn16s): layer names, tops and crop offsets as Caffe has them.
+
+
+def fcn_alexnet_prototxt(size, width=1, num_classes=21):
+    """voc-fcn-alexnet/net.py: CaffeNet with conv1 pad 100, fc6 6x6, upscore 63/32, crop 18."""
+    p = Prototxt((1, 3, size[0], size[1]))
+    w = lambda c: c // width  # noqa: E731
+    x = p.conv("conv1", "data", w(96), 11, stride=4, pad=100, relu="relu1")
+    x = p.lrn("norm1", p.pool("pool1", x, 3, 2))
+    x = p.conv("conv2", x, w(256), 5, pad=2, group=2, relu="relu2")
+    x = p.lrn("norm2", p.pool("pool2", x, 3, 2))
+    x = p.conv("conv3", x, w(384), 3, pad=1, relu="relu3")
+    x = p.conv("conv4", x, w(384), 3, pad=1, group=2, relu="relu4")
+    x = p.conv("conv5", x, w(256), 3, pad=1, group=2, relu="relu5")
+    x = p.pool("pool5", x, 3, 2)
+    x = p.conv("fc6", x, w(4096), 6, relu="relu6")
+    x = p.conv("fc7", x, w(4096), 1, relu="relu7")
+    x = p.conv("score_fr", x, num_classes, 1, relu=None)
+    p.crop("score", p.deconv("upscore", x, num_classes, 63, 32), "data", 18)
+    return p
+
+
+def test_fcn_alexnet_small(tmp_path):
+    """Random (learned) 63x63 upsampling kernels at an odd 67x83 input: every offset and flip shows."""
+    compare(tmp_path, "fcn_alexnet", fcn_alexnet_prototxt((67, 83), width=16, num_classes=5), ["score"],
+            width=16, num_classes=5, upsampling="learned")
+
+
+def renamed_layers(layers, rename, keep=()):
+    """Copies of prototxt layers whose names, tops and bottoms are `rename`d, except the blobs in `keep`."""
+    blob = lambda b: b if b in keep else rename(b)  # noqa: E731
+    return [CaffeLayer(rename(layer.name), layer.type, tuple(map(blob, layer.bottom)), tuple(map(blob, layer.top)),
+                       params=layer.params) for layer in layers]
+
+
+def input_layer(shapes):
+    """An `Input` layer with one top per {name: NCHW shape}."""
+    return CaffeLayer("input", "Input", top=tuple(shapes),
+                      params={"input_param": {"shape": [{"dim": list(s)} for s in shapes.values()]}})
+
+
+def compare_feeds(tmp_path, name, prototxt, feeds, outputs, fixed=(), **kwargs):
+    """`compare` for nets with other inputs: `feeds` {input name: NCHW array}, the same names in Caffe and Keras."""
+    template = zoo.get(name, **kwargs)
+    path = tmp_path / f"{name}.caffemodel"
+    random_caffemodel(path, template, prototxt, fixed=fixed)
+    write_prototxt(tmp_path / "deploy.prototxt", prototxt.layers, name="oracle")
+    net = cv2.dnn.readNetFromCaffe(str(tmp_path / "deploy.prototxt"), str(path))
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    for top, x in feeds.items():
+        net.setInput(x, top)
+    want = [np.asarray(o) for o in net.forward(outputs)]
+    model = zoo.get(name, weights=path, **kwargs)
+    nhwc = {top: x.transpose(0, 2, 3, 1) for top, x in feeds.items()}
+    got = model(nhwc if len(nhwc) > 1 else next(iter(nhwc.values())))
+    got = got if isinstance(got, (list, tuple)) else [got]
+    assert len(got) == len(want)
+    for g, o in zip(got, want):
+        assert_close(g, o)
+
+
+def test_fcn32s_rgbd_four_channel_input(tmp_path):
+    """nyud-fcn32s-color-d: one 4-channel `data` blob (BGR + log depth) into conv1_1_bgrd."""
+    proto = vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=32)
+    proto.layers = [input_layer({"data": (1, 4, 67, 83)})] + renamed_layers(
+        proto.layers[1:], lambda n: "conv1_1_bgrd" if n == "conv1_1" else n)
+    compare_feeds(tmp_path, "fcn32s_rgbd", proto, {"data": _input(67, 83, 4)}, ["score"], fixed=("upscore",),
+                  width=16, num_classes=5)
+
+
+def test_fcn32s_rgbhha_late_fusion(tmp_path):
+    """nyud-fcn32s-color-hha: two VGG16 streams named with their modality, scores fused by an Eltwise SUM
+    with coefficients 0.5 and 0.5, one upsampling; two inputs `color` and `hha`."""
+    stream = vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=32).layers[1:]
+    stream = stream[: [layer.name for layer in stream].index("score_fr") + 1]
+    proto = Prototxt((1, 3, 67, 83))
+    proto.layers = [input_layer({"color": (1, 3, 67, 83), "hha": (1, 3, 67, 83)})]
+    for modality in ("color", "hha"):
+        proto.layers += renamed_layers(stream, lambda n, m=modality: m if n == "data" else n + m)
+    x = proto.add("score_fused", "Eltwise", ("score_frcolor", "score_frhha"),
+                  eltwise_param={"operation": Enum("SUM"), "coeff": [0.5, 0.5]})
+    proto.crop("score", proto.deconv("upscore", x, 5, 64, 32), "color", 19)
+    feeds = {"color": _input(67, 83), "hha": _input(67, 83)}
+    compare_feeds(tmp_path, "fcn32s_rgbhha", proto, feeds, ["score"], width=16, num_classes=5, upsampling="learned")
+
+
+def test_fcn16s_siftflow_two_heads(tmp_path):
+    """siftflow-fcn16s: one trunk, a semantic and a geometric FCN-16s head, outputs score_sem and score_geo."""
+    def head(num_classes, suffix):
+        layers = vgg16_prototxt((67, 83), width=16, num_classes=num_classes, fcn=16).layers
+        start = [layer.name for layer in layers].index("score_fr")
+        return renamed_layers(layers[start:], lambda n: n + suffix, keep=("fc7", "pool4", "data"))
+
+    proto = vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=16)
+    proto.layers = proto.layers[: [layer.name for layer in proto.layers].index("score_fr")]
+    proto.layers += head(5, "_sem") + head(3, "_geo")
+    fixed = ("upscore2_sem", "upscore16_sem", "upscore2_geo", "upscore16_geo")
+    compare_feeds(tmp_path, "fcn16s_siftflow", proto, {"data": _input(67, 83)}, ["score_sem", "score_geo"],
+                  fixed=fixed, width=16, num_classes=5)

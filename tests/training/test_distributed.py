@@ -21,7 +21,7 @@ def test_mirrored_matches_default_with_the_same_global_batch(tmp_path):
     for strategy in ("default", "mirrored"):
         p = zoo_cmd("train", recipe, "--strategy", strategy, "--workdir", tmp_path / strategy, "--cpu-replicas", 2)
         assert p.returncode == 0, p.stderr[-3000:]
-        assert ("MirroredStrategy with 2 replica(s)" in p.stdout) == (strategy == "mirrored"), p.stdout
+        assert ("strategy mirrored: MirroredStrategy with 2 replica(s)" in p.stdout) == (strategy == "mirrored"), p.stdout
         runs[strategy] = read_weights(tmp_path / strategy / "final.weights.h5")
     start = None
     for (name_a, a), (name_b, b) in zip(runs["default"], runs["mirrored"]):
@@ -72,7 +72,7 @@ def test_multi_worker_two_processes_end_with_identical_weights(tmp_path):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
         assert "steps 8" in out
-    assert "MultiWorkerMirroredStrategy with 2 replica(s)" in outs[0][0]
+    assert "strategy multi_worker: " in outs[0][0] and "with 2 replica(s)" in outs[0][0]
     w0, w1 = np.load(tmp_path / "w0.npz"), np.load(tmp_path / "w1.npz")
     assert len(w0.files) == len(w1.files) > 0
     for k in w0.files:

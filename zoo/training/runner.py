@@ -232,7 +232,7 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     card = registry.card(recipe.model.name)
     strategy = get_strategy(recipe.train.strategy, cpu_replicas=cpu_replicas)
     chief = is_chief(strategy)
-    _log(f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", chief)
+    _log(f"strategy {recipe.train.strategy}: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", chief)
     _check_workdir(workdir, recipe, fresh, chief)
     # Non-chief workers of a multi-worker job write their (required) checkpoint copies to a scratch dir.
     writedir = workdir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))

@@ -24,11 +24,25 @@ import keras
 from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
 from zoo.layers.pooling import CaffeMaxPooling2D
-from zoo.registry import InputContract, register
+from zoo.registry import InputContract, WeightsSpec, register
 
 _BVLC_CONTRACT = InputContract(
     shape=(227, 227, 3), note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
 )
+
+
+def _bvlc_weights(model, sha1, top1, top5, trainer):
+    """The BVLC release `model`.caffemodel (BVLC/caffe models/<model>/readme.md: caffemodel_url, sha1, numbers)."""
+    return WeightsSpec(
+        tag="bvlc", url=f"http://dl.caffe.berkeleyvision.org/{model}.caffemodel", file_hash=sha1,
+        hash_algorithm="sha1", format="caffemodel", num_classes=1000,
+        source=f"BVLC (trained by {trainer}); BVLC/caffe models/{model}/readme.md",
+        license="unrestricted use (readme); the ImageNet terms of access apply to the training data",
+        # Trained on the mean image (ilsvrc_2012_mean.binaryproto); its per-channel average is subtracted here.
+        preprocessing=_BVLC_CONTRACT,
+        metrics={"ILSVRC-2012 val, single center crop (released: BVLC readme)": {"top1_accuracy_%": top1,
+                                                                                 "top5_accuracy_%": top5}},
+    )
 _SMALL = {"num_classes": 10, "width": 16, "input_shape": (67, 67, 3)}
 
 
@@ -95,6 +109,7 @@ _ALEXNET_NUMBERS = {
     section="§3 (architecture); BVLC/caffe models/bvlc_alexnet/deploy.prototxt",
     input_contract=_BVLC_CONTRACT, paper_numbers=_ALEXNET_NUMBERS, head_layers=("fc8",),
     default_num_classes=1000, test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
+    weights=(_bvlc_weights("bvlc_alexnet", "9116a64c0fbe4459d18f4bb6b56d647b63920377", 57.1, 80.2, "Evan Shelhamer"),),
 )
 def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """BVLC AlexNet: five conv layers (conv2/4/5 in two groups) with LRN before pooling, fc6-fc8.
@@ -127,6 +142,9 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
         "pool5 features (Donahue thesis §3.1.6.1)": "6x6x256 = 9216",
     },
     test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
+    weights=(
+        _bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4, "Jeff Donahue"),
+    ),
 )
 def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """CaffeNet (bvlc_reference_caffenet): AlexNet with pooling before LRN; the DeCAF/R-CNN backbone.

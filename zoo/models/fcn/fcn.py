@@ -60,45 +60,112 @@ def _score(x, num_classes, name):
     return keras.layers.Conv2D(num_classes, 1, kernel_initializer="zeros", name=name)(x)
 
 
-def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scales=None, train_trunk=True):
+def check_upsampling(upsampling):
     if upsampling not in UPSAMPLING:
         raise ConfigError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
-    fixed = upsampling == "fixed_bilinear"
 
-    def upscore(x, kernel, factor, layer_name):
-        return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=fixed, name=layer_name)(x)
 
-    data = keras.Input(input_shape, name="data")
-    taps = vgg_trunk(data, "D", width=width, first_pad=100)
+def upscore(x, *, num_classes, kernel, factor, name, upsampling):
+    """A Caffe Deconvolution (no bias) upsampling `factor` times, bilinear (fixed or learned)."""
+    return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=upsampling == "fixed_bilinear", name=name)(x)
 
-    def skip(tap):  # a pool feature for a skip score layer, scaled first in the at-once net
+
+def copy_chain(layers, x, rename):
+    """Fresh copies (same config, new weights) of a chain of `layers`, applied in turn to `x`.
+
+    The copies are named `rename(name)`; returns {original name: output}. Used where the
+    reference renames a backbone's layers (NYUDv2: conv1_1_bgrd, per-modality suffixes).
+    """
+    outputs = {}
+    for layer in layers:
+        config = {**layer.get_config(), "name": rename(layer.name)}
+        x = outputs[layer.name] = type(layer).from_config(config)(x)
+    return outputs
+
+
+def vgg16_pools(data, *, width, rename=None):
+    """VGG16's conv1_1 .. pool5 on `data`, conv1_1 padded by 100 (reference voc-fcn*/net.py).
+
+    Returns {"pool1": ..., "pool5": ...}. With `rename`, the layers are named `rename(name)`.
+    """
+    if rename is None:
+        return vgg_trunk(data, "D", width=width, first_pad=100)
+    template = keras.Input(data.shape[1:])
+    chain = keras.Model(template, vgg_trunk(template, "D", width=width, first_pad=100)["pool5"]).layers[1:]
+    outputs = copy_chain(chain, data, rename)
+    return {f"pool{i}": outputs[f"pool{i}"] for i in range(1, 6)}
+
+
+def convolutionalized_fc(x, *, width, kernel=7, suffix=""):
+    """fc6 as a kernel x kernel convolution over pool5, fc7 as 1x1, each with ReLU and dropout 0.5.
+
+    Thesis §3.3.1: fully connected layers become convolutions covering their input region
+    (VGG16: pool5 is 7x7; CaffeNet: 6x6).
+    """
+    x = keras.layers.Conv2D(channels(FC_UNITS, width), kernel, activation="relu", name=f"fc6{suffix}")(x)
+    x = keras.layers.Dropout(0.5, name=f"drop6{suffix}")(x)
+    x = keras.layers.Conv2D(channels(FC_UNITS, width), 1, activation="relu", name=f"fc7{suffix}")(x)
+    return keras.layers.Dropout(0.5, name=f"drop7{suffix}")(x)
+
+
+def skip_scores(features, pools, stride, *, num_classes, upsampling, suffix="", skip_scales=None):
+    """score_fr on `features`; for stride 16 (8) fused with pool4 (and pool3) scores (thesis §3.3.2).
+
+    Returns the scores at `stride`, before the final upsampling. Layer names are the reference's,
+    each followed by `suffix` (crops: score_pool4{suffix}c, as siftflow-fcn16s/net.py names them).
+    """
+
+    def skip(pool):  # a pool feature for a skip score layer, scaled first in the at-once net
         if skip_scales is None:
-            return taps[tap]
-        return ChannelScale(skip_scales[tap], name=f"scale_{tap}")(taps[tap])
+            return pools[pool]
+        return ChannelScale(skip_scales[pool], name=f"scale_{pool}{suffix}")(pools[pool])
 
-    x = keras.layers.Conv2D(channels(FC_UNITS, width), 7, activation="relu", name="fc6")(taps["pool5"])
-    x = keras.layers.Dropout(0.5, name="drop6")(x)
-    x = keras.layers.Conv2D(channels(FC_UNITS, width), 1, activation="relu", name="fc7")(x)
-    x = keras.layers.Dropout(0.5, name="drop7")(x)
-    scores = _score(x, num_classes, "score_fr")
+    scores = _score(features, num_classes, f"score_fr{suffix}")
     if stride == 32:
-        scores = CaffeCrop(19, name="score")([upscore(scores, 64, 32, "upscore"), data])
-    else:
-        up = upscore(scores, 4, 2, "upscore2")
-        pool4 = _score(skip("pool4"), num_classes, "score_pool4")
-        scores = keras.layers.Add(name="fuse_pool4")([up, CaffeCrop(5, name="score_pool4c")([pool4, up])])
-        if stride == 16:
-            scores = CaffeCrop(27, name="score")([upscore(scores, 32, 16, "upscore16"), data])
-        else:
-            up = upscore(scores, 4, 2, "upscore_pool4")
-            pool3 = _score(skip("pool3"), num_classes, "score_pool3")
-            scores = keras.layers.Add(name="fuse_pool3")([up, CaffeCrop(9, name="score_pool3c")([pool3, up])])
-            scores = CaffeCrop(31, name="score")([upscore(scores, 16, 8, "upscore8"), data])
-    model = keras.Model(data, scores, name=name)
+        return scores
+    up = upscore(scores, num_classes=num_classes, kernel=4, factor=2, name=f"upscore2{suffix}", upsampling=upsampling)
+    pool4 = _score(skip("pool4"), num_classes, f"score_pool4{suffix}")
+    scores = keras.layers.Add(name=f"fuse_pool4{suffix}")([up, CaffeCrop(5, name=f"score_pool4{suffix}c")([pool4, up])])
+    if stride == 16:
+        return scores
+    up = upscore(scores, num_classes=num_classes, kernel=4, factor=2, name=f"upscore_pool4{suffix}",
+                 upsampling=upsampling)
+    pool3 = _score(skip("pool3"), num_classes, f"score_pool3{suffix}")
+    return keras.layers.Add(name=f"fuse_pool3{suffix}")([up, CaffeCrop(9, name=f"score_pool3{suffix}c")([pool3, up])])
+
+
+# The last upsampling of the VGG16 nets (pad 100): layer name, kernel and the crop offset that
+# aligns the result with the input (reference voc-fcn32s/16s/8s/net.py).
+FINAL_UPSCORE = {32: ("upscore", 64, 19), 16: ("upscore16", 32, 27), 8: ("upscore8", 16, 31)}
+
+
+def final_scores(scores, data, stride, *, num_classes, upsampling, suffix=""):
+    """Upsample stride-`stride` VGG16 scores to the input and crop them to its size: `score{suffix}`."""
+    name, kernel, offset = FINAL_UPSCORE[stride]
+    up = upscore(scores, num_classes=num_classes, kernel=kernel, factor=stride, name=name + suffix,
+                 upsampling=upsampling)
+    return CaffeCrop(offset, name=f"score{suffix}")([up, data])
+
+
+def freeze_trunk(model):
+    """Make conv* and fc* layers non-trainable: only the score layers learn (thesis §3.3.6)."""
+    for layer in model.layers:
+        if layer.name.startswith(("conv", "fc")):
+            layer.trainable = False
+
+
+def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scales=None, train_trunk=True,
+         rename=None):
+    check_upsampling(upsampling)
+    data = keras.Input(input_shape, name="data")
+    pools = vgg16_pools(data, width=width, rename=rename)
+    features = convolutionalized_fc(pools["pool5"], width=width)
+    scores = skip_scores(features, pools, stride, num_classes=num_classes, upsampling=upsampling,
+                         skip_scales=skip_scales)
+    model = keras.Model(data, final_scores(scores, data, stride, num_classes=num_classes, upsampling=upsampling),
+                        name=name)
     if not train_trunk:
-        for layer in model.layers:
-            if layer.name.startswith(("conv", "fc")):
-                layer.trainable = False
+        freeze_trunk(model)
     return model
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ConfigError
-from zoo.registry import InputContract, register
+from zoo.registry import InputContract, WeightsSpec, register
 
 # keras.applications.imagenet_utils.preprocess_input(mode="caffe").
 KERAS_CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -121,6 +121,35 @@ _SPECS = {
     "plainnet34": ((3, 4, 6, 3), False, False, None),
 }
 
+_KERAS_RESNET = "https://storage.googleapis.com/tensorflow/keras-applications/resnet"
+
+
+def _keras_weights(name, tag, md5, suffix, metrics):
+    """keras.applications' ImageNet weights (resnet.py: BASE_WEIGHTS_PATH and WEIGHTS_HASHES, md5)."""
+    return WeightsSpec(
+        tag=tag, aliases=("imagenet",) if tag == "keras_imagenet" else (),
+        url=f"{_KERAS_RESNET}/{name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5", file_hash=md5,
+        hash_algorithm="md5", format="keras_applications_h5", num_classes=1000 if not suffix else None,
+        source=("keras.applications (resnet.py: BASE_WEIGHTS_PATH, WEIGHTS_HASHES), ported from Kaiming He's Caffe "
+                "release; with conv biases, folded into BatchNormalization unless built with conv_bias=True"),
+        license=("MIT: 'The ResNet50 weights are ported from the ones released by Kaiming He under the MIT license' "
+                 "(fchollet/deep-learning-models README)"),
+        preprocessing=_CONTRACT, metrics=metrics,
+    )
+
+
+# keras.io/api/applications table: 224x224 single center crop on ILSVRC-2012 val.
+_WEIGHTS = {
+    "resnet50": (
+        _keras_weights("resnet50", "keras_imagenet", "2cb95161c43110f7111970584f804107", "", {
+            "ILSVRC-2012 val, 224x224 single center crop (released: keras.io/api/applications table)":
+                {"top1_accuracy_%": 74.9, "top5_accuracy_%": 92.1},
+        }),
+        # No classifier: build with include_top=False.
+        _keras_weights("resnet50", "keras_imagenet_notop", "4d473c1dd8becc155b73f8504c6f6626", "_notop", {}),
+    ),
+}
+
 _PAPER_NUMBERS = {
     "resnet152": {
         "ILSVRC top-5 error %, '152 layers' (Oquab thesis §2 overview)": 4,
@@ -149,7 +178,9 @@ def _register(name):
     register(
         name, family="resnet", task="classification", paper=_PAPER, section=section, input_contract=_CONTRACT,
         paper_numbers=_PAPER_NUMBERS.get(name, {}), head_layers=("predictions",), default_num_classes=1000,
-        test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
+        test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"], weights=_WEIGHTS.get(name, ()),
+        # resnet50 covers the bottleneck code path in the default tier; the deeper two export in the slow tier
+        slow=name in ("resnet101", "resnet152"),
     )(builder)
     return builder
 

@@ -1,0 +1,173 @@
+"""LRCN image captioners LRCN1u, LRCN2u and LRCN2f (Donahue thesis §4.4, Fig. 4.4).
+
+The image goes through the CNN once; its feature φ_V(x) (CaffeNet's or VGG16's fc8, 1000-d,
+linear: lrcn.prototxt feeds `fc8` to the LSTM) is an input at EVERY step. Words enter as ids,
+embedded by `embedding` (no bias). The recurrent stack has 1000-unit LSTMs and the last one
+feeds `predict`, a linear layer over the vocabulary (the softmax is in the loss / decoder):
+
+- lrcn1u: lstm1([embedding(w_{t-1}) ; φ_V(x)]) -> predict
+- lrcn2u: lstm1([embedding(w_{t-1}) ; φ_V(x)]) -> lstm2 -> predict          (unfactored)
+- lrcn2f: lstm1(embedding(w_{t-1})) -> lstm2([h1_t ; φ_V(x)]) -> predict    (factored: the
+  first LSTM models the partial caption "blind" to the image)
+
+The training model maps (image, input words) to per-step logits: inputs `image` (H, W, 3)
+BGR minus the ImageNet mean and `words` (T,) int32, `[<eos>, w1 .. wn]` padded with 0
+(`zoo.models.lrcn.vocab.Vocabulary.sequences`); output (N, T, vocab_size). Caffe's static input
+(`W_xc_static`, no bias) is the same as concatenating φ_V(x) to the LSTM input, which is what
+the Keras layers here do (`convert.caffe_lstm_to_keras` maps the weights).
+
+For decoding outside the graph, `decoder_parts(model)` returns an image encoder
+(image -> {"feature"}) and a one-step decoder ({"word", "feature", states} -> {"logits",
+states}) that share the model's weights; `zoo.models.lrcn.decoding` runs greedy, beam and
+sampling searches around them.
+
+`rnn="vanilla"` replaces each LSTM by Caffe's RNN layer (h_t = tanh(W_hh h_{t-1} + W_xh x_t
++ b_h), output o_t = tanh(W_ho h_t + b_o); thesis §4.1), the "RNN" rows of Tables 4.5/4.6.
+Names follow lrcn.prototxt: conv1 .. fc8, embedding, lstm1, lstm2, predict.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.errors import ConfigError
+from zoo.models.alexnet.alexnet import caffenet
+from zoo.models.lrcn.activity import PAPER, caffe_lstm, clone_layers
+from zoo.models.lrcn.layers import RepeatOverTime
+from zoo.models.vgg.vgg import vgg_d
+from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
+
+COCO_VOCABULARY = 8801  # lrcn.prototxt: Embed input_dim and predict num_output
+HIDDEN = 1000  # "each with 1000 hidden units" (thesis §4.4); lrcn.prototxt num_output 1000
+INIT = 0.08  # lrcn.prototxt: uniform ±0.08 for embedding, LSTMs and predict
+
+_ENCODERS = {"caffenet": (caffenet, (227, 227, 3)), "vgg16": (vgg_d, (224, 224, 3))}
+
+
+def image_encoder(image, encoder, *, input_shape, width, trainable):
+    """fc8 of CaffeNet or VGG16 (ImageNet-classifier layers, names kept) on `image`."""
+    if encoder not in _ENCODERS:
+        raise ConfigError(f"encoder must be one of {', '.join(_ENCODERS)}, got {encoder!r}")
+    builder, _ = _ENCODERS[encoder]
+    return clone_layers(builder(num_classes=1000, input_shape=input_shape, width=width), image, trainable=trainable)
+
+
+def recurrent_layer(rnn, units, name, *, unroll=False, **kwargs):
+    """(layer, output layer or None): an LSTM as in Caffe, or Caffe's vanilla RNN (SimpleRNN + tanh output)."""
+    if rnn == "lstm":
+        return caffe_lstm(units, name, init=INIT, unroll=unroll, **kwargs), None
+    if rnn == "vanilla":
+        uniform = keras.initializers.RandomUniform(-INIT, INIT)
+        layer = keras.layers.SimpleRNN(units, kernel_initializer=uniform, recurrent_initializer=uniform,
+                                       unroll=unroll, name=name, **kwargs)
+        return layer, keras.layers.Dense(units, activation="tanh", kernel_initializer=uniform, name=f"{name}_output")
+    raise ConfigError(f"rnn must be 'lstm' or 'vanilla', got {rnn!r}")
+
+
+def word_decoder(words, feature, *, vocab_size, layers, factored, rnn, hidden, embed_dim, unroll,
+                 initial_states=None):
+    """The language half shared by captioners and video describers: per-step logits (N, T, V).
+
+    `feature` (N, D) or None is repeated over time into the first LSTM (unfactored) or the
+    second (factored); `initial_states` (one list per layer) start the stack from an encoder.
+    """
+    uniform = keras.initializers.RandomUniform(-INIT, INIT)
+    x = keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=uniform, name="embedding")(words)
+    static = RepeatOverTime(name="feature_over_time")([feature, x]) if feature is not None else None
+    prefix = "lstm" if rnn == "lstm" else "rnn"
+    for i in range(1, layers + 1):
+        if static is not None and i == (2 if factored else 1):
+            x = keras.layers.Concatenate(name=f"{prefix}{i}_input")([x, static])
+        layer, output = recurrent_layer(rnn, hidden, f"{prefix}{i}", unroll=unroll, return_sequences=True)
+        state = None if initial_states is None else initial_states[i - 1]
+        x = layer(x, initial_state=state) if state is not None else layer(x)
+        if output is not None:
+            x = output(x)
+    return keras.layers.Dense(vocab_size, kernel_initializer=uniform, name="predict")(x)
+
+
+def _captioner(name, *, layers, factored, vocab_size, encoder, input_shape, freeze_encoder, rnn, hidden,
+               embed_dim, max_words, width, unroll):
+    if layers == 1 and factored:
+        raise ConfigError("a factored captioner needs two recurrent layers")
+    input_shape = tuple(input_shape or _ENCODERS.get(encoder, (None, (227, 227, 3)))[1])
+    image = keras.Input(input_shape, name="image")
+    words = keras.Input((max_words,), dtype="int32", name="words")
+    feature = image_encoder(image, encoder, input_shape=input_shape, width=width, trainable=not freeze_encoder)
+    logits = word_decoder(words, feature, vocab_size=vocab_size, layers=layers, factored=factored, rnn=rnn,
+                          hidden=hidden, embed_dim=embed_dim, unroll=unroll)
+    return keras.Model([image, words], logits, name=name)
+
+
+_CONTRACT = InputContract(
+    shape=(227, 227, 3), mean=CAFFE_BGR_MEAN,
+    note="second input `words` (T,) int32: [<eos>, w1 .. wn] padded with 0; captioner.py subtracts (104, 117, 123); "
+         "VGG16 encoder: 224x224",
+)
+_SMALL = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
+_T46 = "COCO 2014 val, greedy (beam 1), CaffeNet not fine-tuned: B4 / CIDEr-D / METEOR / ROUGE-L (thesis Table 4.6)"
+_T45 = "COCO 1k-image val subset, CaffeNet not fine-tuned, caption->image R@1 / R@5 / R@10 / Med r (Table 4.5)"
+
+
+def _card(name, numbers):
+    return register(
+        name, family="lrcn", paper=PAPER, task="captioning",
+        section="§4.4 (image description), Fig. 4.4, Tables 4.4-4.7; BVLC/caffe examples/coco_caption/lrcn.prototxt",
+        input_contract=_CONTRACT, paper_numbers=numbers, head_layers=("embedding", "predict"),
+        default_num_classes=None, test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
+    )
+
+
+@_card("lrcn1u", {_T46: "0.231 / 0.661 / 0.209 / 0.480", _T45: "25.2 / 56.2 / 70.8 / 4"})
+def lrcn1u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
+           hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
+    """LRCN1u: one LSTM reading [word embedding ; image fc8] at every step (thesis §4.4, Fig. 4.4).
+
+    Args: see `lrcn2f`.
+    """
+    return _captioner("lrcn1u", layers=1, factored=False, vocab_size=vocab_size, encoder=encoder,
+                      input_shape=input_shape, freeze_encoder=freeze_encoder, rnn=rnn, hidden=hidden,
+                      embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
+
+
+@_card("lrcn2u", {_T46: "0.230 / 0.682 / 0.212 / 0.480", _T45: "23.4 / 54.8 / 69.3 / 5"})
+def lrcn2u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
+           hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
+    """LRCN2u: two stacked LSTMs, the image fc8 with the word into the first (thesis §4.4, unfactored).
+
+    Args: see `lrcn2f`.
+    """
+    return _captioner("lrcn2u", layers=2, factored=False, vocab_size=vocab_size, encoder=encoder,
+                      input_shape=input_shape, freeze_encoder=freeze_encoder, rnn=rnn, hidden=hidden,
+                      embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
+
+
+@_card("lrcn2f", {
+    _T46: "0.224 / 0.674 / 0.210 / 0.477", _T45: "25.0 / 56.2 / 70.6 / 4",
+    "COCO 2014 val, VGGNet FT, sampling N=100 T=1.5: B4 / CIDEr-D / METEOR / ROUGE-L (Table 4.6)":
+        "0.300 / 0.896 / 0.242 / 0.524",
+    "COCO 2014 test (challenge server), LRCN (sample): CIDEr-D / METEOR (Table 4.7)": "0.934 / 0.335",
+    "Flickr30k image->caption R@1 / R@5 / R@10 / Med r (Table 4.4)": "23.6 / 46.6 / 58.3 / 7",
+})
+def lrcn2f(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
+           hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
+    """LRCN2f: two LSTMs, factored: lstm1 sees only words, lstm2 sees [h1 ; image fc8] (thesis §4.4).
+
+    The release's default variant (lrcn.prototxt stage "factored") and the thesis's best on
+    both retrieval and generation (Tables 4.5, 4.6).
+
+    Args:
+        vocab_size: words + <eos> (8801 for the released COCO vocabulary); `len(Vocabulary)`.
+        encoder: "caffenet" (227x227 input) or "vgg16" (224x224); its fc8 is the image feature.
+        input_shape: the image size; the encoder's own by default.
+        freeze_encoder: True keeps the ImageNet CNN fixed (lrcn.prototxt stage freeze-convnet);
+            False fine-tunes it ("FT" in Tables 4.5-4.6; the release uses lr_mult 0.1 there).
+        rnn: "lstm", or "vanilla" for the RNN ablation.
+        hidden: recurrent units (1000). embed_dim: word embedding size (1000 in lrcn.prototxt).
+        max_words: fixed caption length T of the `words` input (20 in the release), or None.
+        width: divides the encoder's widths (small test configurations); 1 is the paper's net.
+        unroll: unroll the recurrent layers over a fixed max_words.
+    """
+    return _captioner("lrcn2f", layers=2, factored=True, vocab_size=vocab_size, encoder=encoder,
+                      input_shape=input_shape, freeze_encoder=freeze_encoder, rnn=rnn, hidden=hidden,
+                      embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
