@@ -76,7 +76,8 @@ def _parser():
     s.add_argument("--out", required=True, help="SavedModel directory, or .tflite file")
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("--allow-flex", action="store_true", help="allow TensorFlow (Flex) ops in TFLite")
-    s.add_argument("--calibration-data", help="dataset for int8 calibration and the int8 metric (default: the weights' dataset)")
+    s.add_argument("--calibration-data", help="dataset for int8: calibrated on its train split, the task metric "
+                   "measured on its validation split (default: the weights' dataset)")
     s.add_argument("--calibration-examples", type=int, default=32)
 
     s = sub.add_parser("predict", help="run a model on images and write a picture of its predictions")
@@ -187,8 +188,8 @@ def cmd_eval(args):
     return 0
 
 
-def _calibration(dataset, contract, input_shape, n, task):
-    """(representative network inputs, labels) from a dataset's train/validation splits, at the export size."""
+def _examples(dataset, split, contract, input_shape, n, task):
+    """(network inputs, labels or None) of `n` examples of a dataset split, resized to the export size."""
     import numpy as np
     import tensorflow as tf
 
@@ -196,8 +197,6 @@ def _calibration(dataset, contract, input_shape, n, task):
     from zoo.preprocessing import ImagePreprocessing
 
     pre = ImagePreprocessing.from_contract(contract)
-    info = data_mod.info(dataset)
-    split = "validation" if "validation" in info.splits else "train"
     xs, ys = [], []
     for ex in data_mod.load(dataset, split).take(n):
         img = tf.image.resize(ex["image"], input_shape[:2], method="bilinear")
@@ -240,8 +239,10 @@ def cmd_export(args):
                 from zoo.errors import ConfigError
 
                 raise ConfigError("int8 needs calibration data: pass --calibration-data DATASET (or weights with a sidecar)")
-            xs, ys = _calibration(dataset, card.input_contract, shape, args.calibration_examples, card.task)
-            rep = [xs[i:i + 1] for i in range(len(xs))]
+            # calibrate on training images; measure the task metric on held-out validation images
+            calib, _ = _examples(dataset, "train", card.input_contract, shape, args.calibration_examples, card.task)
+            rep = [calib[i:i + 1] for i in range(len(calib))]
+            xs, ys = _examples(dataset, "validation", card.input_contract, shape, args.calibration_examples, card.task)
             if ys is not None:
                 from zoo.metrics.segmentation import metrics_from_confusion
 

@@ -46,7 +46,7 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must be a .png file, got {out.name}")
     n = len(images)
-    fig, axes = plt.subplots(n, 2, figsize=(8, 4 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 2, figsize=(9.5, 4 * n), squeeze=False)
     for row, (path, img) in enumerate(zip(image_paths, images)):
         batch = img[None]
         check_image_batch(batch, card.input_contract, what=str(path))
@@ -63,7 +63,7 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
             present = [int(c) for c in np.unique(labels)]
             axes[row, 1].legend(
                 handles=[Patch(color=colors[c] / 255.0, label=names[c]) for c in present],
-                loc="upper right", fontsize=8, framealpha=0.8,
+                loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
             )
             axes[row, 1].set_title("predicted labels")
         else:

@@ -34,6 +34,7 @@ FAMILY_MODULES = [
     "zoo.models.googlenet",
     "zoo.models.resnet",
     "zoo.models.fcn",
+    "zoo.models.lrcn",
     "zoo.models.grid_lstm",
     "zoo.models.testing",
 ]

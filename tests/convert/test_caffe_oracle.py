@@ -419,10 +419,18 @@ def fcn_alexnet_prototxt(size, width=1, num_classes=21):
     return p
 
 
-def test_fcn_alexnet_small(tmp_path):
-    """Random (learned) 63x63 upsampling kernels at an odd 67x83 input: every offset and flip shows."""
-    compare(tmp_path, "fcn_alexnet", fcn_alexnet_prototxt((67, 83), width=16, num_classes=5), ["score"],
-            width=16, num_classes=5, upsampling="learned")
+@pytest.mark.parametrize("upsampling", ["learned", "fixed_bilinear"])
+def test_fcn_alexnet_small(tmp_path, upsampling):
+    """At an odd 67x83 input; random (learned) 63x63 upsampling kernels show every offset and flip, the
+    fixed one is the release's odd-sized bilinear kernel computed as matrix products."""
+    fixed = ("upscore",) if upsampling == "fixed_bilinear" else ()
+    compare(tmp_path, "fcn_alexnet", fcn_alexnet_prototxt((67, 83), width=16, num_classes=5), ["score"], fixed=fixed,
+            width=16, num_classes=5, upsampling=upsampling)
+
+
+@pytest.mark.slow
+def test_fcn_alexnet_full_width(tmp_path):
+    compare(tmp_path, "fcn_alexnet", fcn_alexnet_prototxt((67, 83)), ["score"], fixed=("upscore",))
 
 
 def renamed_layers(layers, rename, keep=()):

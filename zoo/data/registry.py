@@ -28,6 +28,8 @@ from zoo.errors import ConfigError, DuplicateNameError, unknown_name
 DATASET_MODULES = [
     "zoo.data.shapes",
     "zoo.data.voc",
+    "zoo.data.imagenet",
+    "zoo.data.shapes_classification",
 ]
 
 

@@ -43,13 +43,18 @@ _TASK_IDS = {"parity": 1, "addition": 2, "memorization": 3}
 TEXT_SPLIT_FRACTIONS = {"train": (0.0, 0.9), "validation": (0.9, 0.95), "test": (0.95, 1.0)}
 
 
-def _rng(task, split, seed):
+def _check_split(split):
     if split not in SPLITS:
-        raise unknown_name(f"{task!r} split", split, SPLITS)
+        raise unknown_name("split", split, SPLITS)
+
+
+def _rng(task, split, seed):
+    _check_split(split)
     return np.random.default_rng([int(seed), SPLITS[split], _TASK_IDS[task]])
 
 
 def _count(split, num_examples):
+    _check_split(split)
     n = DEFAULT_NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
     if n < 1:
         raise ConfigError(f"num_examples must be positive; got {num_examples!r}")
@@ -124,8 +129,7 @@ def pydoc_text(split, num_examples=None, seed=0, sequence_length=50):
     """{"tokens", "targets": int32 (N, T)}: consecutive non-overlapping windows of the split's
     bytes; targets are the tokens shifted by one byte. `num_examples` None: every window."""
     _positive(sequence_length=sequence_length)
-    if split not in SPLITS:
-        raise unknown_name("'pydoc_text' split", split, SPLITS)
+    _check_split(split)
     data = pydoc_bytes()
     lo, hi = (int(f * len(data)) for f in TEXT_SPLIT_FRACTIONS[split])
     part = data[lo:hi].astype(np.int32)

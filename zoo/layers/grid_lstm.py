@@ -189,7 +189,7 @@ class GridLSTMBlock(keras.layers.Layer):
         n, name = self.num_dims, self.name
         for what, vectors in (("hidden", hidden), ("memory", memory)):
             if not isinstance(vectors, (list, tuple)) or len(vectors) != n:
-                found = f"{len(vectors)}" if isinstance(vectors, (list, tuple)) else type(vectors).__name__
+                found = len(vectors) if isinstance(vectors, (list, tuple)) else f"one {type(vectors).__name__}"
                 raise InputError(
                     f"{name} is a {n}-dimensional Grid LSTM block and takes {n} {what} vectors "
                     f"(None for a grid edge); got {found}"

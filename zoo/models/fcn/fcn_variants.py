@@ -37,7 +37,9 @@ _PAPER = (
 _SMALL = {"width": 16, "num_classes": 5}
 
 
-def _card(name, section, *, contract, numbers, head, classes, test_kwargs=_SMALL, channels=3):
+def _card(name, section, *, contract, numbers, head, classes, test_kwargs=_SMALL, channels=3, slow=True):
+    # slow: export and JAX parity of the small net run in the slow tier only (tests/test_models_registry.py),
+    # except for the nets with code paths no sibling has (odd 63x63 upsampling, 4-channel input, two outputs).
     return register(
         name,
         family="fcn",
@@ -50,7 +52,7 @@ def _card(name, section, *, contract, numbers, head, classes, test_kwargs=_SMALL
         default_num_classes=classes,
         test_kwargs=test_kwargs,
         test_input_shape=(64, 64, channels),
-        slow=True,
+        slow=slow,
     )
 
 
@@ -66,7 +68,7 @@ _T31 = "PASCAL VOC 2011 val, Table 3.1"
 
 
 @_card("fcn_alexnet", "§3.3.1, Table 3.1 (FCN-AlexNet); reference voc-fcn-alexnet/net.py", contract=_VOC,
-       head=("score_fr", "upscore"), classes=21, numbers={
+       head=("score_fr", "upscore"), classes=21, slow=False, numbers={
            f"mean IU, {_T31}": 39.8,
            "mean IU, VOC2011 val 736-image subset, with extra data (§3.3.1)": 48.0,
            "forward time, 500x500, Tesla K40c (Table 3.1)": "50 ms",
@@ -168,7 +170,7 @@ _HEAD32 = ("score_fr", "upscore")
        contract=InputContract(shape=(None, None, 4), channel_order="BGR", mean=(*NYUD_BGR_MEAN, NYUD_LOG_DEPTH_MEAN),
                               note="BGR minus the NYUDv2 mean, then log(depth) minus 7.844 as the 4th channel "
                                    "(reference nyud_layers.py)"),
-       head=_HEAD32, classes=40, channels=4, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5))
+       head=_HEAD32, classes=40, channels=4, slow=False, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5))
 def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="fixed_bilinear"):
     """FCN-32s RGBD: "early fusion", FCN-32s on a 4-channel RGB-D input (thesis §3.4.2, Table 3.5).
 
@@ -269,7 +271,7 @@ SIFTFLOW_BGR_MEAN = (114.578, 115.294, 108.353)  # reference siftflow_layers.py
 @_card("fcn16s_siftflow", "§3.4.2, Table 3.6; reference siftflow-fcn16s/net.py",
        contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=SIFTFLOW_BGR_MEAN,
                               note="outputs [score_sem, score_geo]"),
-       head=("score_fr_sem", "upscore2_sem", "score_pool4_sem", "upscore16_sem"), classes=33,
+       head=("score_fr_sem", "upscore2_sem", "score_pool4_sem", "upscore16_sem"), classes=33, slow=False,
        numbers={
            **_four("SIFT Flow test, semantic classes, Table 3.6", 85.2, 51.7, 39.5, 76.1),
            "geometric pixel accuracy (SIFT Flow test, Table 3.6)": 94.3,
