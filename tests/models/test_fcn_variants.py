@@ -211,7 +211,7 @@ def coordinate_maps(model):
         elif isinstance(layer, (keras.layers.Add, keras.layers.Average, keras.layers.Concatenate)):
             assert all(parent(t) == (scale, off) for t in inputs), f"{layer.name} merges misaligned maps"
             maps[layer.name] = (scale, off)
-        else:  # ReLU-free pointwise layers: dropout, LRN
+        else:  # pointwise: dropout, LRN
             maps[layer.name] = (scale, off)
     return maps
 
@@ -411,6 +411,7 @@ def test_default_classes_and_input_contracts():
     assert card("fcn32s_hha").input_contract.mean == (132.431, 94.076, 118.477)
     assert card("fcn32s_hha").input_contract.channel_order == "RGB"  # HHA PNG channels as stored
     assert card("fcn16s_siftflow").input_contract.mean == (114.578, 115.294, 108.353)
+    assert card("fcn16s_siftflow").task == "multitask_segmentation"  # the runner's single-output task refuses it
     info = str(zoo.info("fcn_alexnet", width=16))
     assert "Table 3.1" in info and "57M" in info
 

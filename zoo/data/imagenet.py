@@ -52,16 +52,31 @@ VAL_ARCHIVE = ManualFile(
 )
 CITATION = """@article{ILSVRC15,
   author={Olga Russakovsky and Jia Deng and Hao Su and Jonathan Krause and Sanjeev Satheesh and Sean Ma and
-          Zhiheng Huang and Andrej Karpathy and Aditya Khosla and Michael Bernstein and Alexander C. Berg and Li Fei-Fei},
+          Zhiheng Huang and Andrej Karpathy and Aditya Khosla and Michael Bernstein and Alexander C. Berg and
+          Li Fei-Fei},
   title={{ImageNet Large Scale Visual Recognition Challenge}},
   journal={International Journal of Computer Vision}, volume={115}, number={3}, pages={211--252}, year={2015}}"""
+
+
+def _wordnet_ids() -> tuple:
+    """The 1000 class names in label order: the WordNet ids of TFDS's imagenet2012 labels.txt, found without
+    importing TensorFlow Datasets (listing datasets stays cheap)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("tensorflow_datasets")
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "imagenet2012", "labels.txt")
+    with open(path) as f:
+        return tuple(line.strip() for line in f if line.strip())
 
 
 def check_crop_options(image_size, resize_size, resize, resize_size_max):
     if resize not in RESIZE_MODES:
         raise ConfigError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     if not 0 < int(image_size) <= int(resize_size):
-        raise ConfigError(f"image_size (the crop, {image_size}) must be positive and at most resize_size ({resize_size})")
+        raise ConfigError(
+            f"image_size (the crop, {image_size}) must be positive and at most resize_size ({resize_size})"
+        )
     if resize_size_max is not None and int(resize_size_max) < int(resize_size):
         raise ConfigError(f"resize_size_max ({resize_size_max}) must be at least resize_size ({resize_size})")
 
@@ -95,7 +110,8 @@ def crop(ds, split, *, image_size, resize_size, resize, resize_size_max, augment
             image = _rescale(ex["image"], tf.constant(resize_size), resize)
             shape = tf.shape(image)
             top, left = (shape[0] - image_size) // 2, (shape[1] - image_size) // 2
-            return {**ex, "image": tf.ensure_shape(image[top:top + image_size, left:left + image_size], (image_size, image_size, 3))}
+            window = image[top:top + image_size, left:left + image_size]
+            return {**ex, "image": tf.ensure_shape(window, (image_size, image_size, 3))}
 
         return ds.map(center, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
@@ -131,6 +147,7 @@ INFO = DatasetInfo(
     task="classification",
     summary="ILSVRC-2012 classification (ImageNet-1k), 1000 classes, via TFDS imagenet2012",
     num_classes=1000,
+    class_names=_wordnet_ids(),
     splits={"train": 1_281_167, "validation": 50_000},
     features={
         "image": "uint8 (image_size, image_size, 3) RGB: a random crop of the rescaled image, mirrored half the "

@@ -55,7 +55,8 @@ def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", c
 
     if split not in SPLITS:
         raise ConfigError(
-            f"shapes_classification takes a plain split name {tuple(SPLITS)}, not {split!r}; use num_examples= or .take()"
+            f"shapes_classification takes a plain split name {tuple(SPLITS)}, not {split!r}; "
+            "use num_examples= or .take()"
         )
     options = {**CROP_OPTIONS, **options}
     check_crop_options(options["image_size"], options["resize_size"], options["resize"], options["resize_size_max"])

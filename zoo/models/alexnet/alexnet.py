@@ -143,7 +143,8 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
     },
     test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
     weights=(
-        _bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4, "Jeff Donahue"),
+        _bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
+                      "Jeff Donahue"),
     ),
 )
 def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):

@@ -12,6 +12,9 @@ From the reference code, not the thesis (original_reference_code.md §1.1): conv
 pooling, the crop offsets (19; 5 and 27; 5, 9 and 31) that align each upsampled map with the
 next, and deconvolution kernels 2s x 2s (64/32, 4/2, 32/16, 16/8) that all stay fixed
 (lr_mult 0). The output is the per-pixel class scores (logits) at the input's size.
+
+The pieces (vgg16_pools, convolutionalized_fc, skip_scores, final_scores) also build the
+thesis's other FCNs in fcn_variants.py (AlexNet/GoogLeNet trunks, NYUDv2, SIFT Flow, Context).
 """
 
 from __future__ import annotations
@@ -70,15 +73,16 @@ def upscore(x, *, num_classes, kernel, factor, name, upsampling):
     return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=upsampling == "fixed_bilinear", name=name)(x)
 
 
-def copy_chain(layers, x, rename):
+def copy_chain(layers, x, rename=None):
     """Fresh copies (same config, new weights) of a chain of `layers`, applied in turn to `x`.
 
-    The copies are named `rename(name)`; returns {original name: output}. Used where the
+    The copies are named `rename(name)` (default: the same names); returns {original name:
+    output}. Used to put a zoo backbone behind FCN's input pad (CaffeNet) and where the
     reference renames a backbone's layers (NYUDv2: conv1_1_bgrd, per-modality suffixes).
     """
     outputs = {}
     for layer in layers:
-        config = {**layer.get_config(), "name": rename(layer.name)}
+        config = {**layer.get_config(), "name": rename(layer.name) if rename else layer.name}
         x = outputs[layer.name] = type(layer).from_config(config)(x)
     return outputs
 

@@ -56,7 +56,7 @@ _FLOW_MEAN = (128.0, 128.0, 128.0)
 def _contract(mean, flow, note):
     return InputContract(
         shape=(CLIP_FRAMES, 227, 227, 3), kind="clip", channel_order=None if flow else "BGR", mean=mean,
-        note=f"{note}; frames resized to 240x320, 227x227 crops; T is free (16 in training)",
+        note=f"{note}; frames resized to 240x320, 227x227 crops; input_shape=(None, 227, 227, 3) takes any length",
     )
 
 
@@ -156,7 +156,7 @@ def _single_frame(name, num_classes, input_shape, trunk, width):
 
 def _card(name, *, flow, lstm, numbers):
     mean = _FLOW_MEAN if flow else (_RGB_LSTM_MEAN if lstm else _RGB_FRAME_MEAN)
-    kind = "flow images" if flow else "RGB frames"
+    kind = "flow images (x, y, magnitude) minus 128" if flow else "RGB frames"
     head = ("fc8-final",) if lstm else ("fc8-ucf",)
     small = {**_SMALL, "lstm_units": 8} if lstm else _SMALL
     return register(

@@ -35,7 +35,7 @@ from zoo.models.alexnet.alexnet import caffenet
 from zoo.models.lrcn.activity import PAPER, caffe_lstm, clone_layers
 from zoo.models.lrcn.layers import RepeatOverTime
 from zoo.models.vgg.vgg import vgg_d
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
+from zoo.registry import InputContract, register
 
 COCO_VOCABULARY = 8801  # lrcn.prototxt: Embed input_dim and predict num_output
 HIDDEN = 1000  # "each with 1000 hidden units" (thesis §4.4); lrcn.prototxt num_output 1000
@@ -99,10 +99,10 @@ def _captioner(name, *, layers, factored, vocab_size, encoder, input_shape, free
     return keras.Model([image, words], logits, name=name)
 
 
+# lrcn.prototxt's data layer and captioner.py subtract the BGR mean values (104, 117, 123).
 _CONTRACT = InputContract(
-    shape=(227, 227, 3), mean=CAFFE_BGR_MEAN,
-    note="second input `words` (T,) int32: [<eos>, w1 .. wn] padded with 0; captioner.py subtracts (104, 117, 123); "
-         "VGG16 encoder: 224x224",
+    shape=(227, 227, 3), mean=(104.0, 117.0, 123.0),
+    note="second input `words` (T,) int32: [<eos>, w1 .. wn] padded with 0; VGG16 encoder: 224x224",
 )
 _SMALL = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
 _T46 = "COCO 2014 val, greedy (beam 1), CaffeNet not fine-tuned: B4 / CIDEr-D / METEOR / ROUGE-L (thesis Table 4.6)"

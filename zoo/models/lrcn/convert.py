@@ -53,7 +53,9 @@ def caffe_lstm_to_keras(blobs, *, name="LSTM") -> list[np.ndarray]:
     bias = blobs[1].reshape(-1)
     for w in inputs:
         if w.ndim != 2 or w.shape[0] != 4 * units:
-            raise WeightsMismatchError(f"{name}: input weights must be (4H, D) with H = {units}; the file has {w.shape}")
+            raise WeightsMismatchError(
+                f"{name}: input weights must be (4H, D) with H = {units}; the file has {w.shape}"
+            )
     if bias.shape != (4 * units,):
         raise WeightsMismatchError(f"{name}: b_c must have 4H = {4 * units} values; the file has {blobs[1].shape}")
     kernel = np.concatenate(inputs, axis=1)

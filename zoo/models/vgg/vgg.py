@@ -121,7 +121,8 @@ _VGG_MEAN_CONTRACT = InputContract(
     note="keras.applications 'caffe' mode: BGR minus the VGG release's mean pixel, not scaled",
 )
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications"
-_KERAS_SOURCE = "keras.applications ({}.py: WEIGHTS_PATH and the md5 file_hash passed to get_file), ported from the VGG release"
+_KERAS_SOURCE = ("keras.applications ({}.py: WEIGHTS_PATH and the md5 file_hash passed to get_file), "
+                 "ported from the VGG release")
 _KERAS_LICENSE = ("Creative Commons Attribution: 'The VGG16 and VGG19 weights are ported from the ones released by VGG "
                   "at Oxford under the Creative Commons Attribution License' (fchollet/deep-learning-models README)")
 _OXFORD = "http://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe"
