@@ -86,7 +86,11 @@ class ModelInfo:
         if self.weights:
             lines.append("  weights:")
             for tag, w in self.weights.items():
-                lines.append(f"    {self.name}.{tag}: {w.format} from {w.source or w.url}")
+                if tag != w.tag:
+                    continue  # an alias; listed with its spec below
+                also = f" (also {', '.join(f'{self.name}.{a}' for a in w.aliases)})" if w.aliases else ""
+                check = f"{w.hash_algorithm} checked" if w.file_hash else "no published hash: unverified"
+                lines.append(f"    {self.name}.{tag}{also}: {w.format}, {check}; {w.source or w.url}")
         else:
             lines.append("  weights:    (none registered; load your own with weights=PATH)")
         return "\n".join(lines)
