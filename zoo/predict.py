@@ -8,14 +8,8 @@ import numpy as np
 
 from zoo.errors import ConfigError
 
-def palette(n: int) -> np.ndarray:
-    """Class colours: background black, then matplotlib's tab20 for up to 20 classes, else the
-    PASCAL VOC colour map (bit-interleaved class ids), which VOC users know."""
-    if n <= 21:
-        import matplotlib
-
-        tab = (np.asarray(matplotlib.colormaps["tab20"].colors) * 255).astype(np.uint8)
-        return np.concatenate([np.zeros((1, 3), np.uint8), tab[: n - 1]])
+def voc_palette(n: int = 256) -> np.ndarray:
+    """The PASCAL VOC colour map (VOCdevkit's labelcolormap): the bits of each class id spread over R, G, B."""
     colors = np.zeros((n, 3), np.uint8)
     for i in range(n):
         c, r, g, b = i, 0, 0, 0
@@ -26,6 +20,16 @@ def palette(n: int) -> np.ndarray:
             c >>= 3
         colors[i] = (r, g, b)
     return colors
+
+
+def palette(n: int) -> np.ndarray:
+    """Class colours: background black, then matplotlib's tab20 for up to 21 classes, else the VOC colour map."""
+    if n <= 21:
+        import matplotlib
+
+        tab = (np.asarray(matplotlib.colormaps["tab20"].colors) * 255).astype(np.uint8)
+        return np.concatenate([np.zeros((1, 3), np.uint8), tab[: n - 1]])
+    return voc_palette(n)
 
 
 def predict_to_png(model, card, image_paths, out, *, class_names=None):

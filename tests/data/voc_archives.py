@@ -6,19 +6,7 @@ import tarfile
 import numpy as np
 from PIL import Image
 
-
-def voc_palette():
-    """The VOC colour map (VOCdevkit's labelcolormap): bits of the index spread over R, G, B."""
-    palette = np.zeros((256, 3), np.uint8)
-    for i in range(256):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette[i] = (r, g, b)
-    return palette
+from zoo.predict import voc_palette
 
 
 def jpeg_bytes(array, **kwargs):
