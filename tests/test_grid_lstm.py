@@ -361,7 +361,8 @@ def test_pydoc_text_splits_are_contiguous_next_byte_windows():
     np.testing.assert_array_equal(train["tokens"][0], data[:20])
     start = int(0.95 * len(data))
     np.testing.assert_array_equal(test["tokens"][0], data[start : start + 20])
-    assert len(train["tokens"]) == (int(0.9 * len(data)) - 1) // 20
+    assert len(train["tokens"]) == int(0.9 * len(data)) // 20  # the first validation byte is the last target
+    assert test["targets"][-1, -1] == data[start + 20 * len(test["tokens"])]
     assert len(sequence_tasks.pydoc_text("validation", num_examples=7)["tokens"]) == 7
 
 
@@ -385,3 +386,45 @@ def test_task_option_errors():
         sequence_tasks.addition("dev")
     with pytest.raises(KeyError, match="unknown sequence task"):
         sequence_tasks.generate("sorting", "train")
+
+
+# ------------------------------------------------------------------------------ enwik8 builder
+
+
+def _write_enwik8_zip(path, data, member="enwik8"):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, data)
+
+
+def test_enwik8_builder_from_a_fixture_zip(tmp_path):
+    """A 60,000-byte stand-in of enwik8.zip in manual_dir: the 90/5/5 split, windows in text order."""
+    import zoo.data
+
+    data = np.random.default_rng(0).integers(32, 127, 60_000).astype(np.uint8).tobytes()
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    _write_enwik8_zip(manual / "enwik8.zip", data)
+    arr = np.frombuffer(data, np.uint8).astype(np.int32)
+    for split, (lo, hi) in {"train": (0, 54_000), "validation": (54_000, 57_000), "test": (57_000, 60_000)}.items():
+        ds = zoo.data.load("enwik8", split, data_dir=tmp_path / "tfds", manual_dir=manual, sequence_length=50)
+        tokens = np.stack([ex["tokens"].numpy() for ex in ds])
+        targets = np.stack([ex["targets"].numpy() for ex in ds])
+        n = tokens.size
+        assert n == (hi - lo if hi < 60_000 else hi - lo - 50)  # test: no byte after the last window
+        np.testing.assert_array_equal(tokens.ravel(), arr[lo : lo + n])
+        np.testing.assert_array_equal(targets.ravel(), arr[lo + 1 : lo + n + 1])
+
+
+def test_enwik8_missing_or_wrong_archive(tmp_path):
+    import zoo.data
+    from zoo.errors import CorruptRecordError, DatasetNotFoundError
+
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    with pytest.raises(DatasetNotFoundError, match="enwik8.zip.*mattmahoney.net/dc/enwik8.zip"):
+        zoo.data.load("enwik8", "train", data_dir=tmp_path / "tfds", manual_dir=manual)
+    _write_enwik8_zip(manual / "enwik8.zip", b"abc", member="enwik9")
+    with pytest.raises(CorruptRecordError, match="has no member 'enwik8'"):
+        zoo.data.load("enwik8", "train", data_dir=tmp_path / "tfds2", manual_dir=manual)

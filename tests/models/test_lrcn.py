@@ -374,9 +374,11 @@ def test_factored_first_lstm_is_blind_to_the_image():
 @pytest.mark.parametrize("name", ["lrcn1u", "lrcn2u", "lrcn2f"])
 @pytest.mark.parametrize("rnn", ["lstm", "vanilla"])
 def test_one_step_decoder_reproduces_the_sequence_model(name, rnn):
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
     model = zoo.get(name, rnn=rnn, **SMALL_CAPTION)
-    images = RNG.normal(0, 60, (2, 67, 67, 3)).astype("float32")
-    words = RNG.integers(0, 30, (2, 5)).astype("int32")
+    images = rng.normal(0, 60, (2, 67, 67, 3)).astype("float32")
+    words = rng.integers(0, 30, (2, 5)).astype("int32")
     words[:, 0] = EOS_ID
     want = np.asarray(model([images, words]))
     decoder = Decoder(model)
@@ -384,8 +386,9 @@ def test_one_step_decoder_reproduces_the_sequence_model(name, rnn):
     for t in range(5):
         logits, state = decoder.step(words[:, t], state)
         steps.append(logits)
-    assert np.abs(want).max() > 1e-3
-    np.testing.assert_allclose(np.stack(steps, 1), want, atol=1e-5)
+    scale = np.abs(want).max()
+    assert scale > 1e-3, "degenerate logits: the comparison would be vacuous"
+    np.testing.assert_allclose(np.stack(steps, 1), want, atol=1e-4 * scale)
     # later words never change earlier logits
     later = words.copy()
     later[:, 3:] = (later[:, 3:] + 1) % 30

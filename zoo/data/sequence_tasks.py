@@ -16,6 +16,9 @@
       targets  B .. B (n + 1) x_1..x_n B
 
   The paper's own synthetic task (its alphabet size is not in the slides: S = 10 is ours).
+- `enwik8`: the paper's data (Hutter Prize Wikipedia, first 10^8 bytes), prepared by the TFDS
+  builder zoo.data.enwik8_builder from the user's enwik8.zip; the same windows and split
+  fractions as `pydoc_text` (90M / 5M / 5M bytes).
 - `pydoc_text`: UTF-8 bytes of CPython's bundled documentation topics (pydoc_data.topics,
   about 0.47 MB in Python 3.11), cut into windows for next-byte prediction. A stand-in for the
   Hutter Prize Wikipedia (enwik8) text, which cannot be downloaded here; it is never that text.
@@ -34,7 +37,8 @@ import functools
 
 import numpy as np
 
-from zoo.data.registry import DatasetInfo, register_dataset
+from zoo.data.manual import ManualFile, manual_instructions
+from zoo.data.registry import DatasetInfo, TfdsLoader, register_dataset
 from zoo.errors import ConfigError, unknown_name
 
 SPLITS = {"train": 0, "validation": 1, "test": 2}
@@ -125,20 +129,53 @@ def pydoc_bytes() -> np.ndarray:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
+def text_split_bounds(num_bytes) -> dict:
+    """{split: (first byte, end)} of a text of `num_bytes`: 90% train, 5% validation, the last 5% test."""
+    return {split: tuple(int(f * num_bytes) for f in fractions) for split, fractions in TEXT_SPLIT_FRACTIONS.items()}
+
+
 def pydoc_text(split, num_examples=None, seed=0, sequence_length=50):
     """{"tokens", "targets": int32 (N, T)}: consecutive non-overlapping windows of the split's
     bytes; targets are the tokens shifted by one byte. `num_examples` None: every window."""
     _positive(sequence_length=sequence_length)
     _check_split(split)
     data = pydoc_bytes()
-    lo, hi = (int(f * len(data)) for f in TEXT_SPLIT_FRACTIONS[split])
-    part = data[lo:hi].astype(np.int32)
+    lo, hi = text_split_bounds(len(data))[split]
+    part = data[lo : hi + 1].astype(np.int32)  # the byte after the split is the last target
     t = int(sequence_length)
-    windows = (len(part) - 1) // t
+    windows = (hi - lo) // t if hi < len(data) else (hi - lo - 1) // t
     if num_examples is not None:
         windows = min(windows, _count(split, num_examples))
     idx = np.arange(windows)[:, None] * t + np.arange(t)[None, :]
     return {"tokens": part[idx], "targets": part[idx + 1]}
+
+
+ENWIK8_HOMEPAGE = "http://mattmahoney.net/dc/textdata.html"
+ENWIK8_MEMBER = "enwik8"
+ENWIK8_ARCHIVE = ManualFile(
+    "enwik8.zip", "http://mattmahoney.net/dc/enwik8.zip", "36 MB; holds the 100,000,000-byte file enwik8"
+)
+
+
+class Enwik8Loader(TfdsLoader):
+    """enwik8 as (tokens, targets) windows of `sequence_length` bytes, cut from the prepared
+    10,000-byte chunks (zoo.data.enwik8_builder) in text order; a chunk's tail shorter than a
+    window is dropped (nothing is dropped when the length divides 10,000)."""
+
+    def __call__(self, split, *, sequence_length=50, **kwargs):
+        import tensorflow as tf
+
+        _positive(sequence_length=sequence_length)
+        t = int(sequence_length)
+
+        def windows(example):
+            data = tf.cast(example["bytes"], tf.int32)
+            n = (tf.shape(data)[0] - 1) // t
+            return tf.data.Dataset.from_tensor_slices(
+                {"tokens": tf.reshape(data[: n * t], (n, t)), "targets": tf.reshape(data[1 : n * t + 1], (n, t))}
+            )
+
+        return super().__call__(split, **kwargs).flat_map(windows)
 
 
 GENERATORS = {"parity": parity, "addition": addition, "memorization": memorization, "pydoc_text": pydoc_text}
@@ -205,3 +242,18 @@ INFOS = {
 
 for _name, _info in INFOS.items():
     register_dataset(_name, _info, _loader(_name))
+
+ENWIK8_INFO = DatasetInfo(
+    name="enwik8", task="language_modelling",
+    summary="The first 10^8 bytes of English Wikipedia (Hutter Prize): the Grid LSTM paper's char-LM data",
+    splits={"train": None, "validation": None, "test": None},
+    features={"tokens": "int32 (T,) bytes 0-255", "targets": "int32 (T,) the next bytes"},
+    source=ENWIK8_HOMEPAGE,
+    citation="Hutter, M. The Human Knowledge Compression Prize (2006); Kalchbrenner et al. 2015 use its last 5MB as test",
+    instructions=manual_instructions("enwik8", (ENWIK8_ARCHIVE,)),
+    options={"sequence_length": 50},
+)
+register_dataset(
+    "enwik8", ENWIK8_INFO,
+    Enwik8Loader("enwik8", builder="zoo.data.enwik8_builder:Enwik8", instructions=ENWIK8_INFO.instructions),
+)

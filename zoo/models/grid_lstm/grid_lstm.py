@@ -66,7 +66,8 @@ def _token_input(input_shape, num_classes):
     test_kwargs={"input_shape": (8,), "units": 8, "num_layers": 3}, test_input_shape=(8,),
 )
 def grid_lstm_parity(
-    num_classes=2, input_shape=(250,), units=500, num_layers=148, cell="lstm", output_form="paper", use_bias=True
+    num_classes=2, input_shape=(250,), units=500, num_layers=148, cell="lstm", output_form="paper", use_bias=True,
+    kernel_initializer="glorot_uniform",
 ):
     """Parity of k bits with a tied 1-LSTM (Kalchbrenner et al. 2015, parity experiment; digest §B.2).
 
@@ -84,6 +85,9 @@ def grid_lstm_parity(
             h <- act(W h + b) with one shared `ffn` layer after the input projection `project_h`
             (the slides' tanh FFN had 5 layers, the ReLU FFN 4).
         output_form, use_bias: of the block (see GridLSTMBlock).
+        kernel_initializer: of the block or of `ffn`. The scale matters at small widths: in our
+            runs (zoo.models.grid_lstm.experiments) "he_normal" let the tied 1-LSTM learn parity
+            where Glorot-uniform, which keeps its gates near their linear regime, did not.
     """
     if cell not in PARITY_CELLS:
         raise ConfigError(f"cell must be one of {PARITY_CELLS}; got {cell!r}")
@@ -94,12 +98,13 @@ def grid_lstm_parity(
     h = keras.layers.Dense(units, use_bias=False, name="project_h")(x)
     if cell == "lstm":
         m = keras.layers.Dense(units, use_bias=False, name="project_m")(x)
-        block = GridLSTMBlock(units, num_dims=1, output_form=output_form, use_bias=use_bias, name="block")
+        block = GridLSTMBlock(units, num_dims=1, output_form=output_form, use_bias=use_bias,
+                              kernel_initializer=kernel_initializer, name="block")
         for _ in range(num_layers):
             (h,), (m,) = block([h], [m])
         features = _readout([h, m], "readout")
     else:
-        ffn = keras.layers.Dense(units, activation=cell, name="ffn")
+        ffn = keras.layers.Dense(units, activation=cell, kernel_initializer=kernel_initializer, name="ffn")
         for _ in range(num_layers):
             h = ffn(h)
         features = h
