@@ -184,3 +184,25 @@ def test_every_model_gives_the_same_outputs_on_jax(built, tmp_path, tier):
         want = expected[job["name"]]
         scale = max(1.0, float(np.abs(want).max()))
         np.testing.assert_allclose(got, want, atol=1e-4 * scale, rtol=1e-4, err_msg=job["name"])
+
+
+FULL_SIZE = [c for c in CARDS if not c.hidden and c.task == "classification" and c.input_contract.kind == "image"
+             and c.family not in ("lrcn", "grid_lstm")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("card", FULL_SIZE, ids=[c.name for c in FULL_SIZE])
+def test_full_size_export_parity(card, tmp_path):
+    """The paper-size network (default arguments) exports to SavedModel and TFLite fp32 with parity."""
+    from zoo import export
+
+    keras.utils.set_random_seed(0)
+    model = card.builder()
+    shape = tuple(s if s is not None else 224 for s in card.input_contract.shape)
+    check = _input(card, model, shape, batch=1, seed=5)
+    sm = export.export_savedmodel(model, tmp_path / "sm", input_contract=card.input_contract, input_shape=shape,
+                                  check_inputs=check)
+    assert sm.max_abs_diff <= sm.tolerance
+    lite = export.export_tflite(model, tmp_path / "m.tflite", input_shape=shape, check_inputs=check,
+                                input_contract=card.input_contract)
+    assert lite.max_abs_diff <= lite.tolerance
