@@ -22,8 +22,12 @@ if MODE not in ("smoke", "full"):
     raise ConfigError(f"ZOO_NOTEBOOK_MODE must be 'smoke' or 'full', got {MODE!r}")
 SMOKE = MODE == "smoke"
 
-_default = pathlib.Path(tempfile.gettempdir()) / "zoo_notebook_smoke" if SMOKE else pathlib.Path(__file__).parents[1] / "results"
-RESULTS_DIR = pathlib.Path(os.environ.get("ZOO_NOTEBOOK_RESULTS") or _default)
+if os.environ.get("ZOO_NOTEBOOK_RESULTS"):
+    RESULTS_DIR = pathlib.Path(os.environ["ZOO_NOTEBOOK_RESULTS"])
+elif SMOKE:
+    RESULTS_DIR = pathlib.Path(tempfile.gettempdir()) / "zoo_notebook_smoke"
+else:
+    RESULTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "results"
 
 
 def write_results(notebook: str, numbers: dict) -> pathlib.Path:

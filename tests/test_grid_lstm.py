@@ -263,8 +263,9 @@ def test_tied_parity_network_is_the_reference_block_applied_n_times():
     block = model.get_layer("block")
     _randomise(block, scale=0.4)
     bits = np.random.default_rng(0).integers(0, 2, (4, 9)).astype("float32")
-    h = bits @ np.asarray(model.get_layer("project_h").kernel, np.float64)
-    m = bits @ np.asarray(model.get_layer("project_m").kernel, np.float64)
+    signed = 2.0 * bits - 1.0  # signed_bits: 0/1 -> -1/+1
+    h = signed @ np.asarray(model.get_layer("project_h").kernel, np.float64)
+    m = signed @ np.asarray(model.get_layer("project_m").kernel, np.float64)
     weights = reference_weights(block)
     for _ in range(7):
         (h,), (m,) = np_block(weights, [h], [m], units=(6,), transfer=("lstm",))

@@ -249,7 +249,7 @@ ENWIK8_INFO = DatasetInfo(
     splits={"train": None, "validation": None, "test": None},
     features={"tokens": "int32 (T,) bytes 0-255", "targets": "int32 (T,) the next bytes"},
     source=ENWIK8_HOMEPAGE,
-    citation="Hutter, M. The Human Knowledge Compression Prize (2006); Kalchbrenner et al. 2015 use its last 5MB as test",
+    citation="Hutter, M., The Human Knowledge Compression Prize (2006); Kalchbrenner et al. 2015 test on its last 5MB",
     instructions=manual_instructions("enwik8", (ENWIK8_ARCHIVE,)),
     options={"sequence_length": 50},
 )

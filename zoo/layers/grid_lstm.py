@@ -171,7 +171,9 @@ class GridLSTMBlock(keras.layers.Layer):
                 )
                 shared = (kernel, bias)
             else:
-                kernel = self.add_weight(name=f"transfer_{i}_kernel", shape=(rows, d), initializer=self.kernel_initializer)
+                kernel = self.add_weight(
+                    name=f"transfer_{i}_kernel", shape=(rows, d), initializer=self.kernel_initializer
+                )
                 bias = (
                     self.add_weight(name=f"transfer_{i}_bias", shape=(d,), initializer=self.bias_initializer)
                     if self.use_bias
@@ -179,9 +181,6 @@ class GridLSTMBlock(keras.layers.Layer):
                 )
             self._kernels[str(i)], self._biases[str(i)] = kernel, bias
         self.built = True
-
-    def build(self, *args, **kwargs):
-        pass  # weights are created in __init__
 
     # ------------------------------------------------------------------ checks
 
@@ -199,10 +198,14 @@ class GridLSTMBlock(keras.layers.Layer):
                 if v is None:
                     continue
                 if what == "memory" and self.transfer[i] != "lstm":
-                    raise InputError(f"{name}: dimension {i} is a non-LSTM ({self.transfer[i]}) dimension and has no memory; pass None")
+                    raise InputError(
+                        f"{name}: dimension {i} is a non-LSTM ({self.transfer[i]}) dimension and has no memory; "
+                        "pass None"
+                    )
                 if len(v.shape) != 2 or v.shape[-1] != self.units[i]:
                     raise InputError(
-                        f"{name}: the {what} vector of dimension {i} must be (batch, {self.units[i]}); got {tuple(v.shape)}"
+                        f"{name}: the {what} vector of dimension {i} must be (batch, {self.units[i]}); "
+                        f"got {tuple(v.shape)}"
                     )
         if (inputs is None) != (self.input_units == 0):
             raise InputError(

@@ -116,13 +116,14 @@ def run_parity(quick):
         "tied_tanh_ffn": {"cell": "tanh", "units": units, "num_layers": 5},
         "tied_relu_ffn": {"cell": "relu", "units": units, "num_layers": 4},
     }
-    ks = [4, 8, 12, 16, 20, 24, 32, 48, 64] if not quick else [4, 8, 12]
-    max_samples = 120_000
+    ks = [10, 12, 14] if quick else [4, 6, 8, 10, 12, 14, 16, 20]
+    max_samples = 300_000 if quick else 400_000
     result = parity_sweep(configs, ks, max_samples=max_samples)
     return {
         "what": "largest k (from the list) at 100% accuracy on 1000 held-out k-bit strings, trained on fresh strings",
         "k_tried": ks, "max_samples_per_k": max_samples, "optimizer": "Adam 3e-3, clipnorm 1, batch 32",
-        "initialisation": "he_normal kernels (projections, block, ffn)", "input": "bits as 0.0/1.0",
+        "initialisation": "he_normal kernels (projections, block, ffn)",
+        "input": "bits as 0.0/1.0, mapped to -1/+1 in the model (signed_bits)",
         "models": result, "paper_largest_k": PARITY_PAPER,
     }
 
@@ -162,13 +163,18 @@ def train_sequence_task(builder, task, task_options, *, model_options, samples, 
 
 
 def run_addition(quick):
+    """2-digit addition, 64 units, 60k samples for every model (the same with --quick: about 3 minutes).
+
+    Depths follow the slides' pattern (tied deeper than untied, stacked 1 layer): tied 8, untied 4.
+    Measured here (results/grid_lstm.json): both 2-LSTMs beat the stacked LSTM, as in the paper,
+    but the untied 2-LSTM beat the tied one (the paper's tied > untied is not reproduced at this
+    scale; 2 digits leave little of the repetition the slides credit for the tied model's lead).
+    """
     from zoo.models.grid_lstm.grid_lstm import grid_lstm_addition
 
-    num_digits = 3
-    samples = 20_000 if quick else 60_000
-    units = 32
+    num_digits, samples, units = 2, 60_000, 64
     variants = {
-        "tied_2lstm": {"variant": "tied", "num_layers": 4},
+        "tied_2lstm": {"variant": "tied", "num_layers": 8},
         "untied_2lstm": {"variant": "untied", "num_layers": 4},
         "stacked_lstm": {"variant": "stacked", "num_layers": 1},
     }
@@ -176,12 +182,13 @@ def run_addition(quick):
     for name, options in variants.items():
         t = time.time()
         r = train_sequence_task(grid_lstm_addition, "addition", {"num_digits": num_digits},
-                                model_options={"units": units, **options}, samples=samples)
+                                model_options={"units": units, **options}, samples=samples, batch=64, lr=3e-3)
         out[name] = {**options, "units": units, **r, "seconds": round(time.time() - t, 1)}
         print(f"addition {name}: {out[name]}")
     return {
-        "what": f"{num_digits}-digit addition: test sequence accuracy (all sum digits right) after the same samples",
-        "num_digits": num_digits, "samples": samples, "optimizer": "Adam 1e-3, clipnorm 1, batch 32",
+        "what": f"{num_digits}-digit addition: test sequence accuracy (all {num_digits + 1} sum digits right, "
+                "500 held-out sums) after the same number of training samples",
+        "num_digits": num_digits, "samples": samples, "optimizer": "Adam 3e-3, clipnorm 1, batch 64",
         "models": out, "paper": ADDITION_PAPER,
     }
 
@@ -194,7 +201,7 @@ def run_memorization(quick):
 
     num_symbols = 5 if quick else 20
     threshold = 0.9
-    samples = 20_000 if quick else 60_000
+    samples = 20_000 if quick else 40_000
     variants = {
         "tied_2lstm": {"variant": "tied", "num_layers": 2},
         "stacked_lstm": {"variant": "stacked", "num_layers": 1},
@@ -204,7 +211,7 @@ def run_memorization(quick):
         t = time.time()
         r = train_sequence_task(grid_lstm_memorization, "memorization", {"num_symbols": num_symbols},
                                 model_options={"units": 100, **options}, samples=samples, threshold=threshold,
-                                eval_every=50)
+                                eval_every=50, batch=64, lr=3e-3)
         out[name] = {**options, "units": 100, **r, "seconds": round(time.time() - t, 1)}
         print(f"memorization {name}: {out[name]}")
     return {
