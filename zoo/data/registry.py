@@ -30,6 +30,7 @@ DATASET_MODULES = [
     "zoo.data.voc",
     "zoo.data.imagenet",
     "zoo.data.shapes_classification",
+    "zoo.data.sequence_tasks",
 ]
 
 
