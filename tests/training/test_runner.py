@@ -74,3 +74,18 @@ def test_xla_and_mixed_precision_switches_train(tmp_path, overrides):
     if recipe.train.mixed_precision:
         assert res.model.get_layer("conv1").compute_dtype == recipe.train.mixed_precision.split("_")[1]
     assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
+
+
+def test_kernel_init_redraws_every_layer_differently():
+    import keras
+
+    from zoo import registry
+
+    recipe = recipes.from_dict({"model": {"name": "fcn32s", "options": {"width": 16, "num_classes": 3},
+                                          "kernel_init": "he_normal"}, "data": {"name": "shapes"}})
+    model = runner.build_model(recipe, registry.card("fcn32s"))
+    k2, k3 = model.get_layer("conv3_2").kernel, model.get_layer("conv3_3").kernel
+    assert k2.shape == k3.shape and not np.allclose(np.asarray(k2), np.asarray(k3))
+    std = float(np.std(np.asarray(k2)))
+    assert abs(std - np.sqrt(2.0 / np.prod(k2.shape[:-1]))) < 0.3 * std  # He-normal scale
+    assert not np.asarray(model.get_layer("score_fr").kernel).any()  # zero-initialised score layer kept

@@ -77,13 +77,15 @@ def _variable_multipliers(variables, lr_mults):
 
 def reinitialise_kernels(model, initializer: str, seed: int):
     """Re-draw the random kernels of trainable conv/dense layers (zero-initialised ones stay zero)."""
-    init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
-    for layer in model._flatten_layers(include_self=False):
+    # One seed per layer: a Keras initializer with an int seed returns the same array on every call,
+    # which would give same-shaped layers identical kernels.
+    for i, layer in enumerate(model._flatten_layers(include_self=False)):
         kernel = getattr(layer, "kernel", None)
         if kernel is None or not layer.trainable or not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
             continue
         if not np.any(keras.ops.convert_to_numpy(kernel)):
             continue
+        init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed * 100003 + i}})
         kernel.assign(init(kernel.shape, kernel.dtype))
 
 
