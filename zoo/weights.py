@@ -284,7 +284,7 @@ def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False
     """
     _ensure_formats()
     path, fmt = resolve_path(weights, card)
-    fmt = {"caffemodel": ".caffemodel", "keras": ".weights.h5", "keras_applications_h5": ".h5"}.get(fmt, fmt)
+    fmt = _suffix_of(fmt) or fmt  # a registered spec names its format; a path already gave its suffix
     reader = _FORMATS.get(fmt)
     if reader is None:
         raise ConfigError(f"no reader for {fmt} weights is installed")

@@ -44,7 +44,7 @@ def test_nan_loss_stops_with_advice(tmp_path):
     assert not (tmp_path / "run" / "final.weights.h5").exists()
 
 
-def test_lr_mult_zero_freezes_and_weight_decay_is_caffe_style(tmp_path):
+def test_lr_mult_zero_freezes_a_layer(tmp_path):
     import tomllib
 
     path = write_recipe(tmp_path / "r.toml", steps=3, lr=0.1)
