@@ -48,20 +48,37 @@ class InputContract:
     (T,) for token sequences. For images, `channel_order`, `mean` and `std` say how a uint8
     RGB picture becomes the network input: reorder channels, subtract `mean`, divide by `std`.
     `min_size` is the smallest spatial size the network accepts.
+
+    `sources` names the dataset features the input is made from (DESIGN.md, Data): "image" for
+    pictures; kind "rgbd" is an image plus a "depth" map in millimetres, the network input being
+    the image's channels as above and then log(depth) minus `mean[-1]` (FCN RGBD, thesis §3.4.2).
+    A model with several inputs lists one contract per input in `streams`, each with the model
+    input's `name`; the outer contract then only describes the whole.
     """
 
     shape: tuple
     dtype: str = "float32"
-    kind: str = "image"  # image | clip | tokens | vector
+    kind: str = "image"  # image | rgbd | clip | tokens | vector
     channel_order: str | None = "BGR"
     mean: tuple | None = CAFFE_BGR_MEAN
     std: tuple | None = None
     min_size: int | None = None
     note: str = ""
+    name: str | None = None
+    sources: tuple = ("image",)
+    streams: tuple = ()
+
+    def __post_init__(self):
+        if self.kind == "rgbd" and tuple(self.sources) != ("image", "depth"):
+            raise ValueError(f"an rgbd input is made from ('image', 'depth'); got sources {self.sources}")
+        if self.streams and any(s.name is None for s in self.streams):
+            raise ValueError("every stream of a multi-input contract needs the model input's name")
 
     def describe(self) -> str:
+        if self.streams:
+            return "; ".join(f"{s.name}: {s.describe()}" for s in self.streams)
         text = f"{self.kind} {self.shape} {self.dtype}"
-        if self.kind in ("image", "clip") and self.channel_order:
+        if self.kind in ("image", "rgbd", "clip") and self.channel_order:
             text += f", {self.channel_order}"
             if self.mean is not None:
                 text += f", minus mean {tuple(round(m, 3) for m in self.mean)}"

@@ -131,7 +131,7 @@ def make_datasets(recipe, card, *, start_step: int):
         common["data_dir"] = d.data_dir
     if d.manual_dir:
         common["manual_dir"] = d.manual_dir
-    to_xy = tasks.example_to_xy(card.task, card.input_contract)
+    to_xy = tasks.get(card.task).example_to_xy(card.input_contract)
 
     train = data_mod.load(d.name, d.train_split, **common)
     # Shuffle order is a function of the seed and the epoch, so skipping `start_step` batches after
@@ -155,8 +155,8 @@ def make_datasets(recipe, card, *, start_step: int):
     return train, evaluation, info
 
 
-def evaluate(model, dataset, card, num_classes, ignore_label=255, max_batches=None):
-    evaluator = tasks.Evaluator(card.task, num_classes, ignore_label)
+def evaluate(model, dataset, card, ignore_label=255, max_batches=None):
+    evaluator = tasks.get(card.task).evaluator(model, ignore_label)
 
     @tf.function(reduce_retracing=True)
     def forward(x):
@@ -167,11 +167,6 @@ def evaluate(model, dataset, card, num_classes, ignore_label=255, max_batches=No
             break
         evaluator.update(forward(x), y)
     return evaluator.result()
-
-
-def _num_classes(model):
-    out = model.outputs[0] if isinstance(model.outputs, (list, tuple)) else model.outputs
-    return int(out.shape[-1])
 
 
 def _sidecar(path: Path, recipe, info, step, metrics):
@@ -296,12 +291,13 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     gbs = recipe.data.global_batch_size
     wd = recipe.optimizer.weight_decay
     loss_cfg = recipe.loss
+    task = tasks.get(card.task)
     scale_loss = recipe.train.mixed_precision == "mixed_float16"
 
     def compute_grads(x, y):
         with tf.GradientTape() as tape:
             outputs = model(x, training=True)
-            loss = tasks.replica_loss(card.task, outputs, y, loss_cfg=loss_cfg, global_batch_size=gbs)
+            loss = task.replica_loss(outputs, y, loss_cfg=loss_cfg, global_batch_size=gbs)
             scaled = optimizer.scale_loss(loss) if scale_loss else loss
         grads = tape.gradient(scaled, train_vars)
         return loss, grads
@@ -350,7 +346,6 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     log = csv.writer(csv_file)
     if new_csv:
         log.writerow(["step", "loss", "learning_rate", "seconds", "split", "metrics"])
-    num_classes = _num_classes(model)
     best = -math.inf
     metrics = {}
     loss_value = float("nan")
@@ -367,8 +362,8 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
             if not bool(finite.numpy()):
                 raise NaNLossError(
                     f"the loss became {loss_value} between steps {step} and {next_stop} of {recipe.name}. Try a lower "
-                    f"learning rate (--set optimizer.learning_rate=...), check that labels are in [0, {num_classes}) or "
-                    f"{loss_cfg.ignore_label}, or turn off mixed precision. "
+                    f"learning rate (--set optimizer.learning_rate=...), check that the targets are in range ("
+                    f"labels in [0, classes) or {loss_cfg.ignore_label}), or turn off mixed precision. "
                     + (f"The backup at step {last_backup} is kept; rerunning resumes from it." if last_backup is not None
                        else "No backup was written yet.")
                 )
@@ -390,7 +385,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
                 manager.save(checkpoint_number=step)
                 last_backup = step
             if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
-                metrics = evaluate(model, eval_ds, card, num_classes, loss_cfg.ignore_label)
+                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label)
                 if chief:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
                     monitor = recipe.train.monitor
@@ -401,7 +396,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         manager.save(checkpoint_number=step)
         if step >= total:
             if eval_ds is not None:
-                metrics = evaluate(model, eval_ds, card, num_classes, loss_cfg.ignore_label)
+                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label)
             if chief:
                 if eval_ds is not None:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)

@@ -168,9 +168,9 @@ _HEAD32 = ("score_fr", "upscore")
 
 
 @_card("fcn32s_rgbd", "§3.4.2, Table 3.5 (FCN-32s RGBD); reference nyud-fcn32s-color-d/net.py",
-       contract=InputContract(shape=(None, None, 4), channel_order="BGR", mean=(*NYUD_BGR_MEAN, NYUD_LOG_DEPTH_MEAN),
-                              note="BGR minus the NYUDv2 mean, then log(depth) minus 7.844 as the 4th channel "
-                                   "(reference nyud_layers.py)"),
+       contract=InputContract(shape=(None, None, 4), kind="rgbd", sources=("image", "depth"), channel_order="BGR",
+                              mean=(*NYUD_BGR_MEAN, NYUD_LOG_DEPTH_MEAN),
+                              note="log of depth in millimetres as the 4th channel, reference nyud_layers.py"),
        head=_HEAD32, classes=40, channels=4, slow=False, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5))
 def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="fixed_bilinear"):
     """FCN-32s RGBD: "early fusion", FCN-32s on a 4-channel RGB-D input (thesis §3.4.2, Table 3.5).
@@ -190,7 +190,7 @@ def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling
 
 
 @_card("fcn32s_hha", "§3.4.2, Table 3.5 (FCN-32s HHA); reference nyud-fcn32s-hha/net.py",
-       contract=InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN,
+       contract=InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, sources=("hha",),
                               note="HHA (horizontal disparity, height above ground, angle with gravity) "
                                    "PNG channels as stored, minus the reference nyud_layers.py mean"),
        head=_HEAD32, classes=40, numbers=_four(_T35, 57.1, 35.2, 24.2, 40.4))
@@ -221,9 +221,15 @@ def _late_fusion(name, stride, *, num_classes, input_shape, width, upsampling):
     return keras.Model(inputs, scores, name=name)
 
 
-_RGBHHA = InputContract(shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN,
-                        note="two inputs: 'color', BGR minus this NYUDv2 mean, and 'hha', the HHA PNG channels "
-                             "minus (132.431, 94.076, 118.477) (reference nyud_layers.py)")
+_RGBHHA = InputContract(
+    shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN,
+    note="two inputs, means of the reference nyud_layers.py",
+    streams=(
+        InputContract(shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN, name="color"),
+        InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, name="hha", sources=("hha",),
+                      note="HHA PNG channels as stored"),
+    ),
+)
 
 
 @_card("fcn32s_rgbhha", "§3.4.2, Table 3.5 (FCN-32s RGB-HHA); reference nyud-fcn32s-color-hha/net.py",
