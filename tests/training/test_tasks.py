@@ -1,0 +1,135 @@
+"""The runner's tasks: inputs made from dataset features, losses against NumPy, evaluators, and
+short training runs of the two-stream (RGB-HHA), RGBD and two-head (SIFT Flow) FCNs."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import registry
+from zoo.data.registry import DatasetInfo, register_dataset
+from zoo.errors import ConfigError
+from zoo.training import runner, tasks
+from zoo.training.recipes import LossConfig
+
+from tests.training.helpers import write_recipe
+
+RNG = np.random.default_rng(0)
+NYUD_BGR_MEAN = np.array([116.190, 97.203, 92.318])
+NYUD_HHA_MEAN = np.array([132.431, 94.076, 118.477])
+
+
+def test_rgbd_input_is_bgr_minus_mean_then_log_depth_minus_mean():
+    # Reference nyud_layers.py: color[:, :, ::-1] - mean_bgr; log(depth) - 7.844; stacked as channels.
+    image = RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    depth = RNG.integers(0, 9000, (5, 6, 1)).astype(np.uint16)
+    depth[0, 0] = 0  # missing depth: clamped to 1 mm (log 0 would be -inf)
+    x = tasks.model_input(registry.card("fcn32s_rgbd").input_contract)({"image": image, "depth": depth})
+    want = np.concatenate([image[..., ::-1] - NYUD_BGR_MEAN, np.log(np.maximum(depth, 1.0)) - 7.844], axis=-1)
+    np.testing.assert_allclose(x.numpy(), want, rtol=1e-5, atol=1e-4)
+
+
+def test_two_stream_input_is_a_dict_with_each_stream_preprocessed_its_own_way():
+    image = RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    hha = RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    x = tasks.model_input(registry.card("fcn32s_rgbhha").input_contract)({"image": image, "hha": hha})
+    assert set(x) == {"color", "hha"}
+    np.testing.assert_allclose(x["color"].numpy(), image[..., ::-1] - NYUD_BGR_MEAN, atol=1e-4)
+    np.testing.assert_allclose(x["hha"].numpy(), hha - NYUD_HHA_MEAN, atol=1e-4)  # HHA channels as stored
+
+
+def _np_pixel_loss(logits, labels, ignore=255, normalize=False):
+    z = logits - logits.max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    valid = (labels >= 0) & (labels < logits.shape[-1]) & (labels != ignore)
+    picked = np.take_along_axis(logp, np.where(valid, labels, 0)[..., None], -1)[..., 0]
+    total = -(picked * valid).sum()
+    return total / max(valid.sum(), 1) if normalize else total
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_pixel_loss_matches_numpy_with_ignored_and_out_of_range_labels(normalize):
+    logits = RNG.normal(size=(2, 5, 4, 3)).astype(np.float32)
+    labels = RNG.integers(0, 3, (2, 5, 4))
+    labels[0, 0, :2] = 255
+    labels[1, 2, 1] = 7  # outside [0, C): excluded like the void label
+    cfg = LossConfig(normalize=normalize)
+    got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
+    np.testing.assert_allclose(float(got), _np_pixel_loss(logits, labels, normalize=normalize), rtol=1e-5)
+
+
+def test_multitask_loss_sums_the_heads_and_evaluator_reports_both():
+    task = tasks.get("multitask_segmentation")
+    sem, geo = RNG.normal(size=(1, 4, 4, 5)).astype(np.float32), RNG.normal(size=(1, 4, 4, 3)).astype(np.float32)
+    t_sem, t_geo = RNG.integers(0, 5, (1, 4, 4)), RNG.integers(0, 3, (1, 4, 4))
+    t_geo[0, 0, 0] = 255
+    cfg = LossConfig(normalize=False)
+    got = task.replica_loss([tf.constant(sem), tf.constant(geo)], (tf.constant(t_sem, tf.int32), tf.constant(t_geo, tf.int32)),
+                            loss_cfg=cfg, global_batch_size=1)
+    np.testing.assert_allclose(float(got), _np_pixel_loss(sem, t_sem) + _np_pixel_loss(geo, t_geo), rtol=1e-5)
+    with pytest.raises(ConfigError, match="2 score maps"):
+        task.replica_loss(tf.constant(sem), t_sem, loss_cfg=cfg, global_batch_size=1)
+
+    # Perfect semantic predictions, geometric ones right on 3 of the 15 valid pixels.
+    evaluator = tasks._MultitaskEvaluator([5, 3])
+    geo_pred = np.where(np.arange(16).reshape(1, 4, 4) < 4, t_geo, (t_geo + 1) % 3)
+    evaluator.update([np.eye(5)[t_sem], np.eye(3)[geo_pred % 3]], (t_sem, t_geo))
+    result = evaluator.result()
+    assert result["pixel_accuracy"] == 1.0
+    assert result["geometric_pixel_accuracy"] == pytest.approx(3 / 15)
+
+
+def test_unknown_task_is_refused_with_the_known_ones():
+    with pytest.raises(ConfigError, match="segmentation"):
+        tasks.get("detection")
+
+
+# ----------------------------------------------------------------------------- training runs
+
+_SIZE = 24
+
+
+def _modalities_example(i):
+    rng = np.random.default_rng(i)
+    labels = np.zeros((_SIZE, _SIZE), np.int32)
+    y, x = rng.integers(0, _SIZE // 2, 2)
+    labels[y : y + _SIZE // 2, x : x + _SIZE // 2] = 1 + i % 2
+    image = (rng.integers(0, 40, (_SIZE, _SIZE, 3)) + 100 * labels[..., None]).astype(np.uint8)
+    depth = (2000 + 500 * labels + rng.integers(0, 50, (_SIZE, _SIZE))).astype(np.uint16)[..., None]
+    hha = np.repeat((depth // 20).astype(np.uint8), 3, axis=-1)
+    geometry = np.where(labels > 0, 1, 0).astype(np.uint8)
+    geometry[0] = 255
+    return {"image": image, "depth": depth, "hha": hha, "segmentation": labels.astype(np.uint8), "geometry": geometry}
+
+
+def _load_modalities(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None):
+    examples = [_modalities_example(i + (100 if split == "validation" else 0)) for i in range(8)]
+    return tf.data.Dataset.from_tensor_slices({k: np.stack([e[k] for e in examples]) for k in examples[0]})
+
+
+if "test/modalities" not in __import__("zoo.data.registry", fromlist=["_DATASETS"])._DATASETS:
+    register_dataset("test/modalities", DatasetInfo(
+        name="test/modalities", task="segmentation", summary="test only: image, depth, HHA, two label maps",
+        num_classes=3, splits={"train": 8, "validation": 8}, ignore_label=255, is_standin=True), _load_modalities)
+
+
+@pytest.mark.parametrize("model, options", [
+    ("fcn32s_rgbhha", "{ width = 32, num_classes = 3 }"),
+    ("fcn32s_rgbd", "{ width = 32, num_classes = 3 }"),
+    ("fcn16s_siftflow", "{ width = 32, num_classes = 3, geometric_classes = 2 }"),
+])
+def test_runner_trains_multi_input_and_multi_output_fcns(model, options, tmp_path):
+    recipe_path = write_recipe(tmp_path / "r.toml", steps=4, batch=2, lr=1e-4, checkpoint_every=2)
+    text = recipe_path.read_text().replace('"test/tiny_segmenter"', f'"{model}"')
+    text = text.replace("options = { num_classes = 6, dropout = 0.0 }", f"options = {options}", 1)
+    text = text.replace('name = "shapes"', 'name = "test/modalities"').replace(
+        "options = { image_size = 16, num_examples = 96 }", "")
+    recipe_path.write_text(text)
+    recipe = runner.load_recipe(recipe_path, ["train.eval_every=4", "loss.normalize=true"])
+    result = runner.train(recipe, tmp_path / "run")
+    card = registry.card(model)
+    metrics = result.metrics
+    assert np.isfinite(result.final_loss)
+    assert np.isfinite(metrics["mean_iu"])
+    if card.task == "multitask_segmentation":
+        assert "geometric_pixel_accuracy" in metrics
+    assert (tmp_path / "run" / "final.weights.h5").exists()
