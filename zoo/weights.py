@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from zoo.errors import ConfigError, WeightsFormatError, WeightsMismatchError, unknown_name
+from zoo.errors import ConfigError, UnknownNameError, WeightsFormatError, WeightsMismatchError, unknown_name
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,11 @@ def assign_named(model, named: dict, *, skip: tuple = (), source: str = "weights
     unexpected = sorted(set(named) - set(layers) - skip)
     report = {"loaded": sorted(set(layers) & set(named) - skip), "initialised": sorted(skip | set(missing)), "ignored": unexpected}
     if partial:
+        if not report["loaded"]:
+            raise WeightsMismatchError(
+                f"{source} shares no layer with {model.name} (file layers: {', '.join(sorted(named)[:8])}"
+                f"{' ...' if len(named) > 8 else ''}); nothing was loaded"
+            )
         missing, unexpected = [], []
     misshaped = []
     for name in sorted(set(layers) & set(named) - skip):
@@ -184,12 +189,25 @@ def _read_keras_file(path, model, card, build_kwargs):
 
 
 def resolve_path(weights, card) -> tuple[Path, str]:
-    """A weights argument (tag or path) -> (local path, format suffix)."""
+    """A weights argument -> (local path, format suffix). The argument is one of `card`'s tags, another
+    model's released weights as `model.tag` (how FCN-32s starts from VGG16: "vgg16.vgg_caffe"), or a path."""
     if isinstance(weights, (str, os.PathLike)) and str(weights) in card.weights:
         spec = card.weights[str(weights)]
         return fetch(spec, card.name), spec.format
     _ensure_formats()
     path = Path(weights)
+    if not path.exists() and isinstance(weights, str) and os.sep not in weights:
+        from zoo import registry
+
+        other, tag = registry.split_name(weights)
+        try:
+            donor = registry.card(other) if tag else None
+        except UnknownNameError:
+            donor = None
+        if donor is not None:
+            if tag not in donor.weights:
+                raise unknown_name(f"weights tag of {donor.name}", tag, list(donor.weights))
+            return fetch(donor.weights[tag], donor.name), donor.weights[tag].format
     if not path.exists():
         if isinstance(weights, str) and os.sep not in weights and "." not in weights:
             raise unknown_name(f"weights tag of {card.name}", weights, list(card.weights))
@@ -276,11 +294,14 @@ def _ensure_formats():
                 raise
 
 
-def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False) -> dict:
+def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False, suffix: str = "") -> dict:
     """Load `weights` (tag or path) into `model`, built by `card.builder(**build_kwargs)`.
 
     A format reader is `reader(path, model, card, build_kwargs) -> (named, file_num_classes)`:
     named arrays in Keras layout, and the head size the file was trained with (None if unknown).
+    `suffix` is appended to the file's layer names first: one stream of a two-stream net
+    (FCN RGB-HHA's `conv1_1color`) starts from a single-stream net's file, as the reference's
+    surgery.transplant(new_net, net, suffix) does.
     """
     _ensure_formats()
     path, fmt = resolve_path(weights, card)
@@ -289,14 +310,16 @@ def load_into(model, weights, *, card, build_kwargs: dict, partial: bool = False
     if reader is None:
         raise ConfigError(f"no reader for {fmt} weights is installed")
     named, file_num_classes = reader(path, model, card, build_kwargs)
+    if suffix:
+        named = {name + suffix: arrays for name, arrays in named.items()}
     return assign_named(model, named, skip=_head_skip(card, build_kwargs, file_num_classes), source=str(path),
                         partial=partial, ignorable=card.ignorable_layers)
 
 
-def load_partial(model, weights, *, card, build_kwargs: dict) -> dict:
+def load_partial(model, weights, *, card, build_kwargs: dict, suffix: str = "") -> dict:
     """Stage-wise initialisation from another model's weights file (FCN-32s -> FCN-16s -> FCN-8s, Long §3.3.2):
     every layer the file and the model share is loaded; the rest keep their initialisation."""
-    return load_into(model, weights, card=card, build_kwargs=build_kwargs, partial=True)
+    return load_into(model, weights, card=card, build_kwargs=build_kwargs, partial=True, suffix=suffix)
 
 
 register_format(".weights.h5", _read_keras_file)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from zoo import registry
 from zoo.data.registry import DatasetInfo, register_dataset
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, WeightsMismatchError
 from zoo.training import runner, tasks
 from zoo.training.recipes import LossConfig
 
@@ -133,3 +133,33 @@ def test_runner_trains_multi_input_and_multi_output_fcns(model, options, tmp_pat
     if card.task == "multitask_segmentation":
         assert "geometric_pixel_accuracy" in metrics
     assert (tmp_path / "run" / "final.weights.h5").exists()
+
+
+def test_two_stream_net_starts_each_stream_from_a_single_stream_run(tmp_path):
+    """The reference nyud-fcn32s-color-hha/solve.py: surgery.transplant(new, color_net, suffix='color') and the
+    same with 'hha'; recipe field model.stream_weights = {suffix: weights}."""
+    def recipe_for(model, extra=()):
+        path = write_recipe(tmp_path / f"{model}.toml", name=model, steps=1, batch=1, lr=1e-4, checkpoint_every=1)
+        text = path.read_text().replace('"test/tiny_segmenter"', f'"{model}"')
+        text = text.replace("options = { num_classes = 6, dropout = 0.0 }", "options = { width = 32, num_classes = 3 }", 1)
+        text = text.replace('name = "shapes"', 'name = "test/modalities"').replace(
+            "options = { image_size = 16, num_examples = 96 }", "").replace('eval_split = "validation"', 'eval_split = ""')
+        path.write_text(text)
+        return runner.load_recipe(path, list(extra))
+
+    single = runner.train(recipe_for("fcn32s"), tmp_path / "single")
+    two = recipe_for("fcn32s_rgbhha", [f'model.stream_weights={{ color = "{single.weights}", hha = "{single.weights}" }}'])
+    card = registry.card("fcn32s_rgbhha")
+    model = runner.build_model(two, card)
+    from zoo.weights import load_into
+
+    reference = registry.card("fcn32s").builder(width=32, num_classes=3)
+    load_into(reference, single.weights, card=registry.card("fcn32s"), build_kwargs={"width": 32, "num_classes": 3})
+    for stream in ("color", "hha"):
+        for layer in ("conv1_1", "fc7", "score_fr"):
+            for got, want in zip(model.get_layer(layer + stream).get_weights(), reference.get_layer(layer).get_weights()):
+                np.testing.assert_array_equal(got, want)
+    # A suffix that matches no layer loads nothing and says so.
+    bad = recipe_for("fcn32s_rgbhha", [f'model.stream_weights={{ depth = "{single.weights}" }}'])
+    with pytest.raises(WeightsMismatchError, match="shares no layer"):
+        runner.build_model(bad, card)

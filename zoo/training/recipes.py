@@ -36,6 +36,9 @@ class ModelConfig:
     # Stage-wise initialisation (FCN 32s -> 16s -> 8s): load the layers the file has, leave the new
     # ones at their initialisation and list them in the log. Off: the load is strict.
     weights_partial: bool = False
+    # Two-stream nets: {suffix: weights} loaded like weights_partial with the suffix appended to the file's
+    # layer names (FCN RGB-HHA starts each stream from a trained single-modality FCN-32s, reference solve.py).
+    stream_weights: dict = dataclasses.field(default_factory=dict)
     # Training from scratch: re-draw the builder's random conv/dense kernels with this Keras
     # initializer (e.g. "he_normal", He et al. 2015, for deep ReLU nets without pretrained weights).
     # Zero-initialised kernels (FCN's score layers) and frozen layers keep theirs. "" = the builder's.

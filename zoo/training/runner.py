@@ -103,6 +103,9 @@ def build_model(recipe, card):
             _log(f"initialised from {recipe.model.weights}: {report}")
         else:
             weights_mod.load_into(model, recipe.model.weights, card=card, build_kwargs=options)
+    for suffix, weights in recipe.model.stream_weights.items():
+        report = weights_mod.load_partial(model, weights, card=card, build_kwargs=options, suffix=suffix)
+        _log(f"stream {suffix!r} initialised from {weights}: {report}")
     return model
 
 
