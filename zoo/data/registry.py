@@ -28,9 +28,17 @@ from zoo.errors import ConfigError, DuplicateNameError, unknown_name
 DATASET_MODULES = [
     "zoo.data.shapes",
     "zoo.data.voc",
+    "zoo.data.sbd",
+    "zoo.data.pascal_context",
+    "zoo.data.nyud",
+    "zoo.data.siftflow",
     "zoo.data.imagenet",
     "zoo.data.shapes_classification",
     "zoo.data.sequence_tasks",
+    "zoo.data.digits",
+    "zoo.data.moving_shapes",
+    "zoo.data.shape_captions",
+    "zoo.data.ucf101", "zoo.data.coco_captions", "zoo.data.flickr30k", "zoo.data.tacos",
 ]
 
 
