@@ -8,6 +8,7 @@ import numpy as np
 
 from zoo.errors import ConfigError
 
+
 def voc_palette(n: int = 256) -> np.ndarray:
     """The PASCAL VOC colour map (VOCdevkit's labelcolormap): the bits of each class id spread over R, G, B."""
     colors = np.zeros((n, 3), np.uint8)
@@ -32,9 +33,16 @@ def palette(n: int) -> np.ndarray:
     return voc_palette(n)
 
 
+def overlay(image: np.ndarray, labels: np.ndarray, colors: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """The picture with each pixel tinted by its class colour; background (class 0) left as it is."""
+    tinted = (1 - alpha) * image.astype(np.float32) + alpha * colors[labels].astype(np.float32)
+    return np.where((labels > 0)[..., None], tinted, image).round().astype(np.uint8)
+
+
 def predict_to_png(model, card, image_paths, out, *, class_names=None):
-    """Segmentation: image | predicted label map, with a legend of the classes present.
-    Classification: image | top-5 probabilities."""
+    """Segmentation: image | colour overlay | predicted label map, with a legend of the classes present
+    (a two-head net, FCN SIFT Flow, shows its first, semantic, head). Classification: image | top-5
+    probabilities."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,32 +52,40 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
     from zoo.data.images import read_image
     from zoo.preprocessing import ImagePreprocessing, check_image_batch
 
+    if card.input_contract.streams or card.input_contract.kind != "image":
+        raise ConfigError(
+            f"zoo predict draws single-image models; {card.name} takes {card.input_contract.describe()}. "
+            "Call the model from Python with its inputs instead."
+        )
+    segmentation = card.task in ("segmentation", "multitask_segmentation")
     pre = ImagePreprocessing.from_contract(card.input_contract)
     images = [read_image(p) for p in image_paths]
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must be a .png file, got {out.name}")
     n = len(images)
-    fig, axes = plt.subplots(n, 2, figsize=(9.5, 4 * n), squeeze=False)
+    cols = 3 if segmentation else 2
+    fig, axes = plt.subplots(n, cols, figsize=(4.2 * cols + 1.5, 4 * n), squeeze=False)
     for row, (path, img) in enumerate(zip(image_paths, images)):
         batch = img[None]
         check_image_batch(batch, card.input_contract, what=str(path))
-        scores = np.asarray(model(pre(batch), training=False))
-        if isinstance(scores, (list, tuple)):
-            scores = scores[0]
+        scores = model(pre(batch), training=False)
+        scores = np.asarray(scores[0] if isinstance(scores, (list, tuple)) else scores)
         names = class_names or [f"class {i}" for i in range(scores.shape[-1])]
         axes[row, 0].imshow(img)
         axes[row, 0].set_title(Path(path).name)
-        if card.task == "segmentation":
+        if segmentation:
             labels = scores[0].argmax(-1)
             colors = palette(scores.shape[-1])
-            axes[row, 1].imshow(colors[labels], interpolation="nearest")
+            axes[row, 1].imshow(overlay(img, labels, colors), interpolation="nearest")
+            axes[row, 1].set_title("overlay")
+            axes[row, 2].imshow(colors[labels], interpolation="nearest")
             present = [int(c) for c in np.unique(labels)]
-            axes[row, 1].legend(
+            axes[row, 2].legend(
                 handles=[Patch(color=colors[c] / 255.0, label=names[c]) for c in present],
                 loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
             )
-            axes[row, 1].set_title("predicted labels")
+            axes[row, 2].set_title("predicted labels")
         else:
             logits = scores.reshape(-1)
             probs = np.exp(logits - logits.max())
@@ -77,9 +93,8 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
             top = np.argsort(probs)[::-1][:5]
             axes[row, 1].barh([names[i] for i in top][::-1], probs[top][::-1])
             axes[row, 1].set_title("top-5 probabilities")
-        axes[row, 0].axis("off")
-        if card.task == "segmentation":
-            axes[row, 1].axis("off")
+        for col in range(cols if segmentation else 1):
+            axes[row, col].axis("off")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
