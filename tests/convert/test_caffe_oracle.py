@@ -395,6 +395,25 @@ def test_caffenet_file_into_fcn8s_is_refused_and_nothing_loads(tmp_path):
         np.testing.assert_array_equal(a, np.asarray(b))
 
 
+def test_fcn16s_file_into_fcn8s_is_refused_naming_the_stage_layers(tmp_path):
+    """A released caffemodel of another FCN variant: strict loading names what differs; the staged
+    initialisation (load_partial) is the way to start FCN-8s from it."""
+    kwargs = {"width": 16, "num_classes": 5, "upsampling": "learned"}
+    path = tmp_path / "fcn16s.caffemodel"
+    random_caffemodel(path, zoo.get("fcn16s", **kwargs), vgg16_prototxt((67, 83), fcn=16, width=16, num_classes=5))
+    model = zoo.get("fcn8s", **kwargs)
+    before = [np.array(w) for w in model.get_weights()]
+    with pytest.raises(WeightsMismatchError) as info:
+        weights_mod.load_into(model, path, card=registry.card("fcn8s"), build_kwargs=kwargs)
+    text = str(info.value)
+    assert "missing from the file: score_pool3, upscore8, upscore_pool4" in text
+    assert "in the file but not in the model: upscore16" in text
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    report = weights_mod.load_partial(model, path, card=registry.card("fcn8s"), build_kwargs=kwargs)
+    assert {"score_pool4", "upscore2", "score_fr"} <= set(report["loaded"]) and report["ignored"] == ["upscore16"]
+
+
 # ---------------------------------------------------------------- the other FCNs of Long thesis ch. 3
 # Deploy nets written from the reference net.py files (voc-fcn-alexnet, nyud-fcn32s-color-d,
 # nyud-fcn32s-color-hha, siftflow-fcn16s): layer names, tops and crop offsets as Caffe has them.
