@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on built-in data: train FCN-8s (1/16 width) on the generated `shapes` scenes,
-# evaluate it, export SavedModel + TFLite (fp32 and int8) under saved_models/demo/, and draw
+# evaluate it, export SavedModel + TFLite (fp32, fp16, int8) under saved_models/demo/, and draw
 # predictions to saved_models/demo/predictions.png. Rerunning resumes or reuses the finished run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ $ZOO train fcn8s_shapes_demo --workdir "$RUN"
 $ZOO eval fcn8s_shapes_demo --weights "$RUN/final.weights.h5" --out "$OUT/eval.json"
 $ZOO export fcn8s --weights "$RUN/final.weights.h5" --format savedmodel --out "$OUT/fcn8s_savedmodel" --overwrite
 $ZOO export fcn8s --weights "$RUN/final.weights.h5" --format tflite --input-shape 64,64 --out "$OUT/fcn8s.tflite" --overwrite
+$ZOO export fcn8s --weights "$RUN/final.weights.h5" --format tflite --quantize fp16 --input-shape 64,64 \
+  --out "$OUT/fcn8s-fp16.tflite" --overwrite
 $ZOO export fcn8s --weights "$RUN/final.weights.h5" --format tflite --quantize int8 --input-shape 64,64 \
   --out "$OUT/fcn8s-int8.tflite" --overwrite
 .venv/bin/python - "$OUT" <<'PY'
