@@ -18,6 +18,12 @@ type drives the conversion:
 | Convolution   | Dense           | (O, C, kh, kw) flattened in Caffe's order, then as above         |
 | Deconvolution | Conv2DTranspose | (I, O, kh, kw) -> (kh, kw, O, I)                                 |
 | Scale         | per-channel     | (C,) scale [and bias] as they are (FCN-8s at-once's fixed scales)|
+| Embed         | Embedding       | (V, E) as it is (Caffe's embed_layer.cpp keeps input_dim first)  |
+
+Caffe layer types that only one model family uses are taught to the importer by that family with
+`register_layer_converter(caffe_type, keras_class, convert)`: LRCN registers Caffe's `LSTM`
+into Keras `LSTM` (zoo.models.lrcn.convert: gate blocks i, f, o, g reordered, the static input's
+W_xc_static as extra kernel rows), so this module stays free of any family's code.
 
 Loading is strict (`zoo.weights.assign_named`): a file for another architecture raises
 `WeightsMismatchError` listing every missing, unexpected and mis-shaped layer, and nothing is
@@ -34,7 +40,23 @@ from zoo import weights as weights_mod
 from zoo.convert.caffe_proto import CaffeLayer, parse_net, read_caffemodel
 from zoo.errors import WeightsFormatError, WeightsMismatchError
 
-__all__ = ["CaffeLayer", "caffe_to_keras", "file_num_classes", "load_caffemodel", "parse_net", "read_caffemodel"]
+__all__ = [
+    "CaffeLayer", "caffe_to_keras", "file_num_classes", "load_caffemodel", "parse_net", "read_caffemodel",
+    "register_layer_converter",
+]
+
+# (Caffe layer type, Keras layer class) -> convert(caffe_layer, keras_layer) -> arrays in Keras layout.
+_CONVERTERS: dict = {}
+
+
+def register_layer_converter(caffe_type: str, keras_class, convert) -> None:
+    """Teach the importer to load Caffe layers of `caffe_type` into Keras layers of `keras_class`.
+
+    `convert(caffe_layer, keras_layer)` returns the arrays in the Keras layer's weight order, or
+    raises WeightsMismatchError saying what in the blobs is wrong (it is reported with the other
+    layers that do not fit). Shapes are checked afterwards against the model by assign_named.
+    """
+    _CONVERTERS[(caffe_type, keras_class)] = convert
 
 
 def _canonical(blob: np.ndarray, rank: int) -> np.ndarray:
@@ -142,6 +164,8 @@ def _convert(layer: CaffeLayer, target) -> list | None:
         return [_into_dense(blobs[0], target)] + _bias(blobs)
     if layer.type == "Scale" and is_channel_scale(target):
         return [_canonical(b, 1) for b in blobs]  # per-channel scale (and bias), e.g. FCN-8s at-once
+    if layer.type == "Embed" and isinstance(target, keras.layers.Embedding):
+        return [_canonical(blobs[0], 2)] + _bias(blobs)  # a bias (bias_term: true) is reported as mis-shaped
     if layer.type == "InnerProduct" and isinstance(target, keras.layers.Conv2D):
         weight = _inner_product_weight(layer)
         kh, kw, cin, cout = target.kernel.shape
@@ -150,6 +174,9 @@ def _convert(layer: CaffeLayer, target) -> list | None:
         else:
             weight = weight.T
         return [weight] + _bias(blobs)
+    for (caffe_type, keras_class), convert in _CONVERTERS.items():
+        if layer.type == caffe_type and isinstance(target, keras_class):
+            return convert(layer, target)
     return None
 
 
@@ -162,10 +189,11 @@ def caffe_to_keras(layers: list[CaffeLayer], model, *, skip=(), source: str = "c
 
     Layers without blobs are ignored. File layers with no Keras layer of that name keep their
     Caffe blobs (assign_named reports them as unexpected). A Caffe layer whose type cannot
-    load into the Keras layer of its name raises WeightsMismatchError, listing all of them.
+    load into the Keras layer of its name, or whose blobs a registered converter refuses,
+    raises WeightsMismatchError, listing all of them.
     """
     targets = weights_mod.named_layers(model)
-    named, seen, unsupported = {}, {}, []
+    named, seen, unsupported, malformed = {}, {}, [], []
     for layer in layers:
         if not layer.blobs:
             continue
@@ -179,16 +207,23 @@ def caffe_to_keras(layers: list[CaffeLayer], model, *, skip=(), source: str = "c
         if target is None or name in skip:
             named[name] = list(layer.blobs)
             continue
-        converted = _convert(layer, target)
+        try:
+            converted = _convert(layer, target)
+        except WeightsMismatchError as e:
+            malformed.append(f"{layer.name} ({e})")
+            continue
         if converted is None:
             unsupported.append(f"{layer.name} (Caffe {layer.type or 'untyped'} into Keras {type(target).__name__})")
         else:
             named[name] = converted
-    if unsupported:
-        raise WeightsMismatchError(
-            f"{source} does not fit {model.name}; nothing was loaded. Layers whose Caffe type cannot load into the "
-            f"Keras layer of the same name: {', '.join(unsupported)}"
-        )
+    if unsupported or malformed:
+        parts = []
+        if unsupported:
+            parts.append(f"Layers whose Caffe type cannot load into the Keras layer of the same name: "
+                         f"{', '.join(unsupported)}")
+        if malformed:
+            parts.append(f"Layers whose blobs are malformed: {'; '.join(malformed)}")
+        raise WeightsMismatchError(f"{source} does not fit {model.name}; nothing was loaded. " + ". ".join(parts))
     return named
 
 

@@ -41,6 +41,19 @@ from zoo.errors import ConfigError, ExportError
 
 _V1_TYPE_IDS = {name: number for number, name in V1_LAYER_TYPES.items() if name}
 
+# Keras layer class -> export(keras_layer, arrays) -> (Caffe type, blobs, params): the inverse of
+# zoo.convert.caffe.register_layer_converter, for layer types a model family brings (LRCN's LSTM).
+_EXPORTERS: dict = {}
+
+
+def register_layer_exporter(keras_class, export) -> None:
+    """Teach `keras_to_caffe` to write Keras layers of `keras_class` as a Caffe layer.
+
+    `export(layer, arrays)` gets the layer and its weights and returns (Caffe type, blobs in
+    Caffe layout, params as `CaffeLayer.params`).
+    """
+    _EXPORTERS[keras_class] = export
+
 
 def _varint(value: int) -> bytes:
     value &= (1 << 64) - 1  # negative int32/int64 are sent as 64-bit two's complement
@@ -207,7 +220,8 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
     """The learned layers of a Keras model as Caffe layers, blobs in Caffe layout.
 
     Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
-    back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale. `names` maps
+    back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale, Embedding ->
+    Embed, and the classes of `register_layer_exporter` (LSTM -> LSTM, by zoo.models.lrcn). `names` maps
     Keras layer names to Caffe ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other
     learned layers raise ExportError. The layers' `params` hold what a `.caffemodel` stores
     (num_output, bias_term, group); a deploy prototxt also needs kernel sizes, strides and the
@@ -239,8 +253,16 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
         elif is_channel_scale(layer):
             kind, param = "Scale", "scale_param"
             blobs, params = arrays, {"bias_term": len(arrays) == 2}
+        elif isinstance(layer, keras.layers.Embedding):
+            kind, param = "Embed", "embed_param"
+            blobs, params = arrays, {"input_dim": layer.input_dim, "num_output": layer.output_dim, "bias_term": False}
         else:
-            unsupported.append(f"{key} ({type(layer).__name__})")
+            export = next((f for cls, f in _EXPORTERS.items() if isinstance(layer, cls)), None)
+            if export is None:
+                unsupported.append(f"{key} ({type(layer).__name__})")
+            else:
+                kind, blobs, all_params = export(layer, arrays)
+                out.append(CaffeLayer(name=names.get(key, key), type=kind, blobs=blobs, params=all_params))
             continue
         out.append(CaffeLayer(name=names.get(key, key), type=kind, blobs=blobs, params={param: params}))
     if unsupported:

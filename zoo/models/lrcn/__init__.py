@@ -5,4 +5,5 @@ Activity recognition (`activity`, `protocol`), image captioning (`captioning`, `
 conversion (`convert`).
 """
 
-from zoo.models.lrcn import activity, captioning, video_description  # noqa: F401  (register the builders)
+# Register the builders, and the Caffe LSTM conversion with zoo.convert (weights="x.caffemodel").
+from zoo.models.lrcn import activity, captioning, convert, video_description  # noqa: F401

@@ -16,6 +16,10 @@ dynamic input's, because the zoo's LRCN models concatenate [x_t ; static] as the
 
 Caffe's `cont_t` (0 at the first step of a sequence) zeroes h_{t-1} and the c_{t-1} term; a
 Keras LSTM started from a zero state on each clip or caption computes the same thing.
+
+Importing this module registers the conversion with the Caffe importer and writer
+(`register_layer_converter` / `register_layer_exporter`), so `zoo.get(name, weights=
+"x.caffemodel")` loads LRCN files and `keras_to_caffe` writes them; zoo.models.lrcn imports it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import keras
 import numpy as np
 
 from zoo import weights as weights_mod
-from zoo.convert.caffe import caffe_to_keras, read_caffemodel
+from zoo.convert.caffe import caffe_to_keras, read_caffemodel, register_layer_converter
+from zoo.convert.caffe_writer import register_layer_exporter
 from zoo.errors import WeightsMismatchError
 
 # Caffe's gate blocks i, f, o, g in Keras order i, f, c(=g), o: block 2 and 3 swap (self-inverse).
@@ -74,31 +79,52 @@ def keras_lstm_to_caffe(arrays, *, static_dim: int = 0) -> list[np.ndarray]:
     return blobs + [_swap_gates(recurrent.T, units)]
 
 
-def _caffe_name(name: str) -> str:
-    return name.replace("/", "_")
+def _static_dim(lstm) -> int:
+    """Width of the static input of an LRCN LSTM: the zoo's models feed `<name>_input` =
+    Concatenate([x_t, static]) (captioning.word_decoder), whose last part is Caffe's static input."""
+    nodes = getattr(lstm, "_inbound_nodes", None)
+    if not nodes or not nodes[0].parent_nodes:
+        return 0
+    parent = nodes[0].parent_nodes[0]
+    if isinstance(parent.operation, keras.layers.Concatenate) and parent.operation.name == f"{lstm.name}_input":
+        return int(parent.input_tensors[-1].shape[-1])
+    return 0
 
 
-def caffemodel_to_named(layers, model, *, source="caffemodel") -> dict:
-    """{Keras layer name: arrays} for a Caffe net with LSTM layers: LSTMs by `caffe_lstm_to_keras`,
-    every other learned layer by `zoo.convert.caffe.caffe_to_keras` (fc6 after pool5 included)."""
-    targets = weights_mod.named_layers(model)
-    lstm_names = tuple(
-        _caffe_name(layer.name) for layer in layers
-        if layer.type == "LSTM" and isinstance(targets.get(_caffe_name(layer.name)), keras.layers.LSTM)
-    )
-    named = caffe_to_keras(layers, model, skip=lstm_names, source=source)
-    for name in lstm_names:
-        named[name] = caffe_lstm_to_keras(named[name], name=f"{source} layer {name}")
-    return named
+def _squeeze_leading(blob, rank):
+    """A legacy 4-D blob (1, 1, 4H, D) or (1, 1, 1, 4H) as (4H, D) or (4H,); other shapes as they are."""
+    blob = np.asarray(blob)
+    while blob.ndim > rank and blob.shape[0] == 1:
+        blob = blob[0]
+    return blob
+
+
+def _from_caffe(layer, target) -> list[np.ndarray]:
+    """zoo.convert.caffe's converter of Caffe `LSTM` layers into Keras LSTMs."""
+    blobs = [_squeeze_leading(b, 1 if i == 1 else 2) for i, b in enumerate(layer.blobs)]  # b_c is blob 1
+    return caffe_lstm_to_keras(blobs, name=f"LSTM {layer.name}")
+
+
+def _to_caffe(layer, arrays):
+    """zoo.convert.caffe_writer's exporter of Keras LSTMs as Caffe `LSTM` layers."""
+    return "LSTM", keras_lstm_to_caffe(arrays, static_dim=_static_dim(layer)), {
+        "recurrent_param": {"num_output": layer.cell.units}
+    }
+
+
+register_layer_converter("LSTM", keras.layers.LSTM, _from_caffe)
+register_layer_exporter(keras.layers.LSTM, _to_caffe)
 
 
 def load_caffemodel(model, path, *, partial: bool = False) -> dict:
     """Load a released LRCN `.caffemodel` (e.g. RGB_lstm_model_iter_30000.caffemodel) into `model`.
 
-    Strict and all-or-nothing (`zoo.weights.assign_named`): every learned layer of the model must
-    be in the file with its shape, and nothing else may be. `partial=True` loads the layers the
-    two share and leaves the rest initialised, as the release initialises the LSTM model from
-    the single-frame one (conv1 .. fc6); shapes must still agree. Returns assign_named's report.
+    `zoo.get(name, weights="x.caffemodel")` does the same for a registered model (the Caffe
+    importer reads `LSTM` layers through the converter registered above). Strict and
+    all-or-nothing (`zoo.weights.assign_named`): every learned layer of the model must be in the
+    file with its shape, and nothing else may be. `partial=True` loads the layers the two share
+    and leaves the rest initialised, as the release initialises the LSTM model from the
+    single-frame one (conv1 .. fc6); shapes must still agree. Returns assign_named's report.
     """
-    named = caffemodel_to_named(read_caffemodel(path), model, source=str(path))
+    named = caffe_to_keras(read_caffemodel(path), model, source=str(path))
     return weights_mod.assign_named(model, named, source=str(path), partial=partial)
