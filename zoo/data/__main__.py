@@ -27,7 +27,7 @@ def main(argv=None) -> int:
         if args.command == "list":
             for name in registry.list_datasets():
                 info = registry.info(name)
-                print(f"{name:28s} {info.task:16s} {'stand-in  ' if info.is_standin else ''}{info.summary}")
+                print(f"{name:28s} {info.task:20s} {'stand-in  ' if info.is_standin else ''}{info.summary}")
         elif args.command == "info":
             print(registry.info(args.name))
         else:
