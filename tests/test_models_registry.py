@@ -130,15 +130,16 @@ def test_export_savedmodel_and_tflite_parity(card, built, tmp_path):
     from zoo import export
 
     model, kwargs, shape = built(card)
-    if len(model.inputs) > 1:
-        pytest.skip("the exporter takes single-input models; multi-input export (two-stream FCNs, captioners) is not built yet")
     check = _input(card, model, shape, batch=1, seed=3)
+    if isinstance(check, dict):  # several inputs (two-stream FCNs, captioners): shapes and inputs by name
+        shape = {name: x.shape[1:] for name, x in check.items()}
     sm = export.export_savedmodel(model, tmp_path / "sm", input_contract=card.input_contract, input_shape=shape,
                                   check_inputs=check)
     assert sm.max_abs_diff <= sm.tolerance
     lite = export.export_tflite(model, tmp_path / "m.tflite", input_shape=shape, check_inputs=check,
                                 input_contract=card.input_contract)
     assert lite.max_abs_diff <= lite.tolerance and lite.size_bytes > 0
+    assert [o["name"] for o in lite.outputs] == list(model.output_names)  # every output compared
 
 
 JAX_SCRIPT = """

@@ -426,37 +426,40 @@ def test_captioner_saves_and_reloads_and_still_splits(tmp_path):
 
 
 def test_lrcn2f_encoder_and_step_export_to_tflite_and_decode_on_litert(tmp_path):
-    """The device recipe: the image encoder and ONE decoding step as TFLite (builtin ops only), greedy
-    decoding in Python around the LiteRT interpreter gives Keras's caption and scores."""
-    tf = pytest.importorskip("tensorflow")
+    """The device recipe (zoo.export.export_decoder): the image encoder and ONE decoding step as
+    SavedModel + TFLite with builtin ops only; greedy decoding driven from Python over the LiteRT
+    step gives Keras's caption and score, and beam search over them Keras's beams."""
+    pytest.importorskip("tensorflow")
     from ai_edge_litert.interpreter import Interpreter
 
     from zoo import export
 
+    keras.utils.set_random_seed(3)
     model = zoo.get("lrcn2f", **SMALL_CAPTION)
-    card = zoo.registry.card("lrcn2f")
-    encoder, step = decoder_parts(model)
-    image = RNG.normal(0, 60, (1, 67, 67, 3)).astype("float32")
-    report = export.export_tflite(encoder, tmp_path / "encoder.tflite", input_shape=(67, 67, 3),
-                                  input_contract=card.input_contract, check_inputs=image)
-    assert not any(op.startswith("Flex") for op in report.ops)
+    rng = np.random.default_rng(0)
+    for name in ("embedding", "lstm1", "lstm2", "predict"):  # decisive logits: captions of varied words
+        layer = model.get_layer(name)
+        layer.set_weights([rng.normal(0, 1, w.shape).astype("float32") for w in layer.get_weights()])
+    contract = zoo.registry.card("lrcn2f").input_contract
+    reports = export.export_decoder(model, tmp_path / "lrcn2f", input_contract=contract)
+    assert sorted(p.name for p in (tmp_path / "lrcn2f").iterdir()) == [
+        "encoder", "encoder.export.json", "encoder.tflite", "step", "step.export.json", "step.tflite"]
+    for saved, lite in reports.values():
+        assert saved.max_abs_diff <= saved.tolerance and lite.max_abs_diff <= lite.tolerance
+        assert not any(op.startswith("Flex") or op == "WHILE" for op in lite.ops)
+    assert json.loads((tmp_path / "lrcn2f" / "step.export.json").read_text())["path"] == str(
+        tmp_path / "lrcn2f" / "step.tflite")
 
-    # zoo.export takes single-input models; the step (word, feature, states) is converted here.
-    specs = {t.name: tf.TensorSpec((1, *t.shape[1:]), t.dtype, name=t.name) for t in step.inputs}
-    archive = keras.export.ExportArchive()
-    archive.track(step)
-    archive.add_endpoint("serve", lambda inputs: step(inputs, training=False), input_signature=[specs])
-    archive.write_out(str(tmp_path / "step"), verbose=False)
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "step"), signature_keys=["serve"])
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    (tmp_path / "step.tflite").write_bytes(converter.convert())
+    # Greedy over the raw LiteRT signature runners, every input and state passed by name.
+    def runner(name):
+        interpreter = Interpreter(model_path=str(tmp_path / "lrcn2f" / name))
+        interpreter.allocate_tensors()
+        return interpreter.get_signature_runner("serving_default")
 
-    lite_encoder = Interpreter(model_path=str(tmp_path / "encoder.tflite")).get_signature_runner("serving_default")
-    lite_step = Interpreter(model_path=str(tmp_path / "step.tflite")).get_signature_runner("serve")
-    ops = {d["op_name"] for d in Interpreter(model_path=str(tmp_path / "step.tflite"))._get_ops_details()}
-    assert not any(op.startswith("Flex") for op in ops) and "WHILE" not in ops
-
-    (feature,) = lite_encoder(**{next(iter(lite_encoder.get_input_details())): image}).values()
+    lite_encoder, lite_step = runner("encoder.tflite"), runner("step.tflite")
+    assert set(lite_step.get_input_details()) == {"word", "feature", "lstm1_h", "lstm1_c", "lstm2_h", "lstm2_c"}
+    image = np.random.default_rng(2).normal(0, 60, (1, 67, 67, 3)).astype("float32")
+    feature = lite_encoder(inputs=image)["feature"]
 
     def device_step(words, state):
         out = lite_step(word=np.asarray(words, np.int32), **state)
@@ -467,8 +470,16 @@ def test_lrcn2f_encoder_and_step_export_to_tflite_and_decode_on_litert(tmp_path)
     np.testing.assert_allclose(feature, state["feature"], atol=1e-4 * max(1.0, np.abs(feature).max()))
     want = decoding.greedy(decoder.step, state, max_length=8)
     got = decoding.greedy(device_step, {**state, "feature": feature}, max_length=8)
+    assert len(set(want[0].tokens)) >= 3, "a caption of one repeated word would make the comparison weak"
     assert got[0].tokens == want[0].tokens
     assert got[0].log_prob == pytest.approx(want[0].log_prob, abs=1e-4)
+
+    # Beam search feeds several beams at once: TFLiteDecoder runs the batch-1 files row by row.
+    lite = export.TFLiteDecoder(tmp_path / "lrcn2f")
+    want = decoding.beam_search(decoder.step, decoder.initial_state(image), beam_size=3, max_length=6)
+    got = decoding.beam_search(lite.step, lite.initial_state(image), beam_size=3, max_length=6)
+    assert [c.tokens for c in got] == [c.tokens for c in want]
+    np.testing.assert_allclose([c.log_prob for c in got], [c.log_prob for c in want], atol=1e-4)
 
 
 # ================================================================== video description

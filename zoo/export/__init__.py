@@ -7,12 +7,15 @@
 
 Every export is written into a temporary sibling of its target, checked against the Keras
 model (tolerances in zoo.export.parity), and only then renamed into place; its ExportReport is
-returned and written as JSON beside it (`report_path`). This package needs TensorFlow (and
-ai-edge-litert for TFLite); the models themselves do not.
+returned and written as JSON beside it (`report_path`). Models with several inputs take them
+by their Keras input names (`input_shape` and `check_inputs` as dicts); `export_decoder` writes
+an LRCN model's image encoder and one-step decoder for decoding on the device. This package
+needs TensorFlow (and ai-edge-litert for TFLite); the models themselves do not.
 """
 
+from zoo.export.decoder import TFLiteDecoder, export_decoder
 from zoo.export.report import ExportReport, report_path
 from zoo.export.savedmodel import export_savedmodel
 from zoo.export.tflite import export_tflite
 
-__all__ = ["ExportReport", "export_savedmodel", "export_tflite", "report_path"]
+__all__ = ["ExportReport", "TFLiteDecoder", "export_decoder", "export_savedmodel", "export_tflite", "report_path"]

@@ -13,22 +13,26 @@ from zoo.export import atomic
 class ExportReport:
     """Written as JSON beside the artefact (see `report_path`) once the export is verified.
 
-    `max_abs_diff` compares the artefact with the Keras model on the check inputs, `output_scale`
-    is max |Keras output| there and `tolerance` the bound `max_abs_diff` was held to (None for
+    `outputs` has one row per model output (Keras output names; a dict output's keys):
+    `{name, shape, max_abs_diff, output_scale, tolerance}`, each output held to the tolerance of
+    its own scale (zoo.export.parity). The top-level `max_abs_diff` is the worst of them,
+    `output_scale` the largest max |Keras output| and `tolerance` the loosest bound (None for
     int8, which is judged by `metrics` instead). `max_abs_diff` is None only when the artefact
-    could not be run here; `notes` then says why.
+    could not be run here; `notes` then says why. `input_shape` is the network input without the
+    batch axis, or {input name: shape} for a model with several inputs.
     """
 
     format: str  # "savedmodel" | "tflite"
     path: str
     quantize: str | None  # None | "fp16" | "int8"
-    input_shape: tuple  # network input without the batch axis; None where the size is free
+    input_shape: tuple | dict  # without the batch axis, None where the size is free; by name for several inputs
     size_bytes: int
     max_abs_diff: float | None
     output_scale: float | None
     tolerance: float | None
     metrics: dict = dataclasses.field(default_factory=dict)
     ops: list = dataclasses.field(default_factory=list)  # TFLite builtin (or Flex) op names
+    outputs: list = dataclasses.field(default_factory=list)  # per output: name, shape, parity
     notes: list = dataclasses.field(default_factory=list)
 
     def to_json(self) -> str:

@@ -41,16 +41,17 @@ class _NoFlexRuntime(Exception):
 # ----------------------------------------------------------------------------- conversion
 
 
-def _representative(data, shape, dtype):
-    """A converter `representative_dataset`: each batch of `data` split into batch-1 samples."""
+def _representative(data, streams):
+    """A converter `representative_dataset`: each batch of `data` (network-input batches; dicts by
+    input name for several inputs) split into batch-1 samples, fed by signature input name."""
 
     def samples():
         count = 0
         for i, batch in enumerate(data):
-            batch = parity.validate_check_inputs(batch, shape, dtype, what=f"representative_data batch {i}")
-            for sample in batch:
+            feeds = parity.validate_feeds(batch, streams, what=f"representative_data batch {i}")
+            for j in range(len(next(iter(feeds.values())))):
                 count += 1
-                yield [sample[None]]
+                yield {name: v[j : j + 1] for name, v in feeds.items()}
         if count == 0:
             raise ConfigError("representative_data is empty; int8 calibration needs network-input batches")
 
@@ -141,9 +142,11 @@ def tflite_ops(path: str) -> list[str]:
     return sorted({d["op_name"] for d in Interpreter(model_path=path)._get_ops_details()} - {"DELEGATE"})
 
 
-def run_tflite(path: str, x: np.ndarray) -> list[np.ndarray]:
-    """Outputs of the .tflite signature `serving_default` on `x`, one batch-1 sample at a time,
-    flattened like the Keras outputs; int8 inputs/outputs are (de)quantised with their parameters."""
+def run_tflite(path: str, feeds: dict) -> list[np.ndarray]:
+    """Outputs of the .tflite signature `serving_default` on `feeds` ({signature input name:
+    batch}), one batch-1 sample at a time, flattened like the Keras outputs. Inputs are matched
+    BY NAME (the interpreter's own input order need not be the Keras model's); int8 inputs and
+    outputs are (de)quantised with their parameters."""
     interpreter = Interpreter(model_path=path)
     try:
         interpreter.allocate_tensors()
@@ -152,15 +155,23 @@ def run_tflite(path: str, x: np.ndarray) -> list[np.ndarray]:
             raise _NoFlexRuntime(str(e).splitlines()[0]) from e
         raise ExportError(f"the TFLite model does not load in LiteRT: {e}") from e
     runner = interpreter.get_signature_runner("serving_default")
-    ((in_name, in_detail),) = runner.get_input_details().items()
+    in_details = runner.get_input_details()
+    if set(in_details) != set(feeds):
+        raise ExportError(
+            f"the TFLite signature takes inputs {', '.join(sorted(in_details))}; "
+            f"the model's are {', '.join(sorted(feeds))}"
+        )
     out_details = runner.get_output_details()
     per_sample = []
-    for sample in x:
-        sample = sample[None]
-        if in_detail["dtype"] == np.int8 and np.issubdtype(sample.dtype, np.floating):
-            scale, zero = in_detail["quantization"]
-            sample = np.clip(np.round(sample / scale + zero), -128, 127).astype(np.int8)
-        outputs = runner(**{in_name: sample})
+    for j in range(len(next(iter(feeds.values())))):
+        sample = {}
+        for name, detail in in_details.items():
+            value = feeds[name][j : j + 1]
+            if detail["dtype"] == np.int8 and np.issubdtype(value.dtype, np.floating):
+                scale, zero = detail["quantization"]
+                value = np.clip(np.round(value / scale + zero), -128, 127).astype(np.int8)
+            sample[name] = value
+        outputs = runner(**sample)
         for name, detail in out_details.items():
             if detail["dtype"] == np.int8:
                 scale, zero = detail["quantization"]
@@ -180,7 +191,7 @@ def export_tflite(
     model,
     out_path,
     *,
-    input_shape,
+    input_shape=None,
     quantize=None,
     representative_data=None,
     allow_flex=False,
@@ -193,15 +204,20 @@ def export_tflite(
     """Write `model` as a .tflite file at `out_path`, verified in LiteRT, atomically.
 
     - `input_shape`: the fixed network input shape without the batch axis, e.g. (224, 224, 3);
-      the file takes batch 1.
+      the file takes batch 1. For a model with several inputs, a dict {input name: shape}
+      (inputs left out keep the model's shape, which must then be fixed); the .tflite signature
+      `serving_default` takes them by those names, and they are fed by name, never by position.
     - `quantize`: None (float32), "fp16" (float16 weights) or "int8" (full-integer, calibrated on
-      `representative_data`, an iterable of network-input float32 batches; required for int8).
+      `representative_data`, an iterable of network-input float32 batches, dicts by input name
+      for several inputs; required for int8).
       `io_dtype="int8"` also makes the int8 model's input and output int8 (default float32).
     - `allow_flex`: allow select TF ops (the app then needs the Flex delegate).
-    - `check_inputs`: network-input batches to verify on (default: see zoo.export.parity);
-      `input_contract` sets their range. `metric_fn(keras_outputs, tflite_outputs) -> dict` (NumPy
-      arrays over all check inputs; lists of them for multi-output models) is stored as
-      report.metrics, by convention `{"keras": {...}, "tflite_int8": {...}}`.
+    - `check_inputs`: network-input batches to verify on, a dict by input name for several
+      inputs (default: see zoo.export.parity); `input_contract` (with `streams` for several
+      inputs) sets their range. Every output is compared; `report.outputs` has one row each.
+      `metric_fn(keras_outputs, tflite_outputs) -> dict` (NumPy arrays over all check inputs;
+      lists of them for multi-output models) is stored as report.metrics, by convention
+      `{"keras": {...}, "tflite_int8": {...}}`.
     The report goes to `report_path(out_path)`. In every failure nothing is left at `out_path`.
     """
     if quantize not in QUANTIZE:
@@ -212,14 +228,13 @@ def export_tflite(
         raise ConfigError(f"io_dtype must be 'float32', or 'int8' with quantize='int8'; got {io_dtype!r}")
     out_path = os.fspath(out_path)
     atomic.refuse_existing(out_path, overwrite)
-    shape = parity.resolve_input_shape(model, input_shape, input_contract, fixed=True)
-    _, dtype = parity.model_input(model)
-    x = parity.check_inputs_for(model, shape, dtype, input_contract, check_inputs)
-    expected = parity.run_keras(model, x)
+    streams = parity.resolve_streams(model, input_shape, input_contract, fixed=True)
+    feeds = parity.check_inputs_for(model, streams, check_inputs)
+    names, expected = parity.run_keras(model, feeds)
 
     with atomic.staging_dir(out_path) as tmp:
         saved_model = os.path.join(tmp, "saved_model")
-        archive, serve = build_archive(model, (1, *shape), dtype)
+        archive, serve = build_archive(model, streams, 1)
         write_archive(archive, saved_model)
         if quantize == "int8" and _while_loops(serve):
             raise ExportError(
@@ -229,7 +244,7 @@ def export_tflite(
         content = _convert(
             saved_model,
             quantize=quantize,
-            representative=_representative(representative_data, shape, dtype),
+            representative=_representative(representative_data, streams),
             allow_flex=allow_flex,
             io_dtype=io_dtype,
         )
@@ -241,7 +256,7 @@ def export_tflite(
             format="tflite",
             path=out_path,
             quantize=quantize,
-            input_shape=shape,
+            input_shape=parity.shapes_of(streams),
             size_bytes=len(content),
             max_abs_diff=None,
             output_scale=parity.output_scale(expected),
@@ -249,14 +264,15 @@ def export_tflite(
             ops=tflite_ops(artefact),
         )
         try:
-            got = run_tflite(artefact, x)
+            got = run_tflite(artefact, feeds)
         except _NoFlexRuntime as e:
             note = f"not verified: this LiteRT runtime has no Flex delegate ({e})"
             warnings.warn(f"{out_path}: {note}", stacklevel=2)
             report.notes.append(note)
         else:
             what = f"TFLite {quantize or 'fp32'} model"
-            report.max_abs_diff, _, report.tolerance = parity.check_close(expected, got, quantize=quantize, what=what)
+            report.outputs = parity.compare(expected, got, names=names, quantize=quantize, what=what)
+            report.max_abs_diff, _, report.tolerance = parity.summary(report.outputs)
             if metric_fn is not None:
                 report.metrics = dict(metric_fn(_unflatten(expected), _unflatten(got)))
         text = report.to_json()  # fails here, before placing, if metric_fn returned something unserialisable

@@ -100,8 +100,11 @@ def _captioner(name, *, layers, factored, vocab_size, encoder, input_shape, free
 
 
 # lrcn.prototxt's data layer and captioner.py subtract the BGR mean values (104, 117, 123).
+_IMAGE = InputContract(shape=(227, 227, 3), mean=(104.0, 117.0, 123.0), name="image", note="VGG16 encoder: 224x224")
+WORDS_CONTRACT = InputContract(shape=(None,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="words",
+                               sources=("caption",), note="[<eos>, w1 .. wn] padded with 0, ids below vocab_size")
 _CONTRACT = InputContract(
-    shape=(227, 227, 3), mean=(104.0, 117.0, 123.0),
+    shape=(227, 227, 3), mean=(104.0, 117.0, 123.0), streams=(_IMAGE, WORDS_CONTRACT),
     note="second input `words` (T,) int32: [<eos>, w1 .. wn] padded with 0; VGG16 encoder: 224x224",
 )
 _SMALL = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
