@@ -5,10 +5,10 @@
     zoo recipes [PATTERN]         recipes under recipes/
     zoo train RECIPE              train a recipe (resumes from its backup when rerun)
     zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
-    zoo export NAME --format savedmodel|tflite --out PATH
+    zoo export NAME --format savedmodel|tflite --out PATH [--input-shape H,W] [--tokens-length T]
     zoo predict NAME IMAGE... --weights W --out FILE.png
     zoo convert NAME --weights ORIGINAL --out FILE.weights.h5
-    zoo bench NAME...             speed and memory (see `zoo bench --help`)
+    zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
 
 Errors are one sentence on stderr (exit status 2); `--debug` shows the traceback.
 """
@@ -70,7 +70,10 @@ def _parser():
     s = sub.add_parser("export", help="export a model to SavedModel or TFLite, checked against Keras")
     s.add_argument("name")
     s.add_argument("--weights")
-    s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C) of the exported input; TFLite needs it")
+    s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C) of the exported input, or of every image "
+                   "input of a model with several (FCN RGB-HHA's color and hha); TFLite needs it for free sizes")
+    s.add_argument("--tokens-length", type=int, help="length T of the token inputs (a captioner's words) where the "
+                   "model leaves it free (built without max_words); TFLite needs it then")
     s.add_argument("--format", required=True, choices=["savedmodel", "tflite"])
     s.add_argument("--quantize", choices=["fp16", "int8"])
     s.add_argument("--out", required=True, help="SavedModel directory, or .tflite file")
@@ -91,15 +94,30 @@ def _parser():
     s.add_argument("--weights", required=True, help=".caffemodel, keras.applications .h5, ...")
     s.add_argument("--out", required=True, help="FILE.weights.h5")
 
-    s = sub.add_parser("bench", help="measure speed and memory")
+    from zoo import bench  # the bench module loads only the standard library and NumPy
+
+    s = sub.add_parser("bench", help="measure speed and memory, optionally beside PyTorch",
+                       description="Speed and memory on synthetic inputs, each configuration in a fresh process "
+                                   "(zoo/bench.py explains what is measured).")
     s.add_argument("names", nargs="+")
-    s.add_argument("--mode", choices=["train", "infer", "both"], default="infer")
+    s.add_argument("--mode", choices=bench.MODES, default="infer",
+                   help="infer: latency at batch 1 and throughput at --batch; train: the runner's step at --batch")
     s.add_argument("--batch", type=int, default=1)
-    s.add_argument("--input-shape", type=_shape)
+    s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C); default the model's size, 224 if free")
+    s.add_argument("--dtype", choices=bench.DTYPES, default="float32", help="Keras dtype policy")
+    s.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="jit-compile with XLA (TensorFlow; JAX always does)")
+    s.add_argument("--backend", choices=bench.BACKENDS, default="tensorflow")
+    s.add_argument("--runtime", choices=bench.RUNTIMES, default="keras",
+                   help="time the Keras model or an export of it (inference only)")
+    s.add_argument("--compare-torch", action="store_true",
+                   help="also time the PyTorch twin (vgg16, resnet50, fcn8s; needs pip install 'zoo[bench]')")
+    s.add_argument("--threads", type=int, help="intra-op threads of TensorFlow, PyTorch and LiteRT (default: CPUs)")
     s.add_argument("--repeats", type=int, default=10)
     s.add_argument("--warmup", type=int, default=2)
     s.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, e.g. --set width=16")
+    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSVs go (default: results)")
     return p
 
 
@@ -207,27 +225,57 @@ def _examples(dataset, split, contract, input_shape, n, task):
     return np.concatenate(xs), (np.stack(ys) if ys else None)
 
 
+def _export_shapes(card, model, args, *, fixed):
+    """{input name: shape} for a model with several inputs: --input-shape for every image input,
+    --tokens-length for every token input (a stream of kind "tokens", or without streams an
+    integer input of free length), the model's own shape for the others."""
+    from zoo.errors import ConfigError
+
+    streams = {s.name: s for s in card.input_contract.streams}
+    shapes = {}
+    for t in model.inputs:
+        own = tuple(t.shape[1:])
+        stream = streams.get(t.name)
+        kind = stream.kind if stream else ("tokens" if "int" in str(t.dtype) and None in own else "other")
+        shape = own
+        if kind == "image" and args.input_shape:
+            shape = args.input_shape if len(args.input_shape) == 3 else (*args.input_shape, own[-1])
+        elif kind == "tokens" and args.tokens_length:
+            shape = (args.tokens_length,)
+        if fixed and None in shape:
+            fix = {"image": "pass --input-shape H,W", "tokens": "pass --tokens-length T"}.get(kind, "build it fixed")
+            raise ConfigError(f"TFLite needs a fixed size for input {t.name!r} of {card.name} (it takes {own}): {fix}")
+        shapes[t.name] = shape
+    return shapes
+
+
 def cmd_export(args):
     import numpy as np
 
     from zoo import export, registry
+    from zoo.errors import ConfigError
 
     card = registry.card(args.name)
     model, meta = _model_from_weights(args.name, args.weights)
-    channels = card.input_contract.shape[-1]
-    shape = args.input_shape
-    if shape is not None and len(shape) == 2:
-        shape = (*shape, channels)
+    if len(model.inputs) > 1:
+        shape = _export_shapes(card, model, args, fixed=args.format == "tflite")
+    else:
+        shape = args.input_shape
+        if shape is not None and len(shape) == 2:
+            shape = (*shape, card.input_contract.shape[-1])
+        if card.input_contract.kind == "tokens" and args.tokens_length:
+            shape = (args.tokens_length,)
     out = Path(args.out)
     if args.format == "savedmodel":
         report = export.export_savedmodel(model, out, input_contract=card.input_contract, input_shape=shape,
                                           overwrite=args.overwrite)
     else:
+        if isinstance(shape, dict) and args.quantize == "int8":
+            raise ConfigError(f"{args.name} has several inputs; int8 calibration from the command line takes "
+                              "single-image models: call zoo.export.export_tflite with representative_data dicts")
         if shape is None:
             fixed = card.input_contract.shape
             if any(s is None for s in fixed):
-                from zoo.errors import ConfigError
-
                 raise ConfigError(f"TFLite needs a fixed input size: pass --input-shape H,W ({args.name} takes any size)")
             shape = tuple(fixed)
         if out.suffix != ".tflite":
@@ -236,8 +284,6 @@ def cmd_export(args):
         dataset = args.calibration_data or (meta or {}).get("dataset")
         if args.quantize == "int8":
             if not dataset:
-                from zoo.errors import ConfigError
-
                 raise ConfigError("int8 needs calibration data: pass --calibration-data DATASET (or weights with a sidecar)")
             # calibrate on training images; measure the task metric on held-out validation images
             calib, _ = _examples(dataset, "train", card.input_contract, shape, args.calibration_examples, card.task)
@@ -269,6 +315,10 @@ def cmd_export(args):
     if report.max_abs_diff is not None and report.tolerance is not None:
         print(f"  parity: max |keras - export| = {report.max_abs_diff:.3g} (output scale {report.output_scale:.3g}, "
               f"tolerance {report.tolerance:.3g})")
+    if len(report.outputs) > 1:
+        for row in report.outputs:
+            print(f"    output {row['name']}: max |keras - export| = {row['max_abs_diff']:.3g} "
+                  f"(output scale {row['output_scale']:.3g})")
     for k, v in (report.metrics or {}).items():
         print(f"  {k}: " + (", ".join(f"{m} {x:.4f}" for m, x in v.items()) if isinstance(v, dict) else str(v)))
     return 0

@@ -1,0 +1,250 @@
+"""`zoo bench` (zoo/bench.py), the PyTorch twins (zoo/bench_torch.py) and scripts/perf_table.py."""
+
+import contextlib
+import csv
+import importlib.util
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import bench
+from zoo.analysis import count_flops
+from zoo.cli import main
+from zoo.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _perf_table():
+    spec = importlib.util.spec_from_file_location("perf_table", ROOT / "scripts" / "perf_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read(path):
+    """(rows as dicts, header) of a CSV file."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader), reader.fieldnames
+
+
+# ------------------------------------------------------------------------------ the smoke run
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """Both tiny models trained and run, each configuration in its own process (5 of them: the
+    classifier at batch 2, so inference at batch 1 and 2; the segmenter at batch 1).
+
+    The parent holds 1.5 GB more than usual meanwhile: a worker's peak must not include it
+    (getrusage's ru_maxrss would: a spawned child inherits the parent's high-water mark).
+    """
+    out = tmp_path_factory.mktemp("bench")
+    ballast = np.ones(1_500_000_000 // 8)  # touched pages: resident
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        for name, batch in (("test/tiny_classifier", "2"), ("test/tiny_segmenter", "1")):
+            assert main(["bench", name, "--mode", "both", "--batch", batch, "--input-shape", "16,16", "--warmup", "1",
+                         "--repeats", "2", "--results-dir", str(out)]) == 0
+    del ballast
+    return out, stdout.getvalue()
+
+
+def test_smoke_writes_the_documented_csv(smoke):
+    out, printed = smoke
+    files = sorted(p.name for p in out.glob("*.csv"))
+    assert len(files) == 2 and files[0].startswith("benchmark-infer-tensorflow-float32-cpu")
+    assert files[1].startswith("benchmark-train-tensorflow-float32-cpu")
+    rows = []
+    for path in out.glob("*.csv"):
+        path_rows, header = _read(path)
+        assert header == bench.COLUMNS
+        rows += path_rows
+    got = sorted((r["model"], r["mode"], r["batch"]) for r in rows)
+    assert got == sorted([("test/tiny_classifier", "train", "2"), ("test/tiny_classifier", "infer", "1"),
+                          ("test/tiny_classifier", "infer", "2"), ("test/tiny_segmenter", "train", "1"),
+                          ("test/tiny_segmenter", "infer", "1")])
+    for r in rows:
+        lo, med, hi = (float(r[k]) for k in ("latency_ms_min", "latency_ms_median", "latency_ms_max"))
+        assert 0 < lo <= med <= hi
+        assert float(r["items_per_s"]) == pytest.approx(int(r["batch"]) / (med / 1e3), rel=1e-4)
+        assert 0 < float(r["base_rss_mb"]) <= float(r["peak_rss_mb"]) < 1400  # not the parent's 1.5 GB ballast
+        assert r["input_shape"] == "16x16x3" and r["runtime"] == "keras" and r["threads"]
+        assert r["torch_items_per_s"] == "" and "tensorflow=" in r["versions"]
+    classifier = next(r for r in rows if r["model"] == "test/tiny_classifier")
+    # conv1: 3x3x3 -> 8 with bias; fc: 8 -> 4 with bias. conv1 is valid, stride 2: 7x7 outputs at 16x16.
+    assert int(classifier["params"]) == (27 * 8 + 8) + (8 * 4 + 4)
+    assert float(classifier["gmacs"]) * 1e9 == pytest.approx(7 * 7 * 8 * 27 + 8 * 4)
+    assert "items/s" in printed and "peak MB" in printed and "test/tiny_segmenter" in printed
+
+
+def test_perf_table_regenerates_the_readme_section(smoke, tmp_path):
+    out, _ = smoke
+    perf = _perf_table()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Performance\n\n{perf.BEGIN}\nold\n{perf.END}\n\n## Development\nkeep\n")
+    assert perf.main(["--readme", str(readme), "--results-dir", str(out), "--check"]) == 1
+    assert perf.main(["--readme", str(readme), "--results-dir", str(out)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and text.endswith(f"{perf.END}\n\n## Development\nkeep\n")
+    assert "### train · tensorflow · float32 · cpu" in text and "### infer · tensorflow · float32 · cpu" in text
+    assert text.count("| test/tiny_segmenter | keras | 1 |") == 2  # train and infer
+    assert perf.main(["--readme", str(readme), "--results-dir", str(out), "--check"]) == 0
+    # a rerun of the same configuration replaces its row in the table
+    infer = next(out.glob("benchmark-infer-*.csv"))
+    rows, header = _read(infer)
+    with open(infer, "a", newline="") as f:
+        csv.DictWriter(f, header).writerow({**rows[0], "latency_ms_median": "123456"})
+    text = perf.render(out)
+    assert "123456.0" in text and text.count(f"| {rows[0]['model']} | keras | {rows[0]['batch']} |") == 1
+
+
+def test_the_repository_readme_is_up_to_date():
+    assert _perf_table().main(["--check"]) == 0
+
+
+def test_results_of_another_format_are_not_appended_to(tmp_path):
+    row = {k: "1" for k in bench.COLUMNS} | {"mode": "infer", "backend": "tensorflow", "dtype": "float32",
+                                             "device": "d"}
+    path = bench.results_path(tmp_path, row)
+    path.write_text("model,latency\nx,1\n")
+    with pytest.raises(ConfigError, match="other columns"):
+        bench.write_results([row], tmp_path)
+
+
+# ------------------------------------------------------------------------------ bad requests
+
+
+def test_unknown_runtime_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "test/tiny_classifier", "--runtime", "onnx"])
+    assert "invalid choice: 'onnx'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="--runtime must be one of keras, savedmodel, tflite-fp32"):
+        bench.plan(["test/tiny_classifier"], runtime="onnx")
+
+
+@pytest.mark.parametrize("request_, message", [
+    ({"runtime": "tflite-int8", "mode": "train"}, "only runs inference"),
+    ({"runtime": "savedmodel", "backend": "jax"}, "exports are made with TensorFlow"),
+    ({"runtime": "tflite-fp16", "dtype": "mixed_float16"}, "exports are of float32 models"),
+    ({"backend": "jax", "xla": False}, "JAX always compiles with XLA"),
+    ({"batch": 0}, "--batch must be an integer >= 1"),
+    ({"compare_torch": True}, "no PyTorch twin of test/tiny_classifier"),
+    ({"options": {"input_shape": (8, 8, 3)}}, "as --input-shape"),
+])
+def test_bad_requests_are_one_sentence(request_, message):
+    with pytest.raises(ConfigError, match=message):
+        bench.plan(["test/tiny_classifier"], **request_)
+
+
+def test_compare_torch_without_torch_says_how_to_install_it(monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(["bench", "vgg16", "--compare-torch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("zoo bench: --compare-torch needs PyTorch, which is not installed: "
+                   "pip install 'zoo[bench]' (torch==2.13.0)")
+
+
+def test_unknown_model_and_untrainable_task(capsys):
+    assert main(["bench", "test/tiny_clasifier"]) == 2
+    assert "did you mean 'test/tiny_classifier'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="sequence_prediction model; zoo bench trains classification and segm"):
+        bench.plan(["grid_lstm_addition"], mode="train")
+
+
+def test_plan_expands_inference_to_batch_one_and_n():
+    jobs = bench.plan(["test/tiny_segmenter"], mode="both", batch=4, input_shape=(32, 48))
+    assert [(j["mode"], j["batch"]) for j in jobs] == [("train", 4), ("infer", 1), ("infer", 4)]
+    assert all(j["input_shape"] == [32, 48, 3] and j["threads"] >= 1 for j in jobs)
+
+
+# ------------------------------------------------------------------------------ the PyTorch twins
+
+# The zoo models' counts asserted in tests/models: test_vgg.py, test_classic.py (torchvision's
+# ResNet-50 count), test_fcn.py (the reference FCN-8s with 21 classes, fixed deconvolutions included).
+FULL = {"vgg_d": (1000, (224, 224, 3), 138_357_544), "resnet50": (1000, (224, 224, 3), 25_557_032),
+        "fcn8s": (21, (500, 500, 3), 134_489_759)}
+
+
+def test_twins_are_the_models_bench_offers():
+    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    assert twins.MODELS == bench.TORCH_MODELS
+
+
+@pytest.mark.parametrize("name", list(FULL))
+def test_twin_has_the_same_weights_and_convolutions(name):
+    """Full size: parameter counts and every conv/dense layer's multiply-accumulates equal the zoo model's."""
+    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    import keras
+
+    num_classes, shape, stated = FULL[name]
+    model = zoo.get(name)
+    count = lambda ws: int(sum(math.prod(w.shape) for w in ws))  # noqa: E731
+    twin = twins.build(name, num_classes=num_classes, input_size=shape[:2])
+    assert twins.count_parameters(twin) == (count(model.weights), count(model.trainable_weights))
+    assert twins.count_parameters(twin)[0 if name == "fcn8s" else 1] == stated
+    transposed = {layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2DTranspose)}
+    zoo_macs = {k: v for k, v in count_flops(model, shape, by_layer=True).items() if k not in transposed}
+    assert twins.count_macs(name, (3, *shape[:2]), num_classes=num_classes) == zoo_macs
+
+
+@pytest.mark.parametrize("name,shape", [("fcn8s", (64, 80, 3)), ("resnet50", (64, 64, 3)), ("vgg_d", (64, 96, 3))])
+def test_twin_computes_what_the_zoo_model_computes(name, shape):
+    """Weights copied from a small zoo model (width 16) into its twin: the same outputs (eval mode)."""
+    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    import torch
+
+    model = zoo.get(name, num_classes=5, width=16, input_shape=shape)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # every weight random (FCN scores start at zero, BN statistics at 0 and 1)
+        if layer.weights and not getattr(layer, "fixed_bilinear", False):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.1, w.shape)
+                               for w in layer.weights])
+    twin = twins.build(name, num_classes=5, input_size=shape[:2], width=16)
+    twins.load_keras_weights(twin, {layer.name: layer.get_weights() for layer in model.layers})
+    x = rng.normal(0, 50, (2, *shape)).astype("float32")
+    want = np.asarray(model(x, training=False))
+    with torch.no_grad():
+        got = twin.eval()(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
+    if got.ndim == 4:
+        got = got.transpose(0, 2, 3, 1)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+# ------------------------------------------------------------------------------ slower paths
+
+
+@pytest.mark.slow
+def test_exported_runtimes_jax_and_torch(tmp_path):
+    """TFLite int8 and SavedModel runtimes, the JAX backend, and a comparison with the PyTorch twin."""
+    pytest.importorskip("torch")
+    rows = bench.bench(["test/tiny_segmenter"], runtime="tflite-int8", batch=2, input_shape=(16, 16), warmup=1,
+                       repeats=2, results_dir=tmp_path, progress=lambda _: None)
+    rows += bench.bench(["test/tiny_segmenter"], runtime="savedmodel", input_shape=(16, 16), warmup=1, repeats=2,
+                        results_dir=tmp_path, progress=lambda _: None)
+    rows += bench.bench(["test/tiny_classifier"], mode="both", backend="jax", warmup=1, repeats=2,
+                        results_dir=tmp_path, progress=lambda _: None)
+    rows += bench.bench(["fcn8s"], mode="both", options={"width": 16, "num_classes": 5}, input_shape=(64, 64),
+                        compare_torch=True, warmup=1, repeats=2, results_dir=tmp_path, progress=lambda _: None)
+    got = [(r["model"], r["runtime"], r["backend"], r["mode"], r["batch"]) for r in rows]
+    assert got == [("test/tiny_segmenter", "tflite-int8", "tensorflow", "infer", 1),
+                   ("test/tiny_segmenter", "tflite-int8", "tensorflow", "infer", 2),
+                   ("test/tiny_segmenter", "savedmodel", "tensorflow", "infer", 1),
+                   ("test/tiny_classifier", "keras", "jax", "train", 1),
+                   ("test/tiny_classifier", "keras", "jax", "infer", 1),
+                   ("fcn8s", "keras", "tensorflow", "train", 1),
+                   ("fcn8s", "keras", "tensorflow", "infer", 1)]
+    tflite = rows[0]
+    # a LiteRT process loads neither TensorFlow nor Keras: far below a TensorFlow process's ~800 MB
+    assert tflite["peak_rss_mb"] < 400 and "ai-edge-litert=" in tflite["versions"]
+    assert sorted(p.name.split("-")[2] for p in tmp_path.glob("*.csv")) == ["jax", "jax", "tensorflow", "tensorflow"]
+    for r in rows[-2:]:
+        assert r["zoo_torch_ratio"] == pytest.approx(r["items_per_s"] / r["torch_items_per_s"])
+        assert 0 < r["torch_peak_rss_mb"] and "torch=" in r["versions"]
