@@ -50,12 +50,19 @@ class DataConfig:
     name: str = ""
     train_split: str = "train"
     eval_split: str = "validation"
+    # The dataset eval_split is taken from, when it is not `name` (FCN trains on SBD and validates on
+    # VOC2011's seg11valid; the reference solve.py). "" = `name`.
+    eval_name: str = ""
+    eval_options: dict = dataclasses.field(default_factory=dict)  # eval_name's own options (`options` do not carry over)
     global_batch_size: int = 1
     shuffle_buffer: int = 1000
     data_dir: str = ""
     manual_dir: str = ""
     on_corrupt: str = "raise"  # raise | skip
     options: dict = dataclasses.field(default_factory=dict)  # dataset options (image_size, ...)
+    # Captioning with string captions: the word list (the release's vocabulary.txt format) that encodes
+    # them; "" builds it from the training split's captions (zoo.models.lrcn.vocab.Vocabulary.build).
+    vocabulary: str = ""
 
 
 @dataclasses.dataclass
@@ -110,6 +117,14 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
+class EvalConfig:
+    # Captioning: also decode one caption per image greedily (beam 1) and score it with BLEU-1..4 and
+    # CIDEr-D against the split's captions of that image (slow: one decoder call per word).
+    decode: bool = False
+    max_length: int = 50  # words per decoded caption (the release's captioner.py: 50)
+
+
+@dataclasses.dataclass
 class ExportConfig:
     input_shape: list = dataclasses.field(default_factory=list)  # fixed TFLite input (H, W, C)
     calibration_examples: int = 64  # int8 representative data from the train split
@@ -125,6 +140,7 @@ class Recipe:
     lr_mult: list = dataclasses.field(default_factory=list)  # list[LrMultConfig]
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
 
     @property
@@ -192,6 +208,8 @@ def _validate(r: Recipe):
         raise unknown_name("optimizer", r.optimizer.name, OPTIMIZERS)
     if r.schedule.policy == "step" and r.schedule.step_size <= 0:
         raise ConfigError("schedule.policy = 'step' needs schedule.step_size > 0")
+    if r.eval.max_length < 1:
+        raise ConfigError(f"eval.max_length must be at least 1 word, got {r.eval.max_length}")
     if r.data.global_batch_size < 1 or r.train.steps < 1:
         raise ConfigError("data.global_batch_size and train.steps must be >= 1")
     if r.data.on_corrupt not in ("raise", "skip"):

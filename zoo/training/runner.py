@@ -123,8 +123,9 @@ def make_optimizer(recipe):
     return opt
 
 
-def make_datasets(recipe, card, *, start_step: int):
-    """(train dataset of global batches starting at `start_step`, eval dataset, dataset info)."""
+def make_datasets(recipe, card, *, start_step: int, model=None):
+    """(train dataset of global batches starting at `start_step`, eval dataset, dataset info); `model`
+    (when built) lets the task check it against the data (a captioner's vocabulary size)."""
     from zoo import data as data_mod
 
     d = recipe.data
@@ -134,9 +135,14 @@ def make_datasets(recipe, card, *, start_step: int):
         common["data_dir"] = d.data_dir
     if d.manual_dir:
         common["manual_dir"] = d.manual_dir
-    to_xy = tasks.get(card.task).example_to_xy(card.input_contract)
 
-    train = data_mod.load(d.name, d.train_split, **common)
+    def load(split):
+        return data_mod.load(d.name, split, **common)
+
+    task = tasks.get(card.task).bind(recipe, info, load, model)
+    to_xy = task.example_to_xy(card.input_contract)
+
+    train = load(d.train_split)
     # Shuffle order is a function of the seed and the epoch, so skipping `start_step` batches after
     # a restart replays exactly the stream an uninterrupted run would have seen.
     train = train.shuffle(d.shuffle_buffer, seed=recipe.train.seed, reshuffle_each_iteration=True).repeat()
@@ -152,14 +158,20 @@ def make_datasets(recipe, card, *, start_step: int):
 
     evaluation = None
     if d.eval_split:
-        evaluation = data_mod.load(d.name, d.eval_split, **common)
-        evaluation = evaluation.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).batch(d.global_batch_size)
+        if d.eval_name:  # another dataset's split (FCN: train on SBD, validate on VOC2011 seg11valid)
+            eval_common = {k: v for k, v in common.items() if k not in d.options}
+            evaluation = data_mod.load(d.eval_name, d.eval_split, **eval_common, **d.eval_options)
+        else:
+            evaluation = load(d.eval_split)
+        eval_xy = task.eval_example_to_xy(card.input_contract)
+        evaluation = evaluation.map(eval_xy, num_parallel_calls=tf.data.AUTOTUNE).batch(d.global_batch_size)
         evaluation = evaluation.prefetch(tf.data.AUTOTUNE)
     return train, evaluation, info
 
 
-def evaluate(model, dataset, card, ignore_label=255, max_batches=None):
-    evaluator = tasks.get(card.task).evaluator(model, ignore_label)
+def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None):
+    """The task's metrics on `dataset`; `eval_cfg` is the recipe's [eval] table (None: its defaults)."""
+    evaluator = tasks.get(card.task).evaluator(model, ignore_label, eval_cfg)
 
     @tf.function(reduce_retracing=True)
     def forward(x):
@@ -286,7 +298,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     if start_step:
         _log(f"resuming {recipe.name} from its backup at step {start_step}", chief)
 
-    train_ds, eval_ds, info = make_datasets(recipe, card, start_step=start_step)
+    train_ds, eval_ds, info = make_datasets(recipe, card, start_step=start_step, model=model)
     dist_ds = strategy.experimental_distribute_dataset(train_ds)
     iterator = iter(dist_ds)
 
@@ -388,7 +400,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
                 manager.save(checkpoint_number=step)
                 last_backup = step
             if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
-                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label)
+                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
                 if chief:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
                     monitor = recipe.train.monitor
@@ -399,7 +411,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         manager.save(checkpoint_number=step)
         if step >= total:
             if eval_ds is not None:
-                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label)
+                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
             if chief:
                 if eval_ds is not None:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)

@@ -53,7 +53,7 @@ def _token_input(input_shape):
     "grid_lstm_parity", family="grid_lstm", task="classification", paper=PAPER,
     section="Parity (digest §B.2 item 1): tied 1-LSTM over depth; tied tanh/ReLU FFN baselines",
     input_contract=InputContract(
-        shape=(250,), dtype="float32", kind="vector", channel_order=None, mean=None,
+        shape=(250,), dtype="float32", kind="vector", channel_order=None, mean=None, sources=("bits",),
         note="k bits as 0.0/1.0, all given at once to the first layer",
     ),
     paper_numbers={
@@ -171,10 +171,10 @@ _SEQUENCE_TEST = {"units": 8, "num_layers": 2}
 
 
 @register(
-    "grid_lstm_addition", family="grid_lstm", task="classification", paper=PAPER,
+    "grid_lstm_addition", family="grid_lstm", task="sequence_prediction", paper=PAPER,
     section="15-digit addition (digest §B.2 item 2): tied 2-LSTM over time x depth; untied and stacked baselines",
     input_contract=InputContract(
-        shape=(49,), dtype="int32", kind="tokens", channel_order=None, mean=None,
+        shape=(49,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="digits 0-9, 10 = blank; zoo.data.sequence_tasks 'addition' layout, 3n+4 tokens for n digits",
     ),
     paper_numbers={
@@ -212,10 +212,10 @@ def grid_lstm_addition(
 
 
 @register(
-    "grid_lstm_memorization", family="grid_lstm", task="classification", paper=PAPER,
+    "grid_lstm_memorization", family="grid_lstm", task="sequence_prediction", paper=PAPER,
     section="Memorization of 20 symbols (digest §B.2 item 3): 2-LSTM, 100 hidden units",
     input_contract=InputContract(
-        shape=(42,), dtype="int32", kind="tokens", channel_order=None, mean=None,
+        shape=(42,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="symbols 0..S-1, S = blank; zoo.data.sequence_tasks 'memorization' layout, 2n+2 tokens for n symbols",
     ),
     paper_numbers={"hidden units of every network": 100, "symbols to memorise": 20},
@@ -244,10 +244,10 @@ def grid_lstm_memorization(
 
 
 @register(
-    "grid_lstm_charlm", family="grid_lstm", task="classification", paper=PAPER,
+    "grid_lstm_charlm", family="grid_lstm", task="sequence_prediction", paper=PAPER,
     section="Character-level language modelling on Hutter's Wikipedia (digest §B.2 item 4): tied 2-LSTM",
     input_contract=InputContract(
-        shape=(50,), dtype="int32", kind="tokens", channel_order=None, mean=None,
+        shape=(50,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="character ids; 50-step windows (the slides' truncated back-propagation length)",
     ),
     paper_numbers={"Tied 2-LSTM bits per character (Hutter, test: last 5MB)": 1.47,
@@ -361,10 +361,10 @@ def grid_lstm_mnist(
 
 
 @register(
-    "grid_lstm_translation", family="grid_lstm", task="classification", paper=PAPER,
+    "grid_lstm_translation", family="grid_lstm", task="sequence_prediction", paper=PAPER,
     section="Translation (digest §B.2 item 6): the 3-LSTM re-encoder, source x target x depth",
     input_contract=InputContract(
-        shape=(24,), dtype="int32", kind="tokens", channel_order=None, mean=None,
+        shape=(24,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="source_length source tokens, then the target tokens shifted right (a start token first)",
     ),
     paper_numbers={"3-LSTM BLEU Valid-1 / Test-1 / Valid-15 / Test-15 (IWSLT BTEC zh-en)": "30.3 / 42.4 / 51.8 / 60.2"},
