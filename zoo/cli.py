@@ -197,7 +197,7 @@ def cmd_eval(args):
         recipe.data.eval_split = args.split
     _, eval_ds, _ = runner.make_datasets(recipe, card, start_step=0)
     t0 = time.time()
-    metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label)
+    metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label, eval_cfg=recipe.eval)
     print(f"{recipe.model.name} on {recipe.data.name}/{recipe.data.eval_split} ({time.time() - t0:.1f}s):")
     for k, v in metrics.items():
         print(f"  {k:<16} {v:.4f}")

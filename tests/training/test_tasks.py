@@ -163,3 +163,14 @@ def test_two_stream_net_starts_each_stream_from_a_single_stream_run(tmp_path):
     bad = recipe_for("fcn32s_rgbhha", [f'model.stream_weights={{ depth = "{single.weights}" }}'])
     with pytest.raises(WeightsMismatchError, match="shares no layer"):
         runner.build_model(bad, card)
+
+
+def test_mean_iu_over_present_classes_ignores_a_predicted_absent_class():
+    """Long thesis Table 3.6, footnote 10: SIFT Flow's mean IU covers the classes present in the test set."""
+    evaluator = tasks.ConfusionEvaluator(3, segmentation=True)
+    labels = np.array([[0, 0, 1, 1]])
+    pred = np.array([[0, 2, 1, 1]])  # class 2 never occurs in the labels but is predicted once
+    evaluator.update(np.eye(3)[pred], labels)
+    result = evaluator.result()
+    assert result["mean_iu"] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert result["mean_iu_present_classes"] == pytest.approx((1 / 2 + 1) / 2)

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from zoo.data.registry import DatasetInfo, register_dataset
-from zoo.errors import unknown_name
+from zoo.errors import DatasetNotFoundError, unknown_name
 
 NUM_TEST = 360
 SPLITS = {"train": 1797 - NUM_TEST, "test": NUM_TEST}
@@ -30,7 +30,12 @@ SPLITS = {"train": 1797 - NUM_TEST, "test": NUM_TEST}
 @functools.lru_cache(maxsize=1)
 def arrays() -> dict:
     """{split: {"image": uint8 (N, 8, 8, 1), "label": int64 (N,)}}."""
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise DatasetNotFoundError(
+            "the digits stand-in is scikit-learn's bundled copy: pip install scikit-learn (or zoo[dev])"
+        ) from e
 
     digits = load_digits()
     images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]

@@ -150,7 +150,14 @@ class ConfusionEvaluator(Evaluator):
         from zoo.metrics.segmentation import metrics_from_confusion
 
         if self.segmentation:
-            return {k: float(v) for k, v in metrics_from_confusion(self.confusion).items()}
+            metrics = {k: float(v) for k, v in metrics_from_confusion(self.confusion).items()}
+            # SIFT Flow's convention (thesis Table 3.6, footnote 10): mean IU over the classes that occur
+            # in the ground truth, so a class absent from the test set but predicted does not count as 0.
+            present = self.confusion.sum(axis=1) > 0
+            union = self.confusion.sum(axis=1) + self.confusion.sum(axis=0) - np.diag(self.confusion)
+            metrics["mean_iu_present_classes"] = float(np.mean(np.diag(self.confusion)[present] / union[present])) \
+                if present.any() else float("nan")
+            return metrics
         return {"accuracy": float(np.trace(self.confusion) / max(self.confusion.sum(), 1))}
 
 
