@@ -77,13 +77,15 @@ class OptimizerConfig:
 
 @dataclasses.dataclass
 class ScheduleConfig:
-    # Caffe's lr_policy: fixed | step | multistep | poly (and cosine as a modern option)
+    # Caffe's lr_policy: fixed | step | multistep | poly; cosine as a modern option; plateau (AlexNet, VGG)
     policy: str = "fixed"
     gamma: float = 0.1
     step_size: int = 0  # step
     steps: list = dataclasses.field(default_factory=list)  # multistep boundaries
     power: float = 1.0  # poly
     warmup_steps: int = 0
+    patience: int = 1  # plateau: evaluations without improvement of train.monitor before a drop
+    max_drops: int = 0  # plateau: at most this many drops (0 = no limit)
 
 
 @dataclasses.dataclass
@@ -156,7 +158,7 @@ class Recipe:
 
 _LIST_ITEM_TYPES = {("lr_mult",): LrMultConfig}
 STRATEGIES = ("default", "mirrored", "multi_worker", "parameter_server", "tpu")
-SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine")
+SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine", "plateau")
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -208,6 +210,11 @@ def _validate(r: Recipe):
         raise unknown_name("optimizer", r.optimizer.name, OPTIMIZERS)
     if r.schedule.policy == "step" and r.schedule.step_size <= 0:
         raise ConfigError("schedule.policy = 'step' needs schedule.step_size > 0")
+    if r.schedule.policy == "plateau" and not (r.train.monitor and r.data.eval_split and r.train.eval_every > 0):
+        raise ConfigError("schedule.policy = 'plateau' watches a validation metric: it needs train.monitor, "
+                          "data.eval_split and train.eval_every > 0")
+    if r.schedule.patience < 1 or r.schedule.max_drops < 0:
+        raise ConfigError("schedule.patience must be >= 1 and schedule.max_drops >= 0")
     if r.eval.max_length < 1:
         raise ConfigError(f"eval.max_length must be at least 1 word, got {r.eval.max_length}")
     if r.data.global_batch_size < 1 or r.train.steps < 1:

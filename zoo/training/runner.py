@@ -109,8 +109,8 @@ def build_model(recipe, card):
     return model
 
 
-def make_optimizer(recipe):
-    lr = schedules.from_recipe(recipe)
+def make_optimizer(recipe, schedule=None):
+    lr = schedule if schedule is not None else schedules.from_recipe(recipe)
     o = recipe.optimizer
     clip = {"global_clipnorm": o.clipnorm} if o.clipnorm > 0 else {}
     if o.name == "sgd":
@@ -277,7 +277,13 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
 
     with strategy.scope():
         model = build_model(recipe, card)
-        optimizer = make_optimizer(recipe)
+        # Validation state kept in the backup, so a resumed run neither overwrites a better best.weights.h5
+        # nor forgets the plateau schedule's drops.
+        best_var = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best_metric")
+        waited_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="evals_without_improvement")
+        drops_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_drops")
+        schedule = schedules.from_recipe(recipe, drops=drops_var)
+        optimizer = make_optimizer(recipe, schedule)
         mults = _variable_multipliers(model.trainable_variables, recipe.lr_mult)
         train_vars = [v for v, (lr, _) in zip(model.trainable_variables, mults) if lr != 0.0]
         mults = [m for m in mults if m[0] != 0.0]
@@ -286,7 +292,7 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         optimizer.build(train_vars)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     checkpoint = tf.train.Checkpoint(
-        step=step_var, **{f"model_{i}": v for i, v in enumerate(model.variables)},
+        step=step_var, best=best_var, waited=waited_var, drops=drops_var, **{f"model_{i}": v for i, v in enumerate(model.variables)},
         **{f"optimizer_{i}": v for i, v in enumerate(optimizer.variables)},
     )
     manager = tf.train.CheckpointManager(checkpoint, str(writedir / "backup"), max_to_keep=2)
@@ -350,7 +356,6 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
             step_var.assign_add(1)
         return loss, finite
 
-    schedule = schedules.from_recipe(recipe)
     total = recipe.train.steps
     stop_at = total if max_steps is None else min(total, start_step + max_steps)
     spe = max(1, recipe.train.steps_per_execution)
@@ -361,7 +366,6 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     log = csv.writer(csv_file)
     if new_csv:
         log.writerow(["step", "loss", "learning_rate", "seconds", "split", "metrics"])
-    best = -math.inf
     metrics = {}
     loss_value = float("nan")
     step = start_step
@@ -401,13 +405,13 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
                 last_backup = step
             if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
                 metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
+                improved = _improved(recipe, metrics, best_var)  # every worker: the same model, the same split
                 if chief:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
-                    monitor = recipe.train.monitor
-                    if monitor and metrics.get(monitor, -math.inf) > best:
-                        best = metrics[monitor]
+                    if improved:
                         save_weights_atomic(model, writedir / "best.weights.h5")
                         _sidecar(writedir / "best.weights.h5", recipe, info, step, metrics)
+                _plateau_step(recipe, improved, waited_var, drops_var, step, chief)
         manager.save(checkpoint_number=step)
         if step >= total:
             if eval_ds is not None:
@@ -425,6 +429,32 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         seconds=time.time() - t_start, weights=str(workdir / "final.weights.h5") if step >= total else "",
         model=model,
     )
+
+
+def _improved(recipe, metrics, best_var) -> bool:
+    """Whether the monitored metric beat the best so far (which it then becomes)."""
+    monitor = recipe.train.monitor
+    value = metrics.get(monitor, -math.inf) if monitor else -math.inf
+    if value > float(best_var.numpy()):
+        best_var.assign(value)
+        return True
+    return False
+
+
+def _plateau_step(recipe, improved, waited_var, drops_var, step, chief):
+    """The plateau policy: one more lr drop after `patience` evaluations without a new best."""
+    s = recipe.schedule
+    if s.policy != "plateau":
+        return
+    if improved:
+        waited_var.assign(0)
+        return
+    waited_var.assign_add(1)
+    if int(waited_var.numpy()) >= s.patience and (s.max_drops == 0 or int(drops_var.numpy()) < s.max_drops):
+        drops_var.assign_add(1)
+        waited_var.assign(0)
+        _log(f"step {step}: {recipe.train.monitor} has not improved for {s.patience} evaluation(s); "
+             f"learning rate x{s.gamma} (drop {int(drops_var.numpy())})", chief)
 
 
 def _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb):

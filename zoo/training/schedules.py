@@ -5,6 +5,9 @@
 - multistep: base_lr * gamma ^ (number of boundaries in `steps` that iter has reached)
 - poly:      base_lr * (1 - iter / max_iter) ^ power
 - cosine:    base_lr * (1 + cos(pi * iter / max_iter)) / 2 (a modern option, not in the papers)
+- plateau:   base_lr * gamma ^ drops, where the runner adds a drop each time the monitored validation
+             metric has not improved for `patience` evaluations ("divided by 10 when the validation
+             error rate stopped improving", AlexNet §5; VGG §3.1), at most `max_drops` times
 An optional linear warm-up multiplies the first `warmup_steps` steps by (iter + 1) / warmup_steps.
 """
 
@@ -16,8 +19,10 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="zoo")
 class CaffeSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    def __init__(self, policy, base_lr, max_iter, gamma=0.1, step_size=0, steps=(), power=1.0, warmup_steps=0):
+    def __init__(self, policy, base_lr, max_iter, gamma=0.1, step_size=0, steps=(), power=1.0, warmup_steps=0,
+                 drops=None):
         self.policy = policy
+        self.drops = drops  # plateau: a variable the runner increments (not serialised: a saved schedule has none)
         self.base_lr = float(base_lr)
         self.max_iter = int(max_iter)
         self.gamma = float(gamma)
@@ -38,6 +43,9 @@ class CaffeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         elif self.policy == "poly":
             frac = ops.clip(1.0 - it / self.max_iter, 0.0, 1.0)
             lr = self.base_lr * ops.power(frac, self.power)
+        elif self.policy == "plateau":
+            drops = ops.cast(self.drops, "float32") if self.drops is not None else 0.0
+            lr = self.base_lr * ops.power(self.gamma, drops)
         elif self.policy == "cosine":
             frac = ops.clip(it / self.max_iter, 0.0, 1.0)
             lr = self.base_lr * 0.5 * (1.0 + ops.cos(math.pi * frac))
@@ -55,9 +63,9 @@ class CaffeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def from_recipe(recipe):
+def from_recipe(recipe, drops=None):
     s = recipe.schedule
     return CaffeSchedule(
         s.policy, recipe.optimizer.learning_rate, recipe.train.steps, gamma=s.gamma, step_size=s.step_size,
-        steps=s.steps, power=s.power, warmup_steps=s.warmup_steps,
+        steps=s.steps, power=s.power, warmup_steps=s.warmup_steps, drops=drops,
     )
