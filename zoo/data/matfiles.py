@@ -34,19 +34,38 @@ def _field(mat: dict, path: str, name: str):
     return value
 
 
+def load(source, name: str) -> dict:
+    """`scipy.io.loadmat` of a file path or of .mat bytes; CorruptRecordError naming `name` if it does not parse."""
+    import scipy.io
+
+    raw = isinstance(source, (bytes, bytearray, memoryview))
+    try:
+        return scipy.io.loadmat(io.BytesIO(bytes(source)) if raw else source)
+    except Exception as e:  # scipy raises MatReadError, OSError, ValueError, zlib.error, NotImplementedError (v7.3)
+        size = f" ({len(source)} bytes)" if raw else ""
+        raise CorruptRecordError(
+            f"{name} is not a readable MATLAB v5 .mat file{size}: {str(e) or type(e).__name__}"
+        ) from e
+
+
+def integer_vector(mat: dict, key: str, name: str) -> np.ndarray:
+    """The variable `key` of a loaded .mat as a flat int64 vector (split indices, class mappings)."""
+    if key not in mat:
+        found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+        raise CorruptRecordError(f"{name} should hold a variable {key}; its variables are: {found}")
+    values = np.asarray(mat[key]).ravel()
+    if values.size == 0 or not np.issubdtype(values.dtype, np.number) or np.any(values != np.round(values)):
+        raise CorruptRecordError(f"{name}: {key} should be a non-empty vector of integers; found {values.dtype} {values[:5]}")
+    return values.astype(np.int64)
+
+
 def read_label_map(data: bytes, name: str, path: str, num_classes: int, ignore_label: int | None = 255) -> np.ndarray:
     """The 2-D integer label map at `path` ("LabelMap", "GTcls.Segmentation") of .mat bytes, as int64.
 
     Values must be integers in [0, num_classes) or `ignore_label`; anything else raises
     CorruptRecordError naming `name`.
     """
-    import scipy.io
-
-    try:
-        mat = scipy.io.loadmat(io.BytesIO(bytes(data)))
-    except Exception as e:  # scipy raises MatReadError, OSError, ValueError, zlib.error, NotImplementedError (v7.3)
-        reason = str(e) or type(e).__name__
-        raise CorruptRecordError(f"{name} is not a readable MATLAB v5 .mat file ({len(data)} bytes): {reason}") from e
+    mat = load(data, name)
     labels = np.asarray(_field(mat, path, name))
     if labels.ndim != 2 or labels.size == 0 or not np.issubdtype(labels.dtype, np.number):
         raise CorruptRecordError(

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import hha, nyud
+from zoo.data import hha, matfiles, nyud
 from zoo.data.images import decode_image
 from zoo.data.tfds_manual import ManualArchiveBuilder
 from zoo.errors import ConfigError, CorruptRecordError, DatasetNotFoundError
@@ -23,30 +23,9 @@ _MAPS = ("depths", "labels")  # (N, W, H) beside images (N, 3, W, H); rawDepths 
 _MAX_DEPTH_M = np.iinfo(np.uint16).max / 1000.0
 
 
-def _loadmat(path: str) -> dict:
-    import scipy.io
-
-    try:
-        return scipy.io.loadmat(path)
-    except Exception as e:  # MatReadError, ValueError, OSError, NotImplementedError (a v7.3 file), ...
-        raise CorruptRecordError(f"{path} is not a readable MATLAB v5 .mat file: {str(e) or type(e).__name__}") from e
-
-
-def _integers(mat: dict, key: str, path: str) -> np.ndarray:
-    if key not in mat:
-        found = ", ".join(k for k in mat if not k.startswith("__")) or "none"
-        raise CorruptRecordError(f"{path} should hold a variable {key}; its variables are: {found}")
-    values = np.asarray(mat[key]).ravel()
-    if values.size == 0 or not np.issubdtype(values.dtype, np.number) or np.any(values != np.round(values)):
-        raise CorruptRecordError(
-            f"{path}: {key} should be a non-empty vector of integers; found {values.dtype} {values[:5]}"
-        )
-    return values.astype(np.int64)
-
-
 def read_class_mapping(path: str) -> np.ndarray:
     """uint8 lookup table (895,) from the 894-class `labels` to 0-39, with 0 (unlabelled) -> 255."""
-    map_class = _integers(_loadmat(path), "mapClass", path)
+    map_class = matfiles.integer_vector(matfiles.load(path, path), "mapClass", path)
     if map_class.size != nyud.NUM_RAW_CLASSES or map_class.min() < 0 or map_class.max() > len(nyud.NYUD_CLASSES):
         raise CorruptRecordError(
             f"{path}: mapClass should map the {nyud.NUM_RAW_CLASSES} NYUDv2 classes to 1-40; found {map_class.size} "
@@ -59,8 +38,8 @@ def read_class_mapping(path: str) -> np.ndarray:
 
 def read_splits(path: str, num_images: int) -> dict:
     """{"train": [...], "test": [...]} 1-based indices of splits.mat, checked against `num_images`."""
-    mat = _loadmat(path)
-    splits = {split: _integers(mat, key, path) for split, key in (("train", "trainNdxs"), ("test", "testNdxs"))}
+    mat = matfiles.load(path, path)
+    splits = {split: matfiles.integer_vector(mat, key, path) for split, key in (("train", "trainNdxs"), ("test", "testNdxs"))}
     for split, key in (("train", "trainNdxs"), ("test", "testNdxs")):
         bad = splits[split][(splits[split] < 1) | (splits[split] > num_images)]
         if bad.size:
