@@ -174,3 +174,38 @@ def test_mean_iu_over_present_classes_ignores_a_predicted_absent_class():
     result = evaluator.result()
     assert result["mean_iu"] == pytest.approx((1 / 2 + 1 + 0) / 3)
     assert result["mean_iu_present_classes"] == pytest.approx((1 / 2 + 1) / 2)
+
+
+def _load_sizes(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, largest=30):
+    sizes = [(20, 27), (largest, 22), (25, 25), (21, 30)]
+
+    rng = np.random.default_rng(1)
+
+    def gen_sized():
+        for h, w in sizes:
+            yield {"image": rng.integers(0, 255, (h, w, 3)).astype(np.uint8), "segmentation": rng.integers(0, 3, (h, w)).astype(np.uint8)}
+
+    spec = {"image": tf.TensorSpec((None, None, 3), tf.uint8), "segmentation": tf.TensorSpec((None, None), tf.uint8)}
+    return tf.data.Dataset.from_generator(gen_sized, output_signature=spec)
+
+
+if "test/sizes" not in __import__("zoo.data.registry", fromlist=["_DATASETS"])._DATASETS:
+    register_dataset("test/sizes", DatasetInfo(
+        name="test/sizes", task="segmentation", summary="test only: images of different sizes",
+        num_classes=3, splits={"train": 4, "validation": 4}, ignore_label=255, is_standin=True,
+        options={"largest": 30}), _load_sizes)
+
+
+def test_pad_to_batches_whole_images_of_different_sizes(tmp_path):
+    path = write_recipe(tmp_path / "r.toml", steps=2, batch=2, lr=1e-4, checkpoint_every=1)
+    text = path.read_text().replace("options = { num_classes = 6, dropout = 0.0 }", "options = { num_classes = 3 }", 1)
+    text = text.replace('name = "shapes"', 'name = "test/sizes"').replace(
+        "options = { image_size = 16, num_examples = 96 }", "")
+    path.write_text(text)
+    with pytest.raises(Exception, match="Cannot batch|incompatible shapes|must have the same shape"):
+        runner.train(runner.load_recipe(path), tmp_path / "unpadded")
+    result = runner.train(runner.load_recipe(path, ["data.pad_to=[32, 32]"]), tmp_path / "padded")
+    assert np.isfinite(result.final_loss)
+    with pytest.raises(Exception, match=r"larger than data.pad_to = \[32, 32\]"):
+        runner.train(runner.load_recipe(path, ["data.pad_to=[32, 32]", "data.options={ largest = 40 }"]),
+                     tmp_path / "too_large")

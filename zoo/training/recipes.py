@@ -55,6 +55,9 @@ class DataConfig:
     eval_name: str = ""
     eval_options: dict = dataclasses.field(default_factory=dict)  # eval_name's own options (`options` do not carry over)
     global_batch_size: int = 1
+    # [H, W]: pad every image (0 after preprocessing) and label map (ignore label) to this size so that
+    # whole images of different sizes batch (FCN with several replicas); [] = no padding.
+    pad_to: list = dataclasses.field(default_factory=list)
     shuffle_buffer: int = 1000
     data_dir: str = ""
     manual_dir: str = ""
@@ -219,6 +222,8 @@ def _validate(r: Recipe):
         raise ConfigError(f"eval.max_length must be at least 1 word, got {r.eval.max_length}")
     if r.data.global_batch_size < 1 or r.train.steps < 1:
         raise ConfigError("data.global_batch_size and train.steps must be >= 1")
+    if r.data.pad_to and (len(r.data.pad_to) != 2 or min(r.data.pad_to) < 1):
+        raise ConfigError(f"data.pad_to is [height, width]; got {r.data.pad_to}")
     if r.data.on_corrupt not in ("raise", "skip"):
         raise ConfigError(f"data.on_corrupt must be 'raise' or 'skip', got {r.data.on_corrupt!r}")
     if r.train.mixed_precision not in ("", "mixed_float16", "mixed_bfloat16"):

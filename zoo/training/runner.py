@@ -147,6 +147,8 @@ def make_datasets(recipe, card, *, start_step: int, model=None):
     # a restart replays exactly the stream an uninterrupted run would have seen.
     train = train.shuffle(d.shuffle_buffer, seed=recipe.train.seed, reshuffle_each_iteration=True).repeat()
     train = train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if d.pad_to:
+        train = train.map(_padder(d.pad_to, recipe.loss.ignore_label), num_parallel_calls=tf.data.AUTOTUNE)
     train = train.batch(d.global_batch_size, drop_remainder=True)
     if start_step:
         train = train.skip(start_step)
@@ -164,9 +166,38 @@ def make_datasets(recipe, card, *, start_step: int, model=None):
         else:
             evaluation = load(d.eval_split)
         eval_xy = task.eval_example_to_xy(card.input_contract)
-        evaluation = evaluation.map(eval_xy, num_parallel_calls=tf.data.AUTOTUNE).batch(d.global_batch_size)
+        evaluation = evaluation.map(eval_xy, num_parallel_calls=tf.data.AUTOTUNE)
+        if d.pad_to:
+            evaluation = evaluation.map(_padder(d.pad_to, recipe.loss.ignore_label), num_parallel_calls=tf.data.AUTOTUNE)
+        evaluation = evaluation.batch(d.global_batch_size)
         evaluation = evaluation.prefetch(tf.data.AUTOTUNE)
     return train, evaluation, info
+
+
+def _padder(size, ignore_label):
+    """Pad whole images to one size (bottom and right) so that several form a batch: inputs with 0
+    (the mean, after preprocessing), label maps with the ignore label, so padding adds no loss and
+    no metric counts. FCNs train on whole images of any size (batch 1 in the reference); this is
+    how several replicas each get one image. A larger image is an error, not a crop."""
+    height, width = (int(v) for v in size)
+
+    def pad(t, value):
+        if t.shape.rank not in (2, 3):  # (H, W) label maps and (H, W, C) images; not labels, clips or tokens
+            return t
+        shape = tf.shape(t)
+        check = tf.debugging.assert_less_equal(
+            shape[:2], tf.constant([height, width]),
+            message=f"an example is larger than data.pad_to = [{height}, {width}]; raise pad_to",
+        )
+        with tf.control_dependencies([check]):
+            paddings = [[0, height - shape[0]], [0, width - shape[1]]] + [[0, 0]] * (t.shape.rank - 2)
+            out = tf.pad(t, paddings, constant_values=tf.cast(value, t.dtype))
+        return tf.ensure_shape(out, [height, width, *t.shape[2:]])
+
+    def fn(x, y):
+        return (tf.nest.map_structure(lambda t: pad(t, 0), x), tf.nest.map_structure(lambda t: pad(t, ignore_label), y))
+
+    return fn
 
 
 def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None):
