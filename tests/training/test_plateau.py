@@ -32,3 +32,11 @@ def test_plateau_needs_a_monitored_validation_metric(tmp_path):
     path = write_recipe(tmp_path / "r.toml")
     with pytest.raises(ConfigError, match="train.monitor"):
         runner.load_recipe(path, ["schedule.policy='plateau'"])
+
+
+def test_final_evaluation_is_a_best_candidate(tmp_path):
+    """Staged recipes start from runs/<stage>/best.weights.h5: it must exist even when the only
+    evaluation is the final one."""
+    path = write_recipe(tmp_path / "r.toml", steps=2, batch=2, checkpoint_every=1)
+    runner.train(runner.load_recipe(path, ["train.monitor='mean_iu'"]), tmp_path / "run")
+    assert (tmp_path / "run" / "best.weights.h5").exists() and (tmp_path / "run" / "eval.json").exists()

@@ -13,6 +13,9 @@ As in the reference score.py: one confusion matrix is accumulated over the whole
 "void" is ignored), and the means skip classes whose ratio is 0/0 (nanmean), i.e. classes
 absent from both the labels and the predictions (IU) or from the labels (accuracy).
 Values are fractions in [0, 1], like score.py's.
+
+`stride_upper_bounds` is §3.5's upper bound on these metrics for a prediction stride; run it on
+a dataset with `python -m zoo.metrics.segmentation --dataset NAME --split SPLIT`.
 """
 
 from __future__ import annotations
@@ -53,11 +56,15 @@ def _confusion(y_true, y_pred, num_classes, sample_weight=None):
 
 
 def _scores(confusion) -> dict:
-    """The four metrics of a confusion matrix, as backend scalars (NaN where undefined)."""
+    """The four metrics of a (C, C) confusion matrix, as backend scalars (NaN where undefined).
+
+    A (C, C + k) matrix is read the same way: its last k columns count predictions outside the C
+    classes (e.g. "void"), wrong for every ground-truth class and in no class's prediction.
+    """
     n = ops.cast(confusion, "float32")
     diag = ops.diagonal(n)
     t = ops.sum(n, axis=1)  # pixels of each class in the labels
-    union = t + ops.sum(n, axis=0) - diag
+    union = t + ops.sum(n, axis=0)[: n.shape[0]] - diag
     total = ops.sum(t)
 
     def nanmean(num, den):  # mean over the classes whose ratio is defined
@@ -80,7 +87,10 @@ def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
 
 
 def metrics_from_confusion(confusion) -> dict:
-    """{"pixel_accuracy", "mean_accuracy", "mean_iu", "frequency_weighted_iu"} as floats."""
+    """{"pixel_accuracy", "mean_accuracy", "mean_iu", "frequency_weighted_iu"} as floats.
+
+    `confusion` is (C, C), or (C, C + k) with k columns of predictions outside the classes.
+    """
     return {k: float(v) for k, v in _scores(confusion).items()}
 
 
@@ -98,6 +108,47 @@ def mean_iu(confusion) -> float:
 
 def frequency_weighted_iu(confusion) -> float:
     return metrics_from_confusion(confusion)["frequency_weighted_iu"]
+
+
+def downsample_upsample(labels, factor: int) -> np.ndarray:
+    """A label map as a prediction at stride `factor` sees it at best (Long thesis §3.5).
+
+    The (H, W) map is cut into `factor` x `factor` blocks from its top-left corner (the last row
+    and column of blocks may be partial); every pixel of a block takes the label at the block's
+    centre pixel (offset factor // 2, clipped to the map): nearest-neighbour downsampling by
+    `factor`, then nearest-neighbour upsampling back to (H, W). The thesis does not name its
+    resampling; this is the nearest-neighbour reading.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or int(factor) < 1:
+        raise ValueError(f"expected an (H, W) label map and a factor >= 1, got shape {labels.shape}, factor {factor}")
+    f = int(factor)
+    height, width = labels.shape
+    rows = np.minimum(np.arange(0, height, f) + f // 2, height - 1)
+    cols = np.minimum(np.arange(0, width, f) + f // 2, width - 1)
+    coarse = labels[np.ix_(rows, cols)]
+    return np.repeat(np.repeat(coarse, f, axis=0), f, axis=1)[:height, :width]
+
+
+def stride_upper_bounds(label_maps, factors, num_classes: int) -> dict:
+    """{factor: the four metrics of `downsample_upsample(labels, factor)` against `labels`} (thesis §3.5).
+
+    One confusion matrix per factor over all of `label_maps` (any iterable of (H, W) maps, of any
+    sizes), as the metrics above. Ground-truth pixels outside [0, C) (VOC's 255) are not counted;
+    a block whose centre is such a pixel predicts it, and that prediction is wrong for every
+    ground-truth pixel of the block (a column outside the classes; see `metrics_from_confusion`).
+    """
+    factors = [int(f) for f in factors]
+    c = int(num_classes)
+    counts = {f: np.zeros(c * (c + 1), np.int64) for f in factors}
+    for labels in label_maps:
+        labels = np.asarray(labels).astype(np.int64)
+        keep = (labels >= 0) & (labels < c)
+        for f in factors:
+            pred = downsample_upsample(labels, f)
+            pred = np.where((pred >= 0) & (pred < c), pred, c)  # void or unknown: the extra column
+            counts[f] += np.bincount(labels[keep] * (c + 1) + pred[keep], minlength=c * (c + 1))
+    return {f: metrics_from_confusion(counts[f].reshape(c, c + 1)) for f in factors}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -143,3 +194,49 @@ class SegmentationMetrics(ConfusionMatrix):
 
     def result(self):
         return _scores(self.confusion)
+
+
+def main(argv=None) -> int:
+    """`python -m zoo.metrics.segmentation`: §3.5's upper bounds on a registered dataset's label maps."""
+    import argparse
+    import sys
+
+    from zoo import data as data_mod
+    from zoo.errors import ZooError
+    from zoo.training.recipes import parse_override
+
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.metrics.segmentation",
+        description="Mean IU of the ground truth downsampled by each factor and upsampled back "
+                    "(Long thesis §3.5: 50.9 / 73.3 / 86.1 / 92.8 / 96.4 / 98.5 at 128 / 64 / 32 / 16 / 8 / 4 "
+                    "on the VOC2011 val subset seg11valid).")
+    parser.add_argument("--dataset", default="voc2011_segmentation")
+    parser.add_argument("--split", default="seg11valid")
+    parser.add_argument("--factors", type=int, nargs="+", default=[128, 64, 32, 16, 8, 4])
+    parser.add_argument("--manual_dir", default=None, help="folder holding the downloaded archives")
+    parser.add_argument("--data_dir", default=None, help="TFDS data_dir (default ~/tensorflow_datasets)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a dataset option, e.g. image_size=128 for shapes")
+    args = parser.parse_args(argv)
+    options = {keys[0]: value for keys, value in map(parse_override, args.option)}
+    for key in ("manual_dir", "data_dir"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    try:
+        info = data_mod.info(args.dataset)
+        dataset = data_mod.load(args.dataset, args.split, **options)
+        maps = (example["segmentation"] for example in dataset.as_numpy_iterator())
+        bounds = stride_upper_bounds(maps, args.factors, info.num_classes)
+    except ZooError as e:
+        print(f"python -m zoo.metrics.segmentation: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.dataset} {args.split}: ground truth downsampled and upsampled back (nearest)")
+    print(f"{'factor':>6} {'pixel acc.':>10} {'mean acc.':>10} {'mean IU':>8} {'f.w. IU':>8}")
+    for f, m in bounds.items():
+        print(f"{f:>6} {100 * m['pixel_accuracy']:>10.1f} {100 * m['mean_accuracy']:>10.1f} "
+              f"{100 * m['mean_iu']:>8.1f} {100 * m['frequency_weighted_iu']:>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -447,10 +447,14 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         if step >= total:
             if eval_ds is not None:
                 metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
+            improved = eval_ds is not None and _improved(recipe, metrics, best_var)
             if chief:
                 if eval_ds is not None:
                     _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
                     (workdir / "eval.json").write_text(json.dumps({"step": step, "split": recipe.data.eval_split, **metrics}, indent=2))
+                if improved:  # the final evaluation is a candidate too
+                    save_weights_atomic(model, writedir / "best.weights.h5")
+                    _sidecar(writedir / "best.weights.h5", recipe, info, step, metrics)
                 save_weights_atomic(model, writedir / "final.weights.h5")
                 _sidecar(writedir / "final.weights.h5", recipe, info, step, metrics)
     finally:
