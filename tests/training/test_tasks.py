@@ -109,7 +109,9 @@ def _load_modalities(split, *, data_dir=None, manual_dir=None, seed=0, on_corrup
 if "test/modalities" not in __import__("zoo.data.registry", fromlist=["_DATASETS"])._DATASETS:
     register_dataset("test/modalities", DatasetInfo(
         name="test/modalities", task="segmentation", summary="test only: image, depth, HHA, two label maps",
-        num_classes=3, splits={"train": 8, "validation": 8}, ignore_label=255, is_standin=True), _load_modalities)
+        num_classes=3, class_names=("background", "near", "far"), splits={"train": 8, "validation": 8},
+        features={k: "uint8 arrays" for k in ("image", "depth", "hha", "segmentation", "geometry")},
+        ignore_label=255, is_standin=True), _load_modalities)
 
 
 @pytest.mark.parametrize("model, options", [
@@ -192,7 +194,8 @@ def _load_sizes(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="ra
 if "test/sizes" not in __import__("zoo.data.registry", fromlist=["_DATASETS"])._DATASETS:
     register_dataset("test/sizes", DatasetInfo(
         name="test/sizes", task="segmentation", summary="test only: images of different sizes",
-        num_classes=3, splits={"train": 4, "validation": 4}, ignore_label=255, is_standin=True,
+        num_classes=3, class_names=("a", "b", "c"), splits={"train": 4, "validation": 4}, ignore_label=255,
+        features={"image": "uint8 (H, W, 3)", "segmentation": "uint8 (H, W)"}, is_standin=True,
         options={"largest": 30}), _load_sizes)
 
 
