@@ -2,11 +2,14 @@
 
 A stand-in for the activity-recognition videos of LRCN (Donahue thesis §4.3, UCF101), which
 cannot be downloaded here; it is never reported as UCF101. Each clip shows one shape (an
-isosceles triangle, a bar or an L, of a random colour on a noisy background of another colour)
+isosceles triangle, a bar or an L, bright and of a random colour, on a dark noisy background)
 that either translates or rotates in place. The class is the motion:
 
-    0 left   1 right   2 up   3 down      translation by 0.03-0.06 of the frame size per frame
-    4 clockwise   5 anticlockwise          rotation by 12-24 degrees per frame (as seen on screen)
+    0 left   1 right   2 up   3 down      translation by 0.06-0.1 of the frame size per frame
+    4 clockwise   5 anticlockwise          rotation by 20-40 degrees per frame (as seen on screen)
+
+The motions are fast (a clip of 8 frames crosses half the frame or more) so that a CNN with
+stride-32 features, as LRCN's, sees the shape change cells within a clip.
 
 Every single frame is ambiguous by construction: the shape's position is uniform on the frame
 (translations wrap around the borders, so the frame is a torus), its orientation is uniform, and
@@ -43,8 +46,8 @@ SPLITS = {"train": 0, "validation": 1, "test": 2}
 DEFAULT_NUM_EXAMPLES = {"train": 1200, "validation": 300, "test": 300}
 # Pixel steps (dx, dy) of the translation classes; image rows grow downwards.
 _DIRECTIONS = {LEFT: (-1.0, 0.0), RIGHT: (1.0, 0.0), UP: (0.0, -1.0), DOWN: (0.0, 1.0)}
-SPEED = (0.03, 0.06)  # translation per frame, fraction of the frame size
-ANGULAR_SPEED = (12.0, 24.0)  # rotation per frame, degrees
+SPEED = (0.06, 0.1)  # translation per frame, fraction of the frame size
+ANGULAR_SPEED = (20.0, 40.0)  # rotation per frame, degrees (below 90: the bar's half-turn symmetry stays unseen)
 RADIUS = (0.15, 0.22)  # shape size, fraction of the frame size
 # A bright shape on a dark background: every channel of the shape is at least MIN_CONTRAST above the
 # background's. (With either sign of contrast a small net took many times longer to learn the motion.)

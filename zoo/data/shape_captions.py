@@ -50,7 +50,7 @@ RELATIONS = {"row": ("left of", "right of"), "column": ("above", "below")}
 MAX_SHAPES = 3
 SPLITS = {"train": 0, "validation": 1, "test": 2}
 DEFAULT_NUM_EXAMPLES = {"train": 3000, "validation": 300, "test": 300}
-RADIUS = (0.08, 0.11)  # shape size, fraction of the image size (shapes never touch: see _scene)
+RADIUS = (0.1, 0.14)  # shape size, fraction of the image size (shapes never touch: see _scene)
 JITTER = 0.06  # across the layout axis, fraction of the image size (less than a shape: the order stays clear)
 BACKGROUND = (60.0, 150.0)  # grey level range of the background
 NOISE = 8.0
@@ -103,11 +103,11 @@ def _scene(rng, size):
     layout = "row" if rng.random() < 0.5 else "column"
     pairs = [(c, k) for c in COLOURS for k in KINDS]
     shapes = [pairs[i] for i in rng.choice(len(pairs), size=count, replace=False)]
-    # Positions along the layout axis: one of `count` equal slots each, jittered by up to a tenth of
-    # a slot, so neighbours are at least 0.8 slot (17 px of 64 with three shapes) apart: more than
-    # two radii (at most 14 px), so shapes never touch.
+    # Positions along the layout axis: one of `count` equal slots each, jittered by up to a twentieth
+    # of a slot, so neighbours are at least 0.9 slot (0.3 of the image with three shapes) apart: more
+    # than two radii (at most 0.28), so shapes never touch.
     slot = size / count
-    along = (np.arange(count) + 0.5) * slot + rng.uniform(-0.1, 0.1, count) * slot
+    along = (np.arange(count) + 0.5) * slot + rng.uniform(-0.05, 0.05, count) * slot
     across = size / 2 + rng.uniform(-JITTER, JITTER, count) * size
     radii = rng.uniform(*RADIUS, count) * size
     xs, ys = (along, across) if layout == "row" else (across, along)
