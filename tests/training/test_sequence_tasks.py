@@ -185,6 +185,71 @@ def test_caption_evaluator_perplexity_and_greedy_bleu_on_a_hand_computed_case():
     assert set(plain.result()) == {"cross_entropy", "perplexity", "word_accuracy"} and not plain.candidates
 
 
+def _small_captioner():
+    from zoo.models.lrcn.captioning import lrcn2f
+
+    keras.utils.set_random_seed(1)
+    return lrcn2f(vocab_size=9, hidden=6, embed_dim=5, width=16, input_shape=(67, 67, 3))
+
+
+@pytest.mark.parametrize("strategy", ["beam", "sample"])
+def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
+    from zoo.models.lrcn import decoding
+    from zoo.models.lrcn.parts import Decoder
+
+    model = _small_captioner()
+    images = RNG.normal(size=(3, 67, 67, 3)).astype(np.float32) * 50
+    targets = np.array([[3, 3, 0, -1], [4, 0, -1, -1], [5, 6, 0, -1]])
+    cfg = EvalConfig(decode=True, max_length=4, strategy=strategy, beam_size=3, num_samples=5, temperature=0.7)
+    ev = tasks.get("captioning").evaluator(model, eval_cfg=cfg)
+    ev.update(np.zeros((3, 4, 9), np.float32), {"targets": targets, "id": np.array([1, 1, 2]),
+                                                 "inputs": {"image": images}})
+    decoder = Decoder(model)
+    rng = np.random.default_rng(0)
+    for key, row in ((1, 0), (2, 2)):
+        state = decoder.initial_state(images[row:row + 1])
+        if strategy == "beam":
+            best = decoding.beam_search(decoder.step, state, beam_size=3, max_length=4)[0]
+        else:
+            best = decoding.sample(decoder.step, state, num_samples=5, inverse_temperature=1 / 0.7, rng=rng,
+                                   max_length=4)[0]
+        assert ev.candidates[key] == " ".join(map(str, best.tokens))
+    assert {"BLEU-4", "ROUGE-L", "CIDEr-D"} <= set(ev.result())
+    with pytest.raises(ConfigError, match="eval.strategy"):
+        tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(decode=True, strategy="nucleus"))
+
+
+def test_caption_evaluator_retrieval_ranks_match_the_training_model_likelihoods():
+    from zoo.metrics import retrieval
+    from zoo.models.lrcn.decoding import sequence_log_likelihood
+    from zoo.models.lrcn.vocab import EOS_ID
+
+    model = _small_captioner()
+    images = RNG.normal(size=(4, 67, 67, 3)).astype(np.float32) * 50
+    # 8 captions, two per image, in two evaluation batches
+    targets = RNG.integers(1, 9, size=(8, 5))
+    targets[:, 3], targets[:, 4] = EOS_ID, -1
+    targets[::3, 2:] = [EOS_ID, -1, -1]  # shorter captions
+    image_of = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    words = np.concatenate([np.full((8, 1), EOS_ID), np.where(targets[:, :-1] < 0, EOS_ID, targets[:, :-1])], 1)
+    ev = tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(retrieval=True))
+    for half in (slice(0, 4), slice(4, 8)):
+        x = {"image": images[image_of[half]], "words": words[half]}
+        ev.update(model(x, training=False), {"targets": targets[half], "id": image_of[half] + 100, "inputs": x})
+    scores, caption_image = ev.retrieval_scores(chunk=3)
+    # the oracle: the full training model run on every (image, caption) pair
+    want = np.stack([sequence_log_likelihood(model({"image": np.repeat(images[i:i + 1], 8, 0), "words": words},
+                                                   training=False), targets) for i in range(4)])
+    np.testing.assert_allclose(scores, want, rtol=1e-4, atol=1e-4)
+    assert caption_image.tolist() == image_of.tolist()
+    result = ev.result()
+    ranks = retrieval.caption_image_ranks(want, image_of)
+    for direction in ("caption_to_image", "image_to_caption"):
+        expected = retrieval.summarize(ranks[direction])
+        assert result[f"{direction}_R@1"] == pytest.approx(expected["R@1"])
+        assert result[f"{direction}_Med_r"] == expected["Med r"]
+
+
 # ------------------------------------------------------------------------------ sequence prediction
 
 

@@ -123,10 +123,18 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class EvalConfig:
-    # Captioning: also decode one caption per image greedily (beam 1) and score it with BLEU-1..4 and
-    # CIDEr-D against the split's captions of that image (slow: one decoder call per word).
+    # Captioning (zoo.training.tasks.CaptionEvaluator): decode one caption per image and score it
+    # against the split's captions of that image (slow: one decoder call per word).
     decode: bool = False
     max_length: int = 50  # words per decoded caption (the release's captioner.py: 50)
+    strategy: str = "greedy"  # greedy | beam | sample (Donahue thesis Table 4.6)
+    beam_size: int = 3  # strategy "beam"
+    num_samples: int = 100  # strategy "sample": draw N, keep the most likely
+    temperature: float = 1.0  # strategy "sample": T, words drawn from softmax(logits / T)
+    caption_metrics: list = dataclasses.field(default_factory=lambda: ["BLEU", "ROUGE-L", "CIDEr-D"])  # + "METEOR" (Java)
+    # Caption <-> image retrieval over the whole eval split (Tables 4.4, 4.5): every caption scored
+    # against every image by log p(caption | image); R@1/5/10 and median rank, both directions.
+    retrieval: bool = False
 
 
 @dataclasses.dataclass

@@ -427,11 +427,16 @@ class Captioning(Task):
     Evaluation: `cross_entropy` (nats per target word), `perplexity` = exp(cross_entropy) and
     `word_accuracy` (teacher-forced argmax) over the split's valid target words. With the
     recipe's `eval.decode = true`, one caption per image (examples grouped by "image_id", or by
-    tacos_multilevel's "segment") is decoded greedily (beam 1, `zoo.models.lrcn.decoding.greedy`, at most
-    `eval.max_length` words) and scored against all of that image's captions in the split with
-    BLEU-1..4 and CIDEr-D (`zoo.metrics.captions`, COCO's definitions). The scores are computed
-    on the vocabulary's word ids (unknown words are one `<unk>` token; no PTB tokenizer), so
-    they approximate the official COCO evaluation of decoded sentences.
+    tacos_multilevel's "segment") is decoded (`eval.strategy`: greedy; beam search of
+    `eval.beam_size`; or the most likely of `eval.num_samples` samples at `eval.temperature`, the
+    strategies of Table 4.6; at most `eval.max_length` words) and scored against all of that
+    image's captions in the split with `eval.caption_metrics` (BLEU-1..4, ROUGE-L, CIDEr-D and,
+    with Java, METEOR; `zoo.metrics.captions`, COCO's definitions). The scores are computed on the
+    vocabulary's word ids (unknown words are one `<unk>` token; no PTB tokenizer), so they
+    approximate the official COCO evaluation of decoded sentences. With `eval.retrieval = true`,
+    every caption of the split is scored against every image by log p(caption | image) and the
+    ranks give R@1/5/10 and the median rank in both directions (Tables 4.4, 4.5; run it on a
+    1,000-image split such as coco_captions' retrieval_1k: the cost is images x captions).
     """
 
     name = "captioning"
@@ -532,20 +537,42 @@ class Captioning(Task):
         return total / global_batch_size if loss_cfg.normalize else total
 
     def evaluator(self, model, ignore_label=255, eval_cfg=None):
-        decode = bool(eval_cfg and eval_cfg.decode)
-        return CaptionEvaluator(model, decode=decode, max_length=eval_cfg.max_length if eval_cfg else None)
+        return CaptionEvaluator(model, eval_cfg)
+
+
+DECODING_STRATEGIES = ("greedy", "beam", "sample")
 
 
 class CaptionEvaluator(Evaluator):
-    def __init__(self, model, *, decode=False, max_length=None):
-        from zoo.models.lrcn.decoding import MAX_LENGTH
+    """Teacher-forced scores of every caption, plus (eval_cfg) decoded captions and retrieval ranks.
 
-        self.model, self.decode, self.max_length = model, decode, max_length or MAX_LENGTH
+    Images are told apart by the examples' id ("image_id", "segment", ...; each example is its own
+    image when there is none). The encoder runs once per image: its decoder state is what the
+    decoding strategies and the retrieval scores start from.
+    """
+
+    def __init__(self, model, eval_cfg=None):
+        from zoo.training.recipes import EvalConfig
+
+        cfg = eval_cfg or EvalConfig()
+        if cfg.strategy not in DECODING_STRATEGIES:
+            raise ConfigError(f"eval.strategy must be one of {DECODING_STRATEGIES}, got {cfg.strategy!r}")
+        if cfg.decode and cfg.strategy == "beam" and cfg.beam_size < 1:
+            raise ConfigError(f"eval.beam_size must be at least 1, got {cfg.beam_size}")
+        if cfg.decode and cfg.strategy == "sample" and (cfg.num_samples < 1 or not cfg.temperature > 0):
+            raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.temperature > 0, got "
+                              f"{cfg.num_samples} and {cfg.temperature}")
+        if cfg.decode and not cfg.caption_metrics:
+            raise ConfigError("eval.decode is on but eval.caption_metrics is empty")
+        self.model, self.cfg = model, cfg
         self.nll = 0.0
         self.words = self.right = self.seen = 0
         self.references, self.candidates = {}, {}
+        self.states = {}  # image key -> its decoder state (one row), kept for retrieval
+        self.caption_targets, self.caption_keys = [], []  # retrieval: every caption and its image
+        self.rng = np.random.default_rng(0)  # sampling: the same draws on every evaluation
         self.decoder = None
-        if decode:
+        if cfg.decode or cfg.retrieval:
             from zoo.models.lrcn.parts import Decoder
 
             self.decoder = Decoder(model)
@@ -565,7 +592,7 @@ class CaptionEvaluator(Evaluator):
         else:  # each example is its own image
             ids = list(range(self.seen, self.seen + len(t)))
         self.seen += len(t)
-        new_rows = []
+        new_rows, new_keys = [], set()
         for row, (key, target) in enumerate(zip(ids, t)):
             words = []
             for w in target.tolist():
@@ -573,27 +600,83 @@ class CaptionEvaluator(Evaluator):
                     break
                 words.append(str(w))
             self.references.setdefault(key, []).append(" ".join(words))
-            if self.decode and key not in self.candidates and key not in [ids[r] for r in new_rows]:
+            if self.cfg.retrieval:
+                self.caption_targets.append(target)
+                self.caption_keys.append(key)
+            if self.decoder is not None and key not in self.states and key not in self.candidates and key not in new_keys:
                 new_rows.append(row)
+                new_keys.add(key)
         if new_rows:
-            self._decode(ids, new_rows, targets["inputs"])
+            self._new_images(ids, new_rows, targets["inputs"])
 
-    def _decode(self, ids, rows, inputs):
-        from zoo.models.lrcn.decoding import greedy
+    def _new_images(self, ids, rows, inputs):
+        """Encode the images first seen in this batch; decode their captions and/or keep their states."""
+        from zoo.models.lrcn.decoding import beam_search, greedy, sample, state_rows
         from zoo.models.lrcn.parts import WORDS
 
         conditioning = [np.asarray(inputs[t.name])[rows] for t in self.model.inputs if t.name != WORDS]
         state = self.decoder.initial_state(conditioning[0] if len(conditioning) == 1 else conditioning)
-        for row, caption in zip(rows, greedy(self.decoder.step, state, max_length=self.max_length)):
-            self.candidates[ids[row]] = " ".join(map(str, caption.tokens))
+        keys = [ids[row] for row in rows]
+        if self.cfg.retrieval:
+            for i, key in enumerate(keys):
+                self.states[key] = state_rows(state, [i])
+        if not self.cfg.decode:
+            return
+        cfg, step = self.cfg, self.decoder.step
+        if cfg.strategy == "greedy":
+            captions = greedy(step, state, max_length=cfg.max_length)
+        elif cfg.strategy == "beam":  # the best of each image's beam
+            captions = [beam_search(step, state_rows(state, [i]), beam_size=cfg.beam_size, max_length=cfg.max_length)[0]
+                        for i in range(len(keys))]
+        else:  # the most likely of N samples (Table 4.6's "sample" rows)
+            captions = [sample(step, state_rows(state, [i]), num_samples=cfg.num_samples,
+                               inverse_temperature=1.0 / cfg.temperature, rng=self.rng, max_length=cfg.max_length)[0]
+                        for i in range(len(keys))]
+        for key, caption in zip(keys, captions):
+            self.candidates[key] = " ".join(map(str, caption.tokens))
+
+    def retrieval_scores(self, chunk=1024):
+        """(images x captions) log p(caption | image) of every pair, images in first-seen order, and
+        each caption's image index. One teacher-forced decoder pass per (image, chunk of captions)."""
+        from zoo.models.lrcn.decoding import state_rows
+        from zoo.models.lrcn.vocab import EOS_ID
+
+        keys = list(self.states)
+        index = {key: i for i, key in enumerate(keys)}
+        targets = np.stack(self.caption_targets)
+        words = np.concatenate([np.full((len(targets), 1), EOS_ID), targets[:, :-1]], axis=1)
+        words = np.where(words < 0, EOS_ID, words).astype(np.int32)  # after a caption's <eos>: not scored
+        valid = targets >= 0
+        picked = np.where(valid, targets, 0)
+        scores = np.zeros((len(keys), len(targets)))
+        for i, key in enumerate(keys):
+            for lo in range(0, len(targets), chunk):
+                n = min(chunk, len(targets) - lo)
+                state = state_rows(self.states[key], np.zeros(n, int))
+                total = np.zeros(n)
+                for t in range(targets.shape[1]):
+                    if not valid[lo:lo + n, t].any():
+                        break
+                    logits, state = self.decoder.step(words[lo:lo + n, t], state)
+                    logp = np.take_along_axis(_log_softmax(logits), picked[lo:lo + n, t, None], axis=-1)[:, 0]
+                    total += np.where(valid[lo:lo + n, t], logp, 0.0)
+                scores[i, lo:lo + n] = total
+        return scores, np.array([index[k] for k in self.caption_keys])
 
     def result(self):
         ce = self.nll / max(self.words, 1)
         out = {"cross_entropy": ce, "perplexity": float(np.exp(ce)), "word_accuracy": self.right / max(self.words, 1)}
-        if self.decode and self.candidates:
+        if self.cfg.decode and self.candidates:
             from zoo.metrics.captions import evaluate
 
-            out.update(evaluate(self.references, self.candidates, metrics=("BLEU", "CIDEr-D"), tokenize=False))
+            out.update(evaluate(self.references, self.candidates, metrics=tuple(self.cfg.caption_metrics),
+                                tokenize=False))
+        if self.cfg.retrieval and self.caption_targets:
+            from zoo.metrics.retrieval import caption_image_ranks, summarize
+
+            ranks = caption_image_ranks(*self.retrieval_scores())
+            for direction, values in ranks.items():
+                out.update({f"{direction}_{k.replace(' ', '_')}": v for k, v in summarize(values).items()})
         return out
 
 

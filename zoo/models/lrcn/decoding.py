@@ -45,7 +45,8 @@ def log_softmax(logits, scale: float = 1.0) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def _rows(state: dict, index) -> dict:
+def state_rows(state: dict, index) -> dict:
+    """The rows `index` of every array of a decoder state (batch or beam on axis 0)."""
     return {k: np.asarray(v)[index] for k, v in state.items()}
 
 
@@ -96,7 +97,7 @@ def beam_search(step, state: dict, *, beam_size: int, max_length: int = MAX_LENG
     while not all(b[2] for b in beams):
         live = [b for b in beams if not b[2]]
         words = np.array([b[0][-1] if b[0] else eos for b in live], np.int32)
-        logits, new_state = step(words, _rows(state, [b[3] for b in live]))
+        logits, new_state = step(words, state_rows(state, [b[3] for b in live]))
         logp = log_softmax(logits)
         candidates = [b for b in beams if b[2]]
         for j, (tokens, score, _, _) in enumerate(live):
@@ -106,7 +107,7 @@ def beam_search(step, state: dict, *, beam_size: int, max_length: int = MAX_LENG
         candidates.sort(key=lambda c: -c[1])  # stable: ties keep their order
         kept = candidates[:beam_size]
         unfinished = [c for c in kept if not c[2]]
-        state = _rows(new_state, [c[3] for c in unfinished]) if unfinished else state
+        state = state_rows(new_state, [c[3] for c in unfinished]) if unfinished else state
         beams, row = [], 0
         for tokens, score, finished, _ in kept:
             beams.append((tokens, score, finished, None if finished else row))
@@ -129,7 +130,7 @@ def sample(step, state: dict, *, num_samples: int, inverse_temperature: float = 
     if _batch_of(state) != 1:
         raise InputError("sample decodes one input: give a state of batch 1")
     rng = np.random.default_rng(rng)
-    state = _rows(state, np.zeros(num_samples, int))
+    state = state_rows(state, np.zeros(num_samples, int))
     if np.isinf(inverse_temperature):
         captions = greedy(step, state, max_length=max_length, eos=eos)
     else:
