@@ -83,10 +83,32 @@ def table(path):
     return env + "\n" + "\n".join(lines) + "\n"
 
 
+def input_table(path):
+    """A `zoo bench-input` CSV: the latest row per (recipe, batch, example shape)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows = list({(r["recipe"], r["global_batch_size"], r["example_shape"]): r for r in rows}.values())
+    if not rows:
+        return ""
+    device = Path(path).stem.split("-", 3)[-1]
+    lines = ["| recipe | dataset | batch | example | items/s | median ms per batch (max) | first batch s |",
+             "|---|---|---:|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['recipe']} | {r['dataset']} ({r['split']}) | {r['global_batch_size']} | "
+                     f"{r['example_shape']} | {_num(r['items_per_s'], '.1f')} | {_num(r['batch_ms_median'], '.2f')} "
+                     f"({_num(r['batch_ms_max'], '.1f')}) | {_num(r['first_batch_s'], '.2f')} |")
+    versions = ", ".join(dict.fromkeys(f"tensorflow {r['tensorflow']}" for r in rows))
+    dates = sorted(r["timestamp"][:10] for r in rows)
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    head = (f"### input pipeline · {device}\n\n"
+            f"`zoo bench-input`: the recipe's tf.data training stream alone; {versions}; measured {when}.\n")
+    return head + "\n" + "\n".join(lines) + "\n"
+
+
 def render(results_dir):
     """The text between the markers."""
     paths = sorted(Path(results_dir).glob("benchmark-*.csv"))
-    tables = [t for t in (table(p) for p in paths) if t]
+    tables = [t for t in (input_table(p) if p.name.startswith("benchmark-input-") else table(p) for p in paths) if t]
     if not tables:
         body = _fill("No measurements are committed yet. Produce them on an otherwise idle machine, e.g. "
                              "`zoo bench vgg16 resnet50 --mode both --batch 8 --compare-torch`, then run "

@@ -248,3 +248,25 @@ def test_exported_runtimes_jax_and_torch(tmp_path):
     for r in rows[-2:]:
         assert r["zoo_torch_ratio"] == pytest.approx(r["items_per_s"] / r["torch_items_per_s"])
         assert 0 < r["torch_peak_rss_mb"] and "torch=" in r["versions"]
+
+
+# ------------------------------------------------------------------------------ zoo bench-input
+
+
+def test_bench_input_times_the_recipes_training_stream(tmp_path, capsys):
+    from zoo import bench_input
+
+    assert main(["bench-input", "fcn8s_shapes_demo", "--batches", "3", "--warmup", "1",
+                 "--set", "data.options.image_size=32", "--results-dir", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("benchmark-input-tensorflow-*.csv")
+    rows, header = _read(path)
+    assert header == list(bench_input.COLUMNS) and len(rows) == 1
+    row = rows[0]
+    assert row["recipe"] == "fcn8s_shapes_demo" and row["dataset"] == "shapes" and row["global_batch_size"] == "16"
+    assert row["example_shape"] == "32x32x3" and float(row["items_per_s"]) > 0
+    assert float(row["items_per_s"]) == pytest.approx(16 * float(row["batches_per_s"]), rel=1e-3)
+    assert "items/s" in capsys.readouterr().out
+    section = _perf_table().render(tmp_path)  # the README's Performance section has a table for it
+    assert "### input pipeline" in section and "| fcn8s_shapes_demo | shapes (train) | 16 | 32x32x3 |" in section
+    with pytest.raises(ConfigError, match="at least 1"):
+        bench_input.measure("fcn8s_shapes_demo", batches=0)

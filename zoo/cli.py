@@ -118,6 +118,16 @@ def _parser():
     s.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, e.g. --set width=16")
     s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSVs go (default: results)")
+
+    s = sub.add_parser("bench-input", help="measure a recipe's tf.data training stream alone",
+                       description="Batches per second of a recipe's training input pipeline with no model consuming "
+                                   "them (zoo/bench_input.py); compare with `zoo bench NAME --mode train`.")
+    s.add_argument("recipe")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe field, e.g. --set data.manual_dir=/data (repeatable)")
+    s.add_argument("--batches", type=int, default=200)
+    s.add_argument("--warmup", type=int, default=10)
+    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
     return p
 
 
@@ -350,6 +360,12 @@ def cmd_convert(args):
     return 0
 
 
+def cmd_bench_input(args):
+    from zoo.bench_input import run
+
+    return run(args)
+
+
 def cmd_bench(args):
     from zoo.bench import run_bench
 
@@ -358,7 +374,7 @@ def cmd_bench(args):
 
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "recipes": cmd_recipes, "train": cmd_train, "eval": cmd_eval,
-    "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench,
+    "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench, "bench-input": cmd_bench_input,
 }
 
 
