@@ -9,6 +9,7 @@ from zoo import registry
 from zoo.data.registry import DatasetInfo, register_dataset
 from zoo.errors import ConfigError, WeightsMismatchError
 from zoo.training import runner, tasks
+from zoo.training import recipes
 from zoo.training.recipes import LossConfig
 
 from tests.training.helpers import write_recipe
@@ -55,6 +56,30 @@ def test_pixel_loss_matches_numpy_with_ignored_and_out_of_range_labels(normalize
     cfg = LossConfig(normalize=normalize)
     got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
     np.testing.assert_allclose(float(got), _np_pixel_loss(logits, labels, normalize=normalize), rtol=1e-5)
+
+
+def test_cell_mask_keeps_whole_final_layer_cells_with_probability_p():
+    mask = tasks.cell_mask(tf.constant([40, 70, 45]), 0.25, 8).numpy()  # 9 x 6 cells of 8 px, the last ones cut
+    assert mask.shape == (40, 70, 45)
+    cells = mask[:, ::8, ::8]
+    np.testing.assert_array_equal(mask, np.repeat(np.repeat(cells, 8, 1), 8, 2)[:, :70, :45])  # constant per cell
+    assert abs(cells.mean() - 0.25) < 0.03  # 2,160 cells
+
+
+def test_sampled_pixel_loss_counts_only_the_kept_cells(monkeypatch):
+    logits = RNG.normal(size=(2, 6, 8, 3)).astype(np.float32)
+    labels = RNG.integers(0, 3, (2, 6, 8))
+    labels[0, 0, 0] = 255
+    keep = RNG.random((2, 2, 2)) < 0.5
+    keep[0, 0, 0] = True
+    mask = np.repeat(np.repeat(keep, 4, 1), 4, 2)[:, :6, :8]
+    monkeypatch.setattr(tasks, "cell_mask", lambda shape, p, cell, seed=None: tf.constant(mask))
+    cfg = LossConfig(normalize=True, sample_fraction=0.5, sample_cell=4)
+    got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
+    np.testing.assert_allclose(float(got), _np_pixel_loss(logits, np.where(mask, labels, 255), normalize=True),
+                               rtol=1e-5)
+    with pytest.raises(ConfigError, match="sample_fraction"):
+        recipes.from_dict({"model": {"name": "fcn8s"}, "data": {"name": "shapes"}, "loss": {"sample_fraction": 0.0}})
 
 
 def test_multitask_loss_sums_the_heads_and_evaluator_reports_both():

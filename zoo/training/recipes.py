@@ -104,6 +104,12 @@ class LossConfig:
     # normalize: false, hence lr 1e-10); true averages over the valid ones.
     normalize: bool = True
     ignore_label: int = 255
+    # Segmentation: patch sampling as loss sampling (Long thesis §3.2.4, §3.3.8): every training step
+    # keeps each final-layer cell (a sample_cell x sample_cell block of output pixels, 32 for the
+    # stride-32 FCNs) in the loss with probability sample_fraction (p) and ignores the rest. The
+    # thesis multiplies the images per batch by 1/p alongside: set data.global_batch_size for that.
+    sample_fraction: float = 1.0
+    sample_cell: int = 32
 
 
 @dataclasses.dataclass
@@ -228,6 +234,9 @@ def _validate(r: Recipe):
         raise ConfigError("schedule.patience must be >= 1 and schedule.max_drops >= 0")
     if r.eval.max_length < 1:
         raise ConfigError(f"eval.max_length must be at least 1 word, got {r.eval.max_length}")
+    if not 0.0 < r.loss.sample_fraction <= 1.0 or r.loss.sample_cell < 1:
+        raise ConfigError(f"loss.sample_fraction must be in (0, 1] and loss.sample_cell >= 1, got "
+                          f"{r.loss.sample_fraction} and {r.loss.sample_cell}")
     if r.data.global_batch_size < 1 or r.train.steps < 1:
         raise ConfigError("data.global_batch_size and train.steps must be >= 1")
     if r.data.pad_to and (len(r.data.pad_to) != 2 or min(r.data.pad_to) < 1):

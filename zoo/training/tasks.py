@@ -67,14 +67,27 @@ def _all_reduce_sum(value):
     return value
 
 
+def cell_mask(shape, keep_probability, cell, seed=None):
+    """A (N, H, W) boolean mask, constant on each cell x cell block (the blocks start at the top-left
+    pixel), each block True with probability `keep_probability`, drawn anew at every call."""
+    n, h, w = shape[0], shape[1], shape[2]
+    cells = tf.random.uniform([n, (h + cell - 1) // cell, (w + cell - 1) // cell], seed=seed) < keep_probability
+    blocks = tf.repeat(tf.repeat(cells, cell, axis=1), cell, axis=2)
+    return blocks[:, :h, :w]
+
+
 def pixel_loss(logits, targets, *, loss_cfg):
     """Softmax cross-entropy per pixel of this replica; pixels labelled `ignore_label` or outside
     [0, C) are excluded. `normalize=False` sums over pixels as the FCN reference does
     (SoftmaxWithLoss with normalize: false); `normalize=True` divides by the number of valid
-    pixels in the global batch, so the replicas' shares add up to the global mean."""
+    pixels in the global batch, so the replicas' shares add up to the global mean. With
+    `loss_cfg.sample_fraction` p < 1, each final-layer cell's pixels stay in the loss with
+    probability p (patch sampling, Long thesis §3.2.4), and only the kept ones are counted."""
     logits = tf.cast(logits, tf.float32)
     num_classes = logits.shape[-1]
     valid = (targets >= 0) & (targets < num_classes) & (targets != loss_cfg.ignore_label)
+    if loss_cfg.sample_fraction < 1.0:
+        valid &= cell_mask(tf.shape(targets), loss_cfg.sample_fraction, loss_cfg.sample_cell)
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.where(valid, targets, 0), logits=logits)
     summed = tf.reduce_sum(ce * tf.cast(valid, tf.float32))
     if loss_cfg.normalize:
