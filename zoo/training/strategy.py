@@ -4,7 +4,10 @@
 - mirrored:         MirroredStrategy over the GPUs, or over `cpu_replicas` logical CPU devices when there
                     are none (how the distributed path is tested on a CPU machine)
 - multi_worker:     MultiWorkerMirroredStrategy; the cluster comes from TF_CONFIG
-- parameter_server: not supported by the runner yet (its step loop needs a ClusterCoordinator)
+- parameter_server: refused. Keras 3 does not support parameter-server training (keras-team/keras#18624),
+                    and scripts/probe_parameter_server.py shows why it matters: under the strategy the
+                    Keras optimizer's step counter lost 4 and 7 of 20 asynchronous updates in two runs (TF 2.21, Keras
+                    3.15), and schedules and Adam read that counter
 - tpu:              TPUStrategy; needs a TPU, which this project has not been able to test
 """
 
@@ -54,8 +57,8 @@ def get_strategy(name: str, *, cpu_replicas: int = 2) -> tf.distribute.Strategy:
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "parameter_server":
         raise ConfigError(
-            "strategy 'parameter_server' is not supported by the zoo runner yet (it needs a ClusterCoordinator "
-            "step loop); use 'multi_worker' for synchronous training across machines"
+            "strategy 'parameter_server' is not available: Keras 3 does not support parameter-server training "
+            "(keras-team/keras#18624); use 'multi_worker' for synchronous training across machines"
         )
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
     tf.config.experimental_connect_to_cluster(resolver)
