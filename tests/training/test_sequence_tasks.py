@@ -200,7 +200,7 @@ def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
     model = _small_captioner()
     images = RNG.normal(size=(3, 67, 67, 3)).astype(np.float32) * 50
     targets = np.array([[3, 3, 0, -1], [4, 0, -1, -1], [5, 6, 0, -1]])
-    cfg = EvalConfig(decode=True, max_length=4, strategy=strategy, beam_size=3, num_samples=5, temperature=0.7)
+    cfg = EvalConfig(decode=True, max_length=4, strategy=strategy, beam_size=3, num_samples=5, inverse_temperature=1.5)
     ev = tasks.get("captioning").evaluator(model, eval_cfg=cfg)
     ev.update(np.zeros((3, 4, 9), np.float32), {"targets": targets, "id": np.array([1, 1, 2]),
                                                  "inputs": {"image": images}})
@@ -211,7 +211,7 @@ def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
         if strategy == "beam":
             best = decoding.beam_search(decoder.step, state, beam_size=3, max_length=4)[0]
         else:
-            best = decoding.sample(decoder.step, state, num_samples=5, inverse_temperature=1 / 0.7, rng=rng,
+            best = decoding.sample(decoder.step, state, num_samples=5, inverse_temperature=1.5, rng=rng,
                                    max_length=4)[0]
         assert ev.candidates[key] == " ".join(map(str, best.tokens))
     assert {"BLEU-4", "ROUGE-L", "CIDEr-D"} <= set(ev.result())

@@ -136,7 +136,7 @@ class EvalConfig:
     strategy: str = "greedy"  # greedy | beam | sample (Donahue thesis Table 4.6)
     beam_size: int = 3  # strategy "beam"
     num_samples: int = 100  # strategy "sample": draw N, keep the most likely
-    temperature: float = 1.0  # strategy "sample": T, words drawn from softmax(logits / T)
+    inverse_temperature: float = 1.0  # strategy "sample": the thesis's T, words drawn from softmax(T * logits)
     caption_metrics: list = dataclasses.field(default_factory=lambda: ["BLEU", "ROUGE-L", "CIDEr-D"])  # + "METEOR" (Java)
     # Caption <-> image retrieval over the whole eval split (Tables 4.4, 4.5): every caption scored
     # against every image by log p(caption | image); R@1/5/10 and median rank, both directions.

@@ -441,7 +441,7 @@ class Captioning(Task):
     `word_accuracy` (teacher-forced argmax) over the split's valid target words. With the
     recipe's `eval.decode = true`, one caption per image (examples grouped by "image_id", or by
     tacos_multilevel's "segment") is decoded (`eval.strategy`: greedy; beam search of
-    `eval.beam_size`; or the most likely of `eval.num_samples` samples at `eval.temperature`, the
+    `eval.beam_size`; or the most likely of `eval.num_samples` samples at `eval.inverse_temperature` T, the
     strategies of Table 4.6; at most `eval.max_length` words) and scored against all of that
     image's captions in the split with `eval.caption_metrics` (BLEU-1..4, ROUGE-L, CIDEr-D and,
     with Java, METEOR; `zoo.metrics.captions`, COCO's definitions). The scores are computed on the
@@ -572,9 +572,9 @@ class CaptionEvaluator(Evaluator):
             raise ConfigError(f"eval.strategy must be one of {DECODING_STRATEGIES}, got {cfg.strategy!r}")
         if cfg.decode and cfg.strategy == "beam" and cfg.beam_size < 1:
             raise ConfigError(f"eval.beam_size must be at least 1, got {cfg.beam_size}")
-        if cfg.decode and cfg.strategy == "sample" and (cfg.num_samples < 1 or not cfg.temperature > 0):
-            raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.temperature > 0, got "
-                              f"{cfg.num_samples} and {cfg.temperature}")
+        if cfg.decode and cfg.strategy == "sample" and (cfg.num_samples < 1 or not cfg.inverse_temperature > 0):
+            raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.inverse_temperature > 0, got "
+                              f"{cfg.num_samples} and {cfg.inverse_temperature}")
         if cfg.decode and not cfg.caption_metrics:
             raise ConfigError("eval.decode is on but eval.caption_metrics is empty")
         self.model, self.cfg = model, cfg
@@ -643,7 +643,7 @@ class CaptionEvaluator(Evaluator):
                         for i in range(len(keys))]
         else:  # the most likely of N samples (Table 4.6's "sample" rows)
             captions = [sample(step, state_rows(state, [i]), num_samples=cfg.num_samples,
-                               inverse_temperature=1.0 / cfg.temperature, rng=self.rng, max_length=cfg.max_length)[0]
+                               inverse_temperature=cfg.inverse_temperature, rng=self.rng, max_length=cfg.max_length)[0]
                         for i in range(len(keys))]
         for key, caption in zip(keys, captions):
             self.candidates[key] = " ".join(map(str, caption.tokens))
