@@ -36,10 +36,14 @@ What is measured, per model and configuration:
   on a CPU shared with other jobs costs it most (measured here under a load of 8 on 2 cores: VGG16
   at batch 1 took 2.4 s with 2 threads, 1.1 s with 1 thread or with OMP_WAIT_POLICY=PASSIVE). The
   measuring processes inherit the environment, so such variables reach them.
-- `--compare-torch`: the PyTorch twin (zoo.bench_torch, the same convolutions, parameters and
-  MACs; only vgg16, resnet50, fcn8s) in eager mode, NCHW, on the same batch, input size and
-  number of threads, `torch.optim.SGD(momentum=0.9)` with cross-entropy for training, autocast
-  for the mixed dtypes; `zoo_torch_ratio` = zoo items/s / torch items/s (> 1: zoo is faster).
+- `--compare-torch [eager|compile]`: the PyTorch twin (zoo.bench_torch, the same convolutions,
+  parameters and MACs; only vgg16, resnet50, fcn8s) in eager mode or through `torch.compile`
+  (TorchInductor; compiled during the warm-up), NCHW, on the same batch, input size and number
+  of threads, on the GPU when PyTorch sees one (synchronised after each call; the GPU's peak
+  allocation in `notes`), `torch.optim.SGD(momentum=0.9)` with cross-entropy for training,
+  autocast for the mixed dtypes; `zoo_torch_ratio` = zoo items/s / torch items/s (> 1: zoo is
+  faster). On a GPU machine: `zoo bench resnet50 --backend jax --mode train --batch 256 --dtype
+  mixed_bfloat16 --compare-torch compile`.
 
 Synthetic inputs are random uint8 pictures through the model's input contract (channel order,
 mean, std), the same numbers for zoo and torch. Results are printed as a table and appended to
@@ -76,6 +80,7 @@ RUNTIMES = ("keras", "savedmodel", "tflite-fp32", "tflite-fp16", "tflite-int8")
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 BACKENDS = ("tensorflow", "jax")
 TORCH_MODELS = ("vgg_d", "resnet50", "fcn8s")  # = zoo.bench_torch.MODELS (a test checks), known without torch
+TORCH_MODES = ("eager", "compile")  # --compare-torch
 TORCH_OPTIONS = ("num_classes", "width")  # builder options the twins take
 TRAINED_TASKS = ("classification", "segmentation")  # tasks whose targets are random class ids
 CALIBRATION_EXAMPLES = 8
@@ -149,6 +154,10 @@ def plan(names, *, mode="infer", batch=1, input_shape=None, dtype="float32", xla
             raise _error("ConfigError", f"{what} must be an integer >= {least}; got {value!r}")
     if not names:
         raise _error("ConfigError", "name at least one model to benchmark")
+    if compare_torch is True:
+        compare_torch = "eager"
+    if compare_torch:
+        _check_choice(compare_torch, TORCH_MODES, "--compare-torch")
     if backend == "jax" and xla is False:
         raise _error("ConfigError", "JAX always compiles with XLA: --no-xla applies to --backend tensorflow")
     if runtime != "keras":
@@ -265,6 +274,7 @@ def measure(jobs, *, progress=print):
                            torch_items_per_s=torch_result["items_per_s"], torch_peak_rss_mb=torch_result["peak_rss_mb"],
                            zoo_torch_ratio=row["items_per_s"] / torch_result["items_per_s"])
                 row["versions"] += ";" + torch_result["versions"]
+                row["notes"] = "; ".join(n for n in (row["notes"], torch_result["notes"]) if n)
             rows.append(row)
     return rows
 
@@ -629,25 +639,35 @@ def _measure_torch(job):
 
     torch.set_num_threads(job["threads"])
     base = _peak_rss_mb()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     spec = importlib.util.spec_from_file_location("zoo_bench_torch", Path(__file__).with_name("bench_torch.py"))
     twins = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(twins)
     torch.manual_seed(0)
     h, w, _ = job["input_shape"]
-    model = twins.build(job["card"], num_classes=job["num_classes"], input_size=(h, w), width=job["width"])
+    model = twins.build(job["card"], num_classes=job["num_classes"], input_size=(h, w), width=job["width"]).to(device)
     x = torch.from_numpy(np.ascontiguousarray(np.load(job["load_inputs"])[: job["batch"]].transpose(0, 3, 1, 2)))
+    x = x.to(device)
     autocast = {"float32": None, "mixed_bfloat16": torch.bfloat16, "mixed_float16": torch.float16}[job["dtype"]]
+    compiled = job["compare_torch"] == "compile"
+    if compiled:  # TorchInductor; the first (warm-up) call compiles, reported as first_call_s
+        model = torch.compile(model)
 
     def run(fn):
         if autocast is None:
-            return fn()
-        with torch.autocast("cpu", dtype=autocast):
-            return fn()
+            out = fn()
+        else:
+            with torch.autocast(device, dtype=autocast):
+                out = fn()
+        if device == "cuda":
+            torch.cuda.synchronize()  # time the kernels, not their launch
+        return out
 
     if job["mode"] == "train":
         model.train()
         spatial = (h, w) if job["task"] == "segmentation" else ()  # the twins' outputs: (N, C) or (N, C, H, W)
         y = torch.from_numpy(_random_labels(job, (job["batch"], *spatial, job["num_classes"])).astype("int64"))
+        y = y.to(device)
         optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
 
         def step():
@@ -666,7 +686,10 @@ def _measure_torch(job):
                 return run(lambda: model(x))
 
         result = _timing(job, forward)
-    return {**result, "base_rss_mb": base, "versions": _versions("torch")}
+    notes = f"torch {'compiled (torch.compile)' if compiled else 'eager'} on {device}"
+    if device == "cuda":
+        notes += f", {torch.cuda.get_device_name()}, GPU peak {torch.cuda.max_memory_allocated() / 1e6:.0f} MB"
+    return {**result, "base_rss_mb": base, "versions": _versions("torch"), "notes": notes}
 
 
 _KINDS = {"keras": _measure_keras, "export": _export, "savedmodel": _measure_savedmodel, "tflite": _measure_tflite,

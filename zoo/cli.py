@@ -110,8 +110,9 @@ def _parser():
     s.add_argument("--backend", choices=bench.BACKENDS, default="tensorflow")
     s.add_argument("--runtime", choices=bench.RUNTIMES, default="keras",
                    help="time the Keras model or an export of it (inference only)")
-    s.add_argument("--compare-torch", action="store_true",
-                   help="also time the PyTorch twin (vgg16, resnet50, fcn8s; needs pip install 'zoo[bench]')")
+    s.add_argument("--compare-torch", nargs="?", const="eager", default=False, choices=bench.TORCH_MODES,
+                   help="also time the PyTorch twin (vgg16, resnet50, fcn8s), eager (the default) or through "
+                        "torch.compile; needs pip install 'zoo[bench]'")
     s.add_argument("--threads", type=int, help="intra-op threads of TensorFlow, PyTorch and LiteRT (default: CPUs)")
     s.add_argument("--repeats", type=int, default=10)
     s.add_argument("--warmup", type=int, default=2)

@@ -127,10 +127,17 @@ class Deconvolution2D(keras.layers.Conv2DTranspose):
     def call(self, inputs):
         if not self.fixed_bilinear:
             return super().call(inputs)
-        h = inputs.shape[1] if inputs.shape[1] is not None else ops.shape(inputs)[1]
-        w = inputs.shape[2] if inputs.shape[2] is not None else ops.shape(inputs)[2]
-        x = ops.einsum("yh,nhwc->nywc", self._interp_matrix(h), inputs)
-        return ops.einsum("nywc,xw->nyxc", x, self._interp_matrix(w))
+        h, w, c = (inputs.shape[i] if inputs.shape[i] is not None else ops.shape(inputs)[i] for i in (1, 2, 3))
+        k, s = self.kernel_size[0], self.strides[0]
+        out_h, out_w = s * (h - 1) + k, s * (w - 1) + k
+        # Two matrix products with the interpolation matrix broadcast over the batch, on reshapes
+        # that keep the NHWC memory order (no transposes): rows first, (n, h, w*c) -> (n, H, w*c),
+        # then columns, (n*H, w, c) -> (n*H, W, c). On 2 CPU cores this took FCN-8s' upscore8
+        # (73x73x21 -> 584x584x21) from 21.7-27.7 ms (two einsums) to 14.3-16.7 ms, where the
+        # dense transposed convolution takes 20-21 ms (scripts/bench_upsampling.py, two runs).
+        rows = ops.matmul(self._interp_matrix(h), ops.reshape(inputs, (-1, h, w * c)))
+        both = ops.matmul(self._interp_matrix(w), ops.reshape(rows, (-1, w, c)))
+        return ops.reshape(both, (-1, out_h, out_w, c))
 
     def _check_kernel(self, kernel):
         """A fixed-bilinear layer only accepts the kernel its forward pass assumes."""
