@@ -135,6 +135,7 @@ def test_unknown_runtime_is_refused(capsys):
     ({"backend": "jax", "xla": False}, "JAX always compiles with XLA"),
     ({"batch": 0}, "--batch must be an integer >= 1"),
     ({"compare_torch": True}, "no PyTorch twin of test/tiny_classifier"),
+    ({"compare_torch": "jit"}, "--compare-torch must be one of eager, compile"),
     ({"options": {"input_shape": (8, 8, 3)}}, "as --input-shape"),
 ])
 def test_bad_requests_are_one_sentence(request_, message):
@@ -247,7 +248,16 @@ def test_exported_runtimes_jax_and_torch(tmp_path):
     assert sorted(p.name.split("-")[2] for p in tmp_path.glob("*.csv")) == ["jax", "jax", "tensorflow", "tensorflow"]
     for r in rows[-2:]:
         assert r["zoo_torch_ratio"] == pytest.approx(r["items_per_s"] / r["torch_items_per_s"])
-        assert 0 < r["torch_peak_rss_mb"] and "torch=" in r["versions"]
+        assert 0 < r["torch_peak_rss_mb"] and "torch=" in r["versions"] and not r["notes"]
+
+
+@pytest.mark.slow
+def test_compare_with_torch_compile(tmp_path):
+    """The twin through torch.compile (TorchInductor compiles C++ on CPU: about a minute)."""
+    pytest.importorskip("torch")
+    (row,) = bench.bench(["fcn8s"], options={"width": 16, "num_classes": 5}, input_shape=(32, 32),
+                         compare_torch="compile", warmup=1, repeats=2, results_dir=tmp_path, progress=lambda _: None)
+    assert "torch compiled (torch.compile) on cpu" in row["notes"] and row["torch_items_per_s"] > 0
 
 
 # ------------------------------------------------------------------------------ zoo bench-input

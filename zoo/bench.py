@@ -686,7 +686,9 @@ def _measure_torch(job):
                 return run(lambda: model(x))
 
         result = _timing(job, forward)
-    notes = f"torch {'compiled (torch.compile)' if compiled else 'eager'} on {device}"
+    notes = ""  # only what differs from the default comparison (eager, on the CPU)
+    if compiled or device == "cuda":
+        notes = f"torch {'compiled (torch.compile)' if compiled else 'eager'} on {device}"
     if device == "cuda":
         notes += f", {torch.cuda.get_device_name()}, GPU peak {torch.cuda.max_memory_allocated() / 1e6:.0f} MB"
     return {**result, "base_rss_mb": base, "versions": _versions("torch"), "notes": notes}
