@@ -219,6 +219,19 @@ def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
         tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(decode=True, strategy="nucleus"))
 
 
+def test_word_id_captions_past_the_models_vocabulary_are_an_error():
+    import types
+
+    bound = tasks.get("captioning").bind(None, types.SimpleNamespace(features={"words": 0, "targets": 0}), None,
+                                         _small_captioner())
+    assert bound.vocab_size == 9  # the model's predict layer
+    words, targets = bound._teacher_forcing({"words": tf.constant([0, 3, 8]), "targets": tf.constant([3, 8, 0])})
+    assert words.numpy().tolist() == [0, 3, 8] and targets.numpy().tolist() == [3, 8, 0]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"word id past the vocabulary of the model \(vocab_size 9\)"):
+        bound._teacher_forcing({"words": tf.constant([0, 3, 9]), "targets": tf.constant([3, 9, 0])})
+
+
 def test_caption_evaluator_retrieval_ranks_match_the_training_model_likelihoods():
     from zoo.metrics import retrieval
     from zoo.models.lrcn.decoding import sequence_log_likelihood
@@ -340,6 +353,14 @@ def test_captioning_trains_video_description_on_crf_outputs(tmp_path, crf_senten
     res, _ = _run(tmp_path, sequence_fixtures.recipe("captioning", steps=6, eval={"decode": True, "max_length": 5}))
     assert res.steps == 6 and np.isfinite(res.final_loss)
     assert {"perplexity", "BLEU-1", "BLEU-4", "CIDEr-D"} <= set(res.metrics)
+
+
+def test_captioning_stops_at_word_ids_past_the_models_vocabulary(tmp_path, crf_sentences):
+    data = sequence_fixtures.recipe("captioning", steps=2)
+    data["model"]["options"]["vocab_size"] = 4  # the fixture's sentences use more words than that
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"word id past the vocabulary of the model \(vocab_size 4\)"):
+        _run(tmp_path, data)
 
 
 def test_sequence_prediction_trains_grid_lstm_addition(tmp_path):

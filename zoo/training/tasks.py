@@ -454,14 +454,18 @@ class Captioning(Task):
 
     name = "captioning"
 
-    def __init__(self, vocabulary=None):
+    def __init__(self, vocabulary=None, vocab_size=None):
         self.vocabulary = vocabulary  # encodes string captions; None: the captions are word ids
+        self.vocab_size = vocab_size  # word-id captions: ids must be below it (the model's vocabulary)
 
     def bind(self, recipe, info, load, model=None):
         from zoo.models.lrcn.vocab import Vocabulary
 
         if {"words", "targets"} <= set(info.features):  # tokenised by the dataset (with its own vocabulary)
-            return self
+            if model is None:
+                return self
+            # The dataset's vocabulary is not known here: check its ids against the model's as they come.
+            return Captioning(vocab_size=int(model.get_layer("predict").units))
         spec = load(recipe.data.train_split).element_spec
         if "caption" not in spec:
             raise ConfigError(f"a captioning dataset has a 'caption' feature; {recipe.data.name} has {sorted(spec)}")
@@ -517,7 +521,16 @@ class Captioning(Task):
     def _teacher_forcing(self, ex):
         """(input words, target words) of an example."""
         if "words" in ex and "targets" in ex:
-            return tf.cast(ex["words"], tf.int32), tf.cast(ex["targets"], tf.int32)
+            words, targets = tf.cast(ex["words"], tf.int32), tf.cast(ex["targets"], tf.int32)
+            if self.vocab_size:  # an id past the model's vocabulary: ignored as a target, garbage as an input
+                check = tf.debugging.assert_less(
+                    tf.reduce_max(tf.concat([words, targets], 0)), self.vocab_size,
+                    message=f"a caption has a word id past the vocabulary of the model (vocab_size {self.vocab_size}):"
+                            " the vocabulary of the dataset is larger. Set model.options.vocab_size to its size, or "
+                            "data.options.vocabulary to the vocabulary file the model was trained with")
+                with tf.control_dependencies([check]):
+                    words = tf.identity(words)
+            return words, targets
         return caption_words_and_targets(self._caption_ids(ex["caption"]))
 
     def example_to_xy(self, contract):
@@ -616,7 +629,8 @@ class CaptionEvaluator(Evaluator):
             if self.cfg.retrieval:
                 self.caption_targets.append(target)
                 self.caption_keys.append(key)
-            if self.decoder is not None and key not in self.states and key not in self.candidates and key not in new_keys:
+            seen = key in self.states or key in self.candidates or key in new_keys
+            if self.decoder is not None and not seen:
                 new_rows.append(row)
                 new_keys.add(key)
         if new_rows:
