@@ -68,6 +68,13 @@ def test_val_is_all_of_coco_2014_val_and_the_vocabulary_comes_from_train(fake_tf
     assert any(2 in ex["words"] for ex in dog.as_numpy_iterator())  # id 2 = "dog", the most frequent word
 
 
+def test_model_options_give_the_vocabulary_size_of_the_training_captions(fake_tfds, tmp_path):
+    captions = [text for _, _, caps in TRAIN for _, text in caps]
+    assert zoo.data.model_options("coco_captions") == {"vocab_size": len(Vocabulary.build(captions))}
+    path = Vocabulary(["<unk>", "zebra", "val"]).save(tmp_path / "vocabulary.txt")
+    assert zoo.data.model_options("coco_captions", vocabulary=str(path)) == {"vocab_size": 4}  # + <eos>
+
+
 def test_retrieval_subset_is_1000_val_images_with_5_captions(fake_tfds, monkeypatch):
     # Table 4.5: "a randomly chosen subset of 1000 images (and 5000 captions)" of COCO 2014 val
     assert (coco_captions.RETRIEVAL_IMAGES, coco_captions.RETRIEVAL_CAPTIONS_PER_IMAGE) == (1000, 5)

@@ -50,6 +50,8 @@ def test_pairs_with_tokens_from_the_train_vocabulary(tmp_path, release):
     first = pairs[0]
     np.testing.assert_array_equal(first["words"], vocab.sequences([first["caption"].decode()], 8)["input"][0])
     assert first["words"][0] == EOS_ID and vocab.id("person") == first["words"][2]
+    given = zoo.data.model_options("flickr30k", data_dir=tmp_path / "tfds", manual_dir=manual_dir)
+    assert given == {"vocab_size": len(vocab)}  # what a recipe's vocab_size = "data" becomes
 
 
 def test_missing_files_say_what_to_download(tmp_path):

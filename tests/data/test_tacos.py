@@ -90,3 +90,26 @@ def test_slot_count_mismatch_and_missing_files(tmp_path, files):
     empty.mkdir()
     with pytest.raises(DatasetNotFoundError, match="tacos_multilevel_sentences.tsv"):
         load("train", tmp_path / "other", empty)
+
+
+def test_model_options_from_the_data_fill_the_recipes_placeholders(tmp_path, files):
+    from zoo.errors import ConfigError
+    from zoo.training import recipes, runner
+
+    manual_dir, _ = files
+    paths = {"data_dir": tmp_path / "tfds", "manual_dir": manual_dir}
+    vocabulary = zoo.data.load("tacos_multilevel", "train", **paths)  # the loader's own vocabulary, via its ids
+    top_id = max(int(ex["words"].max()) for ex in vocabulary.as_numpy_iterator())
+    given = zoo.data.model_options("tacos_multilevel", **paths)
+    assert given["slot_sizes"] == SLOT_SIZES and given["vocab_size"] > top_id
+    recipe = recipes.load("lrcn_video_description_c_tacos",
+                          [f"data.data_dir={paths['data_dir']}", f"data.manual_dir={manual_dir}"])
+    assert recipe.model.options["vocab_size"] == recipe.model.options["slot_sizes"] == "data"
+    resolved = runner.resolve_data_options(recipe)
+    assert resolved.model.options == {"architecture": "c", **given}
+    model = zoo.get("lrcn_video_description", **resolved.model.options, hidden=8, embed_dim=4)
+    assert model.get_layer("predict").units == given["vocab_size"]
+    # a dataset that fixes no builder option
+    other = recipes.load("lrcn2f_shape_captions_standin", ['model.options.vocab_size="data"'])
+    with pytest.raises(ConfigError, match="vocab_size = \"data\", but dataset 'shape_captions' fixes no builder"):
+        runner.resolve_data_options(other)

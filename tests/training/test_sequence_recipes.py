@@ -125,7 +125,8 @@ def test_lrcn_recipes_state_the_release_solvers():
     assert (ft.optimizer.learning_rate, ft.train.steps, ft.optimizer.clipnorm) == (0.001, 50_000, 25.0)
     for r in (frozen, ft):
         assert (r.schedule.step_size, r.schedule.gamma, r.optimizer.weight_decay) == (20_000, 0.5, 0.0)
-        assert (r.data.global_batch_size, r.model.options["vocab_size"]) == (100, 8801)  # lrcn.prototxt
+        # lrcn.prototxt: 100 captions a batch; 8,801 words, which the dataset's vocabulary gives ("data")
+        assert (r.data.global_batch_size, r.model.options["vocab_size"]) == (100, "data")
     assert ft.model.weights == "runs/lrcn2f_caffenet_coco/final.weights.h5" and not ft.model.weights_partial
 
 

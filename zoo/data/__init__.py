@@ -10,7 +10,7 @@ Listing datasets and reading their infos does not import TensorFlow Datasets; lo
 """
 
 from zoo.data.images import CorruptCounter, decode_image, read_image
-from zoo.data.registry import DatasetInfo, info, list_datasets, load, prepare, register_dataset
+from zoo.data.registry import DatasetInfo, info, list_datasets, load, model_options, prepare, register_dataset
 
 __all__ = [
     "CorruptCounter",
@@ -19,6 +19,7 @@ __all__ = [
     "info",
     "list_datasets",
     "load",
+    "model_options",
     "prepare",
     "read_image",
     "register_dataset",

@@ -222,6 +222,11 @@ class CocoCaptionsLoader:
                                 pairs=pairs, max_words=max_words, image_size=image_size, crop=crop,
                                 captions_per_image=per_image)
 
+    def model_options(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", vocabulary=None, **_):
+        """What a captioner needs from this data: vocab_size, the size of the vocabulary its captions use."""
+        return {"vocab_size": len(resolve_vocabulary(vocabulary, lambda: _captions_of(
+            _tfds("train", images=False, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt))))}
+
     def prepare(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None):
         _tfds("train", data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt, counter=counter)
 

@@ -177,6 +177,17 @@ def load(name, split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="rai
     )
 
 
+def model_options(name, *, data_dir=None, manual_dir=None, on_corrupt="raise", **options) -> dict:
+    """Builder options that dataset `name` fixes (e.g. {"vocab_size": 8801} for a captioning dataset's
+    vocabulary, the CRF's slot_sizes for tacos_multilevel), computed from the prepared data; a recipe
+    asks for them with `model.options.KEY = "data"`. {} for datasets that fix none."""
+    entry = _entry(name)
+    _check_options(entry.info, options)
+    check_on_corrupt(on_corrupt)
+    fn = getattr(entry.loader, "model_options", None)
+    return {} if fn is None else dict(fn(data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt, **options))
+
+
 def prepare(name, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None) -> None:
     """Build the on-disk copy of dataset `name` from the user's archives (no-op if generated)."""
     entry = _entry(name)

@@ -80,17 +80,25 @@ class TacosLoader:
                                                      on_corrupt=on_corrupt, counter=counter,
                                                      instructions=INFO.instructions)
 
+    def _vocabulary(self, builder, vocabulary):
+        def train_sentences():
+            for example in builder.as_dataset(split="train", shuffle_files=False).as_numpy_iterator():
+                yield example["sentence"].decode("utf-8")
+
+        return resolve_vocabulary(vocabulary, train_sentences)
+
+    def model_options(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", vocabulary=None, **_):
+        """What lrcn_video_description needs from this data: vocab_size and the CRF's slot_sizes."""
+        _, builder = self._builder(data_dir, manual_dir, on_corrupt)
+        return {"vocab_size": len(self._vocabulary(builder, vocabulary)),
+                "slot_sizes": [len(labels) for labels in builder.info.metadata["slots"].values()]}
+
     def __call__(self, split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None,
                  vocabulary=None, max_words=MAX_WORDS):
         base_split(split, SPLIT_NAMES)
         tfds_manual, builder = self._builder(data_dir, manual_dir, on_corrupt)
         slot_sizes = [len(labels) for labels in builder.info.metadata["slots"].values()]
-
-        def train_sentences():
-            for example in builder.as_dataset(split="train", shuffle_files=False).as_numpy_iterator():
-                yield example["sentence"].decode("utf-8")
-
-        vocabulary = resolve_vocabulary(vocabulary, train_sentences)
+        vocabulary = self._vocabulary(builder, vocabulary)
         ds = tfds_manual.load_tfds("tacos_multilevel", split, data_dir=data_dir, manual_dir=manual_dir,
                                    on_corrupt=on_corrupt, counter=counter, instructions=INFO.instructions)
         return add_tokens(ds.map(_shapes(slot_sizes)), vocabulary, key="sentence", max_words=max_words)

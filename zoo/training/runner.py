@@ -89,6 +89,26 @@ def reinitialise_kernels(model, initializer: str, seed: int):
         kernel.assign(init(kernel.shape, kernel.dtype))
 
 
+def resolve_data_options(recipe):
+    """The recipe with every `model.options.KEY = "data"` replaced by the value the dataset fixes
+    (zoo.data.model_options: a captioning dataset's vocab_size, TACoS' CRF slot_sizes)."""
+    from zoo import data as data_mod
+
+    wanted = sorted(k for k, v in recipe.model.options.items() if v == "data")
+    if not wanted:
+        return recipe
+    d = recipe.data
+    paths = {k: v for k, v in (("data_dir", d.data_dir), ("manual_dir", d.manual_dir)) if v}
+    given = data_mod.model_options(d.name, on_corrupt=d.on_corrupt, **paths, **d.options)
+    missing = [k for k in wanted if k not in given]
+    if missing:
+        raise ConfigError(f"model.options {', '.join(missing)} = \"data\", but dataset {d.name!r} fixes "
+                          + (", ".join(sorted(given)) if given else "no builder options"))
+    _log("from the data: " + ", ".join(f"{k} = {given[k]}" for k in wanted))
+    options = {**recipe.model.options, **{k: given[k] for k in wanted}}
+    return dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, options=options))
+
+
 def build_model(recipe, card):
     """The recipe's model, with its initial weights if any. Call inside strategy.scope()."""
     from zoo import weights as weights_mod
@@ -273,6 +293,7 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     t_start = time.time()
     workdir = Path(workdir)
     card = registry.card(recipe.model.name)
+    recipe = resolve_data_options(recipe)
     strategy = get_strategy(recipe.train.strategy, cpu_replicas=cpu_replicas)
     chief = is_chief(strategy)
     _log(f"strategy {recipe.train.strategy}: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)", chief)
