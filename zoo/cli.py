@@ -189,7 +189,10 @@ def cmd_train(args):
     workdir = Path(args.workdir or Path("runs") / recipe.name)
     print(f"training {recipe.model.name} on {recipe.data.name} ({recipe.name}, strategy {recipe.train.strategy}) in {workdir}")
     result = runner.train(recipe, workdir, cpu_replicas=args.cpu_replicas, fresh=args.fresh, max_steps=args.max_steps)
-    print(f"done: {result.steps} steps in {result.seconds:.1f}s, final loss {result.final_loss:.5g}")
+    if result.steps == result.resumed_from:  # a finished run, rerun: nothing left to train
+        print(f"done: the run had already finished its {result.steps} steps; nothing to train ({result.seconds:.1f}s)")
+    else:
+        print(f"done: {result.steps} steps in {result.seconds:.1f}s, final loss {result.final_loss:.5g}")
     if result.metrics:
         print("eval: " + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     if result.weights:

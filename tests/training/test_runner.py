@@ -89,3 +89,36 @@ def test_kernel_init_redraws_every_layer_differently():
     std = float(np.std(np.asarray(k2)))
     assert abs(std - np.sqrt(2.0 / np.prod(k2.shape[:-1]))) < 0.3 * std  # He-normal scale
     assert not np.asarray(model.get_layer("score_fr").kernel).any()  # zero-initialised score layer kept
+
+
+def test_a_run_of_an_older_zoo_resumes_but_a_changed_recipe_is_refused(tmp_path):
+    recipe = recipes.from_dict({"model": {"name": "fcn8s"}, "data": {"name": "shapes"}, "train": {"steps": 5}})
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    # recipe.toml as an older zoo wrote it: without the [loss] fields added since (at their defaults here)
+    text = "\n".join(line for line in recipe.to_toml().splitlines() if not line.startswith("sample_"))
+    (workdir / "recipe.toml").write_text(text)
+    runner._check_workdir(workdir, recipe, fresh=False, chief=True)  # the same run: no error
+    changed = recipes.from_dict({"model": {"name": "fcn8s"}, "data": {"name": "shapes"}, "train": {"steps": 5},
+                                 "loss": {"sample_fraction": 0.5}})
+    with pytest.raises(ConfigError, match=r"different recipe \(differs in loss.sample_fraction\)"):
+        runner._check_workdir(workdir, changed, fresh=False, chief=True)
+
+
+def test_a_backup_of_an_older_zoo_without_the_validation_state_resumes(tmp_path):
+    import tensorflow as tf
+
+    recipe = recipes.load(str(write_recipe(tmp_path / "r.toml", steps=6, checkpoint_every=2)))
+    workdir = tmp_path / "run"
+    runner.train(recipe, workdir, max_steps=4)
+    # Rewrite the backup as zoo wrote it before it kept best/waited/drops: step, model and optimizer only.
+    latest = tf.train.latest_checkpoint(str(workdir / "backup"))
+    reader = tf.train.load_checkpoint(latest)
+    keep = {name.split("/")[0]: tf.Variable(reader.get_tensor(name)) for name, _ in tf.train.list_variables(latest)
+            if name.split("/")[0] not in ("best", "waited", "drops", "_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter")}
+    assert "step" in keep and int(keep["step"].numpy()) == 4
+    for f in (workdir / "backup").iterdir():
+        f.unlink()
+    tf.train.CheckpointManager(tf.train.Checkpoint(**keep), str(workdir / "backup"), max_to_keep=2).save()
+    result = runner.train(recipe, workdir)
+    assert (result.resumed_from, result.steps) == (4, 6) and np.isfinite(result.final_loss)

@@ -276,7 +276,9 @@ def _check_workdir(workdir: Path, recipe, fresh: bool, chief: bool):
     if stored.exists() and not fresh:
         old = _flatten(tomllib.loads(stored.read_text()))
         new = _flatten(tomllib.loads(recipe.to_toml()))
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        # A field that a newer zoo added is absent from an older run's recipe.toml: at its default it is the same run.
+        defaults = _flatten(tomllib.loads(recipes_mod.Recipe().to_toml()))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k, defaults.get(k)) != new.get(k))
         if diff:
             raise ConfigError(
                 f"{workdir} holds a run of a different recipe (differs in {', '.join(diff)}); "
@@ -343,15 +345,22 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
             raise ConfigError("every trainable variable has lr_mult 0: nothing to train")
         optimizer.build(train_vars)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    checkpoint = tf.train.Checkpoint(
-        step=step_var, best=best_var, waited=waited_var, drops=drops_var, **{f"model_{i}": v for i, v in enumerate(model.variables)},
-        **{f"optimizer_{i}": v for i, v in enumerate(optimizer.variables)},
-    )
+    validation_state = {"best": best_var, "waited": waited_var, "drops": drops_var}
+    weights = {**{f"model_{i}": v for i, v in enumerate(model.variables)},
+               **{f"optimizer_{i}": v for i, v in enumerate(optimizer.variables)}}
+    checkpoint = tf.train.Checkpoint(step=step_var, **validation_state, **weights)
     manager = tf.train.CheckpointManager(checkpoint, str(writedir / "backup"), max_to_keep=2)
     # Every worker restores from the chief's backup (a filesystem all workers see, as for Keras' BackupAndRestore).
     latest = tf.train.latest_checkpoint(str(workdir / "backup"))
     if latest:
-        checkpoint.read(latest).assert_existing_objects_matched()
+        stored = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
+        older = [k for k in validation_state if k not in stored]  # a backup written before zoo kept them
+        if older:
+            _log(f"the backup has no {', '.join(older)} (an older zoo wrote it): the validation state starts afresh",
+                 chief)
+        restore = tf.train.Checkpoint(step=step_var, **{k: v for k, v in validation_state.items() if k in stored},
+                                      **weights)
+        restore.read(latest).assert_existing_objects_matched()
     start_step = int(step_var.numpy())
     if start_step:
         _log(f"resuming {recipe.name} from its backup at step {start_step}", chief)
