@@ -299,26 +299,33 @@ def results_path(results_dir, row):
     return Path(results_dir) / f"benchmark-{row['mode']}-{row['backend']}-{row['dtype']}-{row['device']}.csv"
 
 
+def append_csv(path, rows, columns) -> None:
+    """Append rows (dicts) to a CSV of `columns`, writing the header for a new file; refuse a file
+    whose header differs (another format)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or not path.stat().st_size
+    if not new:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != list(columns):
+            raise _error("ConfigError", f"{path} has other columns than this zoo bench writes "
+                         "(an older format?); move it away or name another --results-dir")
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(columns))
+        if new:
+            w.writeheader()
+        for r in rows:
+            w.writerow({k: _fmt(r.get(k)) for k in columns})
+
+
 def write_results(rows, results_dir=RESULTS_DIR):
     """Append rows to their environment's CSV (header written for a new file); the paths written."""
     by_path = {}
     for r in rows:
         by_path.setdefault(results_path(results_dir, r), []).append(r)
     for path, path_rows in by_path.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size:
-            with open(path, newline="") as f:
-                header = next(csv.reader(f), [])
-            if header != COLUMNS:
-                raise _error("ConfigError", f"{path} has other columns than this zoo bench writes "
-                             "(an older format?); move it away or name another --results-dir")
-        new = not path.exists() or not path.stat().st_size
-        with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS)
-            if new:
-                w.writeheader()
-            for r in path_rows:
-                w.writerow({k: _fmt(r.get(k)) for k in COLUMNS})
+        append_csv(path, path_rows, COLUMNS)
     return list(by_path)
 
 

@@ -15,7 +15,6 @@ The row is printed and appended to `<results dir>/benchmark-input-tensorflow-<de
 
 from __future__ import annotations
 
-import csv
 import datetime
 import os
 import platform
@@ -75,16 +74,10 @@ def measure(recipe_name: str, overrides=(), *, batches: int = 200, warmup: int =
 
 
 def write(row: dict, results_dir="results") -> Path:
-    from zoo.bench import _cpu_device
+    from zoo.bench import _cpu_device, append_csv
 
     path = Path(results_dir) / f"benchmark-input-tensorflow-{_cpu_device().replace(' ', '_')}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    append_csv(path, [row], COLUMNS)
     return path
 
 

@@ -217,6 +217,10 @@ def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
     assert {"BLEU-4", "ROUGE-L", "CIDEr-D"} <= set(ev.result())
     with pytest.raises(ConfigError, match="eval.strategy"):
         tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(decode=True, strategy="nucleus"))
+    with pytest.raises(ConfigError, match="eval.strategy"):  # a recipe with it stops at load, before training
+        recipes.load("lrcn2f_shape_captions_standin", ['eval.strategy="nucleus"'])
+    with pytest.raises(ConfigError, match="eval.beam_size"):
+        recipes.load("lrcn2f_shape_captions_standin", ["eval.beam_size=0"])
 
 
 def test_word_id_captions_past_the_models_vocabulary_are_an_error():

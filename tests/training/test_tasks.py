@@ -73,7 +73,7 @@ def test_sampled_pixel_loss_counts_only_the_kept_cells(monkeypatch):
     keep = RNG.random((2, 2, 2)) < 0.5
     keep[0, 0, 0] = True
     mask = np.repeat(np.repeat(keep, 4, 1), 4, 2)[:, :6, :8]
-    monkeypatch.setattr(tasks, "cell_mask", lambda shape, p, cell, seed=None: tf.constant(mask))
+    monkeypatch.setattr(tasks, "cell_mask", lambda shape, p, cell: tf.constant(mask))
     cfg = LossConfig(normalize=True, sample_fraction=0.5, sample_cell=4)
     got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
     np.testing.assert_allclose(float(got), _np_pixel_loss(logits, np.where(mask, labels, 255), normalize=True),

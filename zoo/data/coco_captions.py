@@ -205,10 +205,7 @@ class CocoCaptionsLoader:
         tfds_kwargs = {"data_dir": data_dir, "manual_dir": manual_dir, "on_corrupt": on_corrupt, "counter": counter}
         tfds_split = split if base == "train" else TFDS_SPLITS[base]
         if pairs:
-            def train_captions():
-                return _captions_of(_tfds("train", images=False, **tfds_kwargs))
-
-            vocabulary = resolve_vocabulary(vocabulary, train_captions)
+            vocabulary = self._vocabulary(vocabulary, **tfds_kwargs)
         ds = _tfds(tfds_split, **tfds_kwargs).map(from_tfds_coco)
         per_image = None
         if base == "retrieval_1k":
@@ -222,10 +219,15 @@ class CocoCaptionsLoader:
                                 pairs=pairs, max_words=max_words, image_size=image_size, crop=crop,
                                 captions_per_image=per_image)
 
+    @staticmethod
+    def _vocabulary(vocabulary, **tfds_kwargs):
+        """The given vocabulary, or the one built from the train captions (read without the JPEGs)."""
+        return resolve_vocabulary(vocabulary, lambda: _captions_of(_tfds("train", images=False, **tfds_kwargs)))
+
     def model_options(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", vocabulary=None, **_):
         """What a captioner needs from this data: vocab_size, the size of the vocabulary its captions use."""
-        return {"vocab_size": len(resolve_vocabulary(vocabulary, lambda: _captions_of(
-            _tfds("train", images=False, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt))))}
+        return {"vocab_size": len(self._vocabulary(vocabulary, data_dir=data_dir, manual_dir=manual_dir,
+                                                   on_corrupt=on_corrupt))}
 
     def prepare(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None):
         _tfds("train", data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt, counter=counter)

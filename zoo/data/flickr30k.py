@@ -71,15 +71,18 @@ class Flickr30kLoader(TfdsLoader):
         base = base_split(split, ("train", "validation", "test"))
         common = {"data_dir": data_dir, "manual_dir": manual_dir, "seed": seed, "on_corrupt": on_corrupt}
         if pairs:
-            vocabulary = resolve_vocabulary(vocabulary, lambda: self._train_captions(data_dir, manual_dir, on_corrupt))
+            vocabulary = self._vocabulary(vocabulary, data_dir, manual_dir, on_corrupt)
         ds = super().__call__(split, counter=counter, **common)
         return caption_examples(ds, training=base == "train", seed=seed, vocabulary=vocabulary if pairs else None,
                                 pairs=pairs, max_words=max_words, image_size=image_size, crop=crop)
 
     def model_options(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", vocabulary=None, **_):
         """What a captioner needs from this data: vocab_size, the size of the vocabulary its captions use."""
-        return {"vocab_size": len(resolve_vocabulary(
-            vocabulary, lambda: self._train_captions(data_dir, manual_dir, on_corrupt)))}
+        return {"vocab_size": len(self._vocabulary(vocabulary, data_dir, manual_dir, on_corrupt))}
+
+    def _vocabulary(self, vocabulary, data_dir, manual_dir, on_corrupt):
+        """The given vocabulary, or the one built from the train captions."""
+        return resolve_vocabulary(vocabulary, lambda: self._train_captions(data_dir, manual_dir, on_corrupt))
 
     def _train_captions(self, data_dir, manual_dir, on_corrupt):
         """The train captions, read without decoding the photos (for the default vocabulary)."""

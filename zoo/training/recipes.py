@@ -214,6 +214,25 @@ def _coerce(value, ftype, where):
     return value
 
 
+DECODING_STRATEGIES = ("greedy", "beam", "sample")
+
+
+def check_eval(e: EvalConfig) -> None:
+    """ConfigError for an [eval] table the captioning evaluator cannot run (checked when a recipe
+    loads, so a bad value stops the run before training, not at its first evaluation)."""
+    if e.max_length < 1:
+        raise ConfigError(f"eval.max_length must be at least 1 word, got {e.max_length}")
+    if e.strategy not in DECODING_STRATEGIES:
+        raise ConfigError(f"eval.strategy must be one of {DECODING_STRATEGIES}, got {e.strategy!r}")
+    if e.beam_size < 1:
+        raise ConfigError(f"eval.beam_size must be at least 1, got {e.beam_size}")
+    if e.num_samples < 1 or not e.inverse_temperature > 0:
+        raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.inverse_temperature > 0, got "
+                          f"{e.num_samples} and {e.inverse_temperature}")
+    if e.decode and not e.caption_metrics:
+        raise ConfigError("eval.decode is on but eval.caption_metrics is empty")
+
+
 def _validate(r: Recipe):
     if not r.model.name:
         raise ConfigError("the recipe names no model ([model] name = ...)")
@@ -232,8 +251,7 @@ def _validate(r: Recipe):
                           "data.eval_split and train.eval_every > 0")
     if r.schedule.patience < 1 or r.schedule.max_drops < 0:
         raise ConfigError("schedule.patience must be >= 1 and schedule.max_drops >= 0")
-    if r.eval.max_length < 1:
-        raise ConfigError(f"eval.max_length must be at least 1 word, got {r.eval.max_length}")
+    check_eval(r.eval)
     if not 0.0 < r.loss.sample_fraction <= 1.0 or r.loss.sample_cell < 1:
         raise ConfigError(f"loss.sample_fraction must be in (0, 1] and loss.sample_cell >= 1, got "
                           f"{r.loss.sample_fraction} and {r.loss.sample_cell}")

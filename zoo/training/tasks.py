@@ -67,11 +67,11 @@ def _all_reduce_sum(value):
     return value
 
 
-def cell_mask(shape, keep_probability, cell, seed=None):
+def cell_mask(shape, keep_probability, cell):
     """A (N, H, W) boolean mask, constant on each cell x cell block (the blocks start at the top-left
     pixel), each block True with probability `keep_probability`, drawn anew at every call."""
     n, h, w = shape[0], shape[1], shape[2]
-    cells = tf.random.uniform([n, (h + cell - 1) // cell, (w + cell - 1) // cell], seed=seed) < keep_probability
+    cells = tf.random.uniform([n, (h + cell - 1) // cell, (w + cell - 1) // cell]) < keep_probability
     blocks = tf.repeat(tf.repeat(cells, cell, axis=1), cell, axis=2)
     return blocks[:, :h, :w]
 
@@ -566,9 +566,6 @@ class Captioning(Task):
         return CaptionEvaluator(model, eval_cfg)
 
 
-DECODING_STRATEGIES = ("greedy", "beam", "sample")
-
-
 class CaptionEvaluator(Evaluator):
     """Teacher-forced scores of every caption, plus (eval_cfg) decoded captions and retrieval ranks.
 
@@ -578,18 +575,10 @@ class CaptionEvaluator(Evaluator):
     """
 
     def __init__(self, model, eval_cfg=None):
-        from zoo.training.recipes import EvalConfig
+        from zoo.training.recipes import EvalConfig, check_eval
 
         cfg = eval_cfg or EvalConfig()
-        if cfg.strategy not in DECODING_STRATEGIES:
-            raise ConfigError(f"eval.strategy must be one of {DECODING_STRATEGIES}, got {cfg.strategy!r}")
-        if cfg.decode and cfg.strategy == "beam" and cfg.beam_size < 1:
-            raise ConfigError(f"eval.beam_size must be at least 1, got {cfg.beam_size}")
-        if cfg.decode and cfg.strategy == "sample" and (cfg.num_samples < 1 or not cfg.inverse_temperature > 0):
-            raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.inverse_temperature > 0, got "
-                              f"{cfg.num_samples} and {cfg.inverse_temperature}")
-        if cfg.decode and not cfg.caption_metrics:
-            raise ConfigError("eval.decode is on but eval.caption_metrics is empty")
+        check_eval(cfg)  # also checked when a recipe loads; here for evaluators built without one
         self.model, self.cfg = model, cfg
         self.nll = 0.0
         self.words = self.right = self.seen = 0
