@@ -490,36 +490,22 @@ def _model_info(model, shape):
 
 
 def _tf_train_step(model, card, job):
-    """The recipe runner's step (zoo.training.runner._train: compute_grads + apply_gradients)."""
+    """The recipe runner's own update (zoo.training.steps, the step the task chooses), on a default recipe."""
     import tensorflow as tf
 
-    from zoo.training import recipes, runner, tasks
+    from zoo import tasks
+    from zoo.training import recipes, steps
 
     recipe = recipes.Recipe()
     recipe.data.global_batch_size = job["batch"]
     recipe.train.mixed_precision = "" if job["dtype"] == "float32" else job["dtype"]
     recipe.train.xla = job["xla"]
-    optimizer = runner.make_optimizer(recipe)
-    train_vars = model.trainable_variables
-    optimizer.build(train_vars)
     task = tasks.get(card.task)
-    scale_loss = job["dtype"] == "mixed_float16"
-
-    def compute_grads(x, y):
-        with tf.GradientTape() as tape:
-            outputs = model(x, training=True)
-            loss = task.replica_loss(outputs, y, loss_cfg=recipe.loss, global_batch_size=job["batch"])
-            scaled = optimizer.scale_loss(loss) if scale_loss else loss
-        return loss, tape.gradient(scaled, train_vars)
-
-    if job["xla"]:
-        compute_grads = tf.function(compute_grads, jit_compile=True)
+    updater = steps.get(task.step)(model, recipe, task, num_replicas=1)
 
     @tf.function
     def step(x, y):
-        loss, grads = compute_grads(x, y)
-        optimizer.apply_gradients(zip(grads, train_vars))
-        return loss
+        return updater.replica_step((x, y))
 
     return step
 

@@ -13,7 +13,7 @@ from lrcn_fixtures import fake_coco_dataset
 import zoo.data
 from zoo.data import coco_captions
 from zoo.errors import ConfigError, InputError
-from zoo.models.lrcn.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary
+from zoo.text.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary
 
 RNG = np.random.default_rng(0)
 

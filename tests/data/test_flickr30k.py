@@ -10,7 +10,7 @@ from lrcn_fixtures import FLICKR_SPLITS, flickr_captions, jpeg_bytes, write_flic
 import zoo.data
 from zoo.data.flickr30k_builder import read_captions
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
-from zoo.models.lrcn.vocab import EOS_ID, Vocabulary
+from zoo.text.vocab import EOS_ID, Vocabulary
 
 tfds.disable_progress_bar()
 RAW = {"pairs": False, "image_size": None, "crop": None}  # the records as prepared

@@ -11,7 +11,7 @@ from scipy import ndimage
 import zoo.data
 from zoo.data import shape_captions
 from zoo.errors import ConfigError
-from zoo.models.lrcn.vocab import Vocabulary
+from zoo.text.vocab import Vocabulary
 
 N = 300
 

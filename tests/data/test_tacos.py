@@ -9,7 +9,7 @@ from lrcn_fixtures import TACOS_SLOTS, TACOS_SPLITS, tacos_segments, write_tacos
 import zoo
 import zoo.data
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
-from zoo.models.lrcn.vocab import EOS_ID
+from zoo.text.vocab import EOS_ID
 
 tfds.disable_progress_bar()
 SLOT_SIZES = [len(labels) for labels in TACOS_SLOTS.values()]  # 3, 2, 4, 2

@@ -13,7 +13,7 @@ from lrcn_fixtures import counting_video, fake_video_dataset, translating_video
 import zoo.data
 from zoo.data import flow, ucf101
 from zoo.errors import ConfigError, InputError
-from zoo.models.lrcn import protocol
+from zoo.tasks import video_protocol as protocol
 
 SMALL = {"frame_size": (24, 32), "crop": 20}  # the fake videos are 24x32: resizing keeps them as they are
 
@@ -70,7 +70,7 @@ def test_evaluation_clips_every_8_frames_with_the_release_rule_and_indices():
     clips = list(ds.as_numpy_iterator())
     for v, n in enumerate(lengths):
         mine = [c for c in clips if c["video_index"] == v]
-        # classify_video.py's rule, as zoo.models.lrcn.protocol writes it in NumPy
+        # classify_video.py's rule, as zoo.tasks.video_protocol writes it in NumPy
         assert [frame_numbers(c["clip"])[0] for c in mine] == protocol.clip_starts(n)
         assert [c["clip_index"] for c in mine] == list(range(len(mine)))
         assert all(c["label"] == v for c in mine)

@@ -21,10 +21,10 @@ import zoo
 from zoo.convert.caffe_proto import CaffeLayer
 from zoo.convert.caffe_writer import Enum, write_caffemodel, write_prototxt
 from zoo.errors import ConfigError, InputError, WeightsMismatchError
-from zoo.models.lrcn import decoding, protocol
+from zoo.text import decoding, protocol
 from zoo.models.lrcn.convert import caffe_lstm_to_keras, keras_lstm_to_caffe, load_caffemodel
 from zoo.models.lrcn.parts import Decoder, decoder_parts
-from zoo.models.lrcn.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary, split_sentence
+from zoo.text.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary, split_sentence
 
 RNG = np.random.default_rng(0)
 SMALL_CAPTION = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3),

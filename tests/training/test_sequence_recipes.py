@@ -18,7 +18,9 @@ import keras
 
 import zoo.data
 from zoo import registry
-from zoo.training import recipes, runner, tasks
+from zoo import tasks
+from zoo.training import recipes, runner
+from zoo.training.steps.base import variable_multipliers
 
 DIRS = ("lrcn", "grid_lstm")
 NAMES = sorted(p.stem for d in DIRS for p in (recipes.RECIPES_DIR / d).glob("*.toml"))
@@ -96,7 +98,7 @@ def test_every_lr_mult_pattern_matches_variables_of_the_model(name):
     paths = [v.path for v in model.trainable_variables]
     for rule in r.lr_mult:
         assert any(fnmatch.fnmatch(p, rule.pattern) for p in paths), (rule.pattern, paths)
-    mults = dict(zip(paths, runner._variable_multipliers(model.trainable_variables, r.lr_mult)))
+    mults = dict(zip(paths, variable_multipliers(model.trainable_variables, r.lr_mult)))
     if r.model.name.startswith("lrcn_activity"):  # train_test_lstm_*.prototxt: the LSTM bias keeps lr 1, decay 1
         assert mults["lstm1/lstm_cell/bias"] == (1.0, 1.0) and mults["conv1/bias"] == (2.0, 0.0)
         assert mults["fc8-final/kernel"] == (10.0, 1.0) and mults["fc8-final/bias"] == (20.0, 0.0)
@@ -181,7 +183,7 @@ def test_digits_standin_is_sklearn_digits_rescaled_to_uint8():
 
 def _vocabulary_file(tmp_path):
     from zoo.data import shape_captions
-    from zoo.models.lrcn.vocab import Vocabulary
+    from zoo.text.vocab import Vocabulary
 
     return str(Vocabulary(["<unk>", *shape_captions.vocabulary_words()]).save(tmp_path / "vocabulary.txt"))
 

@@ -18,9 +18,11 @@ from tests.training import sequence_fixtures
 from tests.training.helpers import REPO
 from zoo.data import registry as data_registry
 from zoo.errors import ConfigError, WeightsMismatchError
-from zoo.models.lrcn.vocab import IGNORE, MAX_WORDS, Vocabulary
-from zoo.training import recipes, runner, tasks
-from zoo.training.recipes import EvalConfig, LossConfig
+from zoo.text.vocab import IGNORE, MAX_WORDS, Vocabulary
+from zoo import tasks
+from zoo.tasks.captioning import CaptionEvalOptions, Captioning, caption_words_and_targets
+from zoo.training import recipes, runner
+from zoo.training.recipes import LossConfig
 
 RNG = np.random.default_rng(0)
 
@@ -101,7 +103,7 @@ def test_video_input_is_the_contract_preprocessing_of_video_or_clip():
 
 
 def _shift(caption):
-    words, targets = tasks.caption_words_and_targets(tf.constant(caption, tf.int32))
+    words, targets = caption_words_and_targets(tf.constant(caption, tf.int32))
     return words.numpy().tolist(), targets.numpy().tolist()
 
 
@@ -113,7 +115,7 @@ def test_caption_is_shifted_into_input_words_and_targets_with_padding_ignored():
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
     def ragged(caption):  # a caption of unknown length is padded / cut to MAX_WORDS + 1 tokens
-        return tasks.caption_words_and_targets(caption)
+        return caption_words_and_targets(caption)
 
     words, targets = ragged(tf.constant([0, 3, 4, 0]))
     assert words.shape == targets.shape == (MAX_WORDS,)
@@ -126,7 +128,7 @@ def test_caption_is_shifted_into_input_words_and_targets_with_padding_ignored():
 
 def test_string_captions_are_encoded_as_the_release_vocabulary_does():
     vocab = Vocabulary(["<unk>", "a", "red", "circle", "above", "square"])
-    task = tasks.Captioning(vocab)
+    task = Captioning(vocab)
     ex = {"image": tf.zeros((4, 4, 3), tf.uint8), "caption": tf.constant("A red circle above a blue square.")}
     from zoo import registry
 
@@ -165,7 +167,7 @@ def _forced_captioner(word):
 
 def test_caption_evaluator_perplexity_and_greedy_bleu_on_a_hand_computed_case():
     model = _forced_captioner(3)
-    ev = tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(decode=True, max_length=2))
+    ev = tasks.get("captioning").evaluator(model, eval_cfg=CaptionEvalOptions(decode=True, max_length=2))
     # uniform logits over 8 words: every valid target costs ln 8, perplexity 8; word_accuracy: argmax is word 0
     targets = np.array([[3, 3, 0, -1], [3, 4, 0, -1], [5, 0, -1, -1]])
     images = RNG.normal(size=(3, 67, 67, 3)).astype(np.float32) * 50
@@ -194,13 +196,13 @@ def _small_captioner():
 
 @pytest.mark.parametrize("strategy", ["beam", "sample"])
 def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
-    from zoo.models.lrcn import decoding
+    from zoo.text import decoding
     from zoo.models.lrcn.parts import Decoder
 
     model = _small_captioner()
     images = RNG.normal(size=(3, 67, 67, 3)).astype(np.float32) * 50
     targets = np.array([[3, 3, 0, -1], [4, 0, -1, -1], [5, 6, 0, -1]])
-    cfg = EvalConfig(decode=True, max_length=4, strategy=strategy, beam_size=3, num_samples=5, inverse_temperature=1.5)
+    cfg = CaptionEvalOptions(decode=True, max_length=4, strategy=strategy, beam_size=3, num_samples=5, inverse_temperature=1.5)
     ev = tasks.get("captioning").evaluator(model, eval_cfg=cfg)
     ev.update(np.zeros((3, 4, 9), np.float32), {"targets": targets, "id": np.array([1, 1, 2]),
                                                  "inputs": {"image": images}})
@@ -216,7 +218,7 @@ def test_caption_evaluator_decodes_with_beam_search_and_sampling(strategy):
         assert ev.candidates[key] == " ".join(map(str, best.tokens))
     assert {"BLEU-4", "ROUGE-L", "CIDEr-D"} <= set(ev.result())
     with pytest.raises(ConfigError, match="eval.strategy"):
-        tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(decode=True, strategy="nucleus"))
+        tasks.get("captioning").evaluator(model, eval_cfg=CaptionEvalOptions(decode=True, strategy="nucleus"))
     with pytest.raises(ConfigError, match="eval.strategy"):  # a recipe with it stops at load, before training
         recipes.load("lrcn2f_shape_captions_standin", ['eval.strategy="nucleus"'])
     with pytest.raises(ConfigError, match="eval.beam_size"):
@@ -238,8 +240,8 @@ def test_word_id_captions_past_the_models_vocabulary_are_an_error():
 
 def test_caption_evaluator_retrieval_ranks_match_the_training_model_likelihoods():
     from zoo.metrics import retrieval
-    from zoo.models.lrcn.decoding import sequence_log_likelihood
-    from zoo.models.lrcn.vocab import EOS_ID
+    from zoo.text.decoding import sequence_log_likelihood
+    from zoo.text.vocab import EOS_ID
 
     model = _small_captioner()
     images = RNG.normal(size=(4, 67, 67, 3)).astype(np.float32) * 50
@@ -249,7 +251,7 @@ def test_caption_evaluator_retrieval_ranks_match_the_training_model_likelihoods(
     targets[::3, 2:] = [EOS_ID, -1, -1]  # shorter captions
     image_of = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     words = np.concatenate([np.full((8, 1), EOS_ID), np.where(targets[:, :-1] < 0, EOS_ID, targets[:, :-1])], 1)
-    ev = tasks.get("captioning").evaluator(model, eval_cfg=EvalConfig(retrieval=True))
+    ev = tasks.get("captioning").evaluator(model, eval_cfg=CaptionEvalOptions(retrieval=True))
     for half in (slice(0, 4), slice(4, 8)):
         x = {"image": images[image_of[half]], "words": words[half]}
         ev.update(model(x, training=False), {"targets": targets[half], "id": image_of[half] + 100, "inputs": x})

@@ -8,7 +8,10 @@ import tensorflow as tf
 from zoo import registry
 from zoo.data.registry import DatasetInfo, register_dataset
 from zoo.errors import ConfigError, WeightsMismatchError
-from zoo.training import runner, tasks
+from zoo import tasks
+from zoo.tasks import segmentation
+from zoo.tasks.base import model_input
+from zoo.training import runner
 from zoo.training import recipes
 from zoo.training.recipes import LossConfig
 
@@ -24,7 +27,7 @@ def test_rgbd_input_is_bgr_minus_mean_then_log_depth_minus_mean():
     image = RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)
     depth = RNG.integers(0, 9000, (5, 6, 1)).astype(np.uint16)
     depth[0, 0] = 0  # missing depth: clamped to 1 mm (log 0 would be -inf)
-    x = tasks.model_input(registry.card("fcn32s_rgbd").input_contract)({"image": image, "depth": depth})
+    x = model_input(registry.card("fcn32s_rgbd").input_contract)({"image": image, "depth": depth})
     want = np.concatenate([image[..., ::-1] - NYUD_BGR_MEAN, np.log(np.maximum(depth, 1.0)) - 7.844], axis=-1)
     np.testing.assert_allclose(x.numpy(), want, rtol=1e-5, atol=1e-4)
 
@@ -32,7 +35,7 @@ def test_rgbd_input_is_bgr_minus_mean_then_log_depth_minus_mean():
 def test_two_stream_input_is_a_dict_with_each_stream_preprocessed_its_own_way():
     image = RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8)
     hha = RNG.integers(0, 256, (4, 4, 3), dtype=np.uint8)
-    x = tasks.model_input(registry.card("fcn32s_rgbhha").input_contract)({"image": image, "hha": hha})
+    x = model_input(registry.card("fcn32s_rgbhha").input_contract)({"image": image, "hha": hha})
     assert set(x) == {"color", "hha"}
     np.testing.assert_allclose(x["color"].numpy(), image[..., ::-1] - NYUD_BGR_MEAN, atol=1e-4)
     np.testing.assert_allclose(x["hha"].numpy(), hha - NYUD_HHA_MEAN, atol=1e-4)  # HHA channels as stored
@@ -54,12 +57,12 @@ def test_pixel_loss_matches_numpy_with_ignored_and_out_of_range_labels(normalize
     labels[0, 0, :2] = 255
     labels[1, 2, 1] = 7  # outside [0, C): excluded like the void label
     cfg = LossConfig(normalize=normalize)
-    got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
+    got = segmentation.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
     np.testing.assert_allclose(float(got), _np_pixel_loss(logits, labels, normalize=normalize), rtol=1e-5)
 
 
 def test_cell_mask_keeps_whole_final_layer_cells_with_probability_p():
-    mask = tasks.cell_mask(tf.constant([40, 70, 45]), 0.25, 8).numpy()  # 9 x 6 cells of 8 px, the last ones cut
+    mask = segmentation.cell_mask(tf.constant([40, 70, 45]), 0.25, 8).numpy()  # 9 x 6 cells of 8 px, the last ones cut
     assert mask.shape == (40, 70, 45)
     cells = mask[:, ::8, ::8]
     np.testing.assert_array_equal(mask, np.repeat(np.repeat(cells, 8, 1), 8, 2)[:, :70, :45])  # constant per cell
@@ -73,9 +76,9 @@ def test_sampled_pixel_loss_counts_only_the_kept_cells(monkeypatch):
     keep = RNG.random((2, 2, 2)) < 0.5
     keep[0, 0, 0] = True
     mask = np.repeat(np.repeat(keep, 4, 1), 4, 2)[:, :6, :8]
-    monkeypatch.setattr(tasks, "cell_mask", lambda shape, p, cell: tf.constant(mask))
+    monkeypatch.setattr(segmentation, "cell_mask", lambda shape, p, cell: tf.constant(mask))
     cfg = LossConfig(normalize=True, sample_fraction=0.5, sample_cell=4)
-    got = tasks.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
+    got = segmentation.pixel_loss(tf.constant(logits), tf.constant(labels, tf.int32), loss_cfg=cfg)
     np.testing.assert_allclose(float(got), _np_pixel_loss(logits, np.where(mask, labels, 255), normalize=True),
                                rtol=1e-5)
     with pytest.raises(ConfigError, match="sample_fraction"):
@@ -95,7 +98,7 @@ def test_multitask_loss_sums_the_heads_and_evaluator_reports_both():
         task.replica_loss(tf.constant(sem), t_sem, loss_cfg=cfg, global_batch_size=1)
 
     # Perfect semantic predictions, geometric ones right on 3 of the 15 valid pixels.
-    evaluator = tasks._MultitaskEvaluator([5, 3])
+    evaluator = segmentation._MultitaskEvaluator([5, 3])
     geo_pred = np.where(np.arange(16).reshape(1, 4, 4) < 4, t_geo, (t_geo + 1) % 3)
     evaluator.update([np.eye(5)[t_sem], np.eye(3)[geo_pred % 3]], (t_sem, t_geo))
     result = evaluator.result()
@@ -105,7 +108,7 @@ def test_multitask_loss_sums_the_heads_and_evaluator_reports_both():
 
 def test_unknown_task_is_refused_with_the_known_ones():
     with pytest.raises(ConfigError, match="segmentation"):
-        tasks.get("detection")
+        tasks.get("no_such_task")
 
 
 # ----------------------------------------------------------------------------- training runs
@@ -194,7 +197,7 @@ def test_two_stream_net_starts_each_stream_from_a_single_stream_run(tmp_path):
 
 def test_mean_iu_over_present_classes_ignores_a_predicted_absent_class():
     """Long thesis Table 3.6, footnote 10: SIFT Flow's mean IU covers the classes present in the test set."""
-    evaluator = tasks.ConfusionEvaluator(3, segmentation=True)
+    evaluator = segmentation.SegmentationEvaluator(3)
     labels = np.array([[0, 0, 1, 1]])
     pred = np.array([[0, 2, 1, 1]])  # class 2 never occurs in the labels but is predicted once
     evaluator.update(np.eye(3)[pred], labels)

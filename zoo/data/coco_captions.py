@@ -21,7 +21,7 @@ are not public (Table 4.7 was scored by the COCO server): there is no test split
 Examples (`pairs=True`, the default): one per (image, caption), as lrcn.prototxt's data layers
 pair them: {"image": uint8 (227, 227, 3) RGB, "image_id": int64, "caption": string, "words":
 int32 (20,) [<eos>, w1 .. wn] padded with 0, "targets": int32 (20,) [w1 .. wn, <eos>] padded
-with -1} (zoo.models.lrcn.vocab.Vocabulary.sequences). With `pairs=False`, one per image:
+with -1} (zoo.text.vocab.Vocabulary.sequences). With `pairs=False`, one per image:
 {"image", "image_id", "captions": string (K,)}, the references for caption metrics.
 
 Images as the release's data layer reads them: resized to 256x256, then 227x227 crops, random
@@ -66,7 +66,7 @@ def base_split(split: str, allowed) -> str:
 
 def resolve_vocabulary(vocabulary, training_captions):
     """A Vocabulary from a vocabulary.txt path, a Vocabulary, or (None) built from `training_captions()`."""
-    from zoo.models.lrcn.vocab import Vocabulary
+    from zoo.text.vocab import Vocabulary
 
     if isinstance(vocabulary, Vocabulary):
         return vocabulary

@@ -14,7 +14,7 @@ classify_video.py):
   pure function of (seed, position in the epoch, epoch): the same seed gives the same clips,
   and each pass over the dataset draws new ones (`Dataset.random(rerandomize_each_iteration)`);
 - split "test": clips of 16 frames every 8 frames, the release's rule for the last ones
-  (`zoo.models.lrcn.protocol.clip_starts`), center 227x227 crops (`evaluation_clips`), each
+  (`zoo.tasks.video_protocol.clip_starts`), center 227x227 crops (`evaluation_clips`), each
   with `video_index` (the video's position in the split) and `clip_index`, so that the softmax
   can be averaged over frames and then over the clips of each video (`average_by_video`). The
   release's 10-crop oversampling at test time is not done here.

@@ -2,7 +2,7 @@
 
 A captioner emits a caption word by word: the app runs the encoder once per input and the
 one-step decoder once per word, with the search around it (greedy, beam, sampling:
-`zoo.models.lrcn.decoding`, thesis §4.4.1.2). `export_decoder(model, out_dir)` cuts the two
+`zoo.text.decoding`, thesis §4.4.1.2). `export_decoder(model, out_dir)` cuts the two
 models with `zoo.models.lrcn.parts.decoder_parts` and writes
 
     out_dir/encoder/          SavedModel: serve(inputs) -> {"feature"} (+ serve_images for images)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-import typing
 from pathlib import Path
 
-from zoo.errors import ConfigError, closest_names, unknown_name
+from zoo.config_tables import build_table
+from zoo.errors import ConfigError, unknown_name
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -64,7 +64,7 @@ class DataConfig:
     on_corrupt: str = "raise"  # raise | skip
     options: dict = dataclasses.field(default_factory=dict)  # dataset options (image_size, ...)
     # Captioning with string captions: the word list (the release's vocabulary.txt format) that encodes
-    # them; "" builds it from the training split's captions (zoo.models.lrcn.vocab.Vocabulary.build).
+    # them; "" builds it from the training split's captions (zoo.text.vocab.Vocabulary.build).
     vocabulary: str = ""
 
 
@@ -72,7 +72,9 @@ class DataConfig:
 class OptimizerConfig:
     name: str = "sgd"  # sgd | adam
     learning_rate: float = 0.01
-    momentum: float = 0.9
+    momentum: float = 0.9  # sgd
+    beta_1: float = 0.9  # adam
+    beta_2: float = 0.999  # adam
     # Caffe-style L2 weight decay: weight_decay * decay_mult * w is added to the gradient.
     weight_decay: float = 0.0
     clipnorm: float = 0.0  # 0 = off
@@ -128,22 +130,6 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
-class EvalConfig:
-    # Captioning (zoo.training.tasks.CaptionEvaluator): decode one caption per image and score it
-    # against the split's captions of that image (slow: one decoder call per word).
-    decode: bool = False
-    max_length: int = 50  # words per decoded caption (the release's captioner.py: 50)
-    strategy: str = "greedy"  # greedy | beam | sample (Donahue thesis Table 4.6)
-    beam_size: int = 3  # strategy "beam"
-    num_samples: int = 100  # strategy "sample": draw N, keep the most likely
-    inverse_temperature: float = 1.0  # strategy "sample": the thesis's T, words drawn from softmax(T * logits)
-    caption_metrics: list = dataclasses.field(default_factory=lambda: ["BLEU", "ROUGE-L", "CIDEr-D"])  # + "METEOR" (Java)
-    # Caption <-> image retrieval over the whole eval split (Tables 4.4, 4.5): every caption scored
-    # against every image by log p(caption | image); R@1/5/10 and median rank, both directions.
-    retrieval: bool = False
-
-
-@dataclasses.dataclass
 class ExportConfig:
     input_shape: list = dataclasses.field(default_factory=list)  # fixed TFLite input (H, W, C)
     calibration_examples: int = 64  # int8 representative data from the train split
@@ -156,10 +142,13 @@ class Recipe:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
-    lr_mult: list = dataclasses.field(default_factory=list)  # list[LrMultConfig]
+    lr_mult: list = dataclasses.field(default_factory=list, metadata={"items": LrMultConfig})
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    # The task's evaluation options (its EvalOptions dataclass, zoo.tasks), checked when the recipe loads.
+    eval: dict = dataclasses.field(default_factory=dict)
+    # The options of the task's training step (its Options dataclass, zoo.training.steps), likewise.
+    step: dict = dataclasses.field(default_factory=dict)
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
 
     @property
@@ -173,64 +162,20 @@ class Recipe:
         return dump_toml(self.to_dict())
 
 
-_LIST_ITEM_TYPES = {("lr_mult",): LrMultConfig}
 STRATEGIES = ("default", "mirrored", "multi_worker", "parameter_server", "tpu")
 SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine", "plateau")
 OPTIMIZERS = ("sgd", "adam")
 
 
-def _build(cls, data: dict, path: tuple):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{'.'.join(path) or 'recipe'} must be a table, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        where = ".".join(path + (key,))
-        if key not in fields:
-            close = closest_names(key, fields)
-            hint = f" (did you mean {'.'.join(path + (close[0],))}?)" if close else ""
-            raise ConfigError(f"unknown recipe key {where!r}{hint}; {'.'.join(path) or 'the recipe'} takes: {', '.join(fields)}")
-        ftype = typing.get_type_hints(cls)[key]
-        if dataclasses.is_dataclass(ftype):
-            kwargs[key] = _build(ftype, value, path + (key,))
-        elif path + (key,) in _LIST_ITEM_TYPES:
-            item_cls = _LIST_ITEM_TYPES[path + (key,)]
-            if not isinstance(value, list):
-                raise ConfigError(f"{where} must be a list of tables ([[{where}]] in TOML)")
-            kwargs[key] = [_build(item_cls, v, path + (f"{key}[{i}]",)) for i, v in enumerate(value)]
-        else:
-            kwargs[key] = _coerce(value, ftype, where)
-    return cls(**kwargs)
+def check_task_tables(r: Recipe) -> None:
+    """The [eval] and [step] tables checked against the options of the model's task and of its training
+    step (ConfigError naming the key)."""
+    from zoo import registry, tasks
+    from zoo.training import steps
 
-
-def _coerce(value, ftype, where):
-    origin = typing.get_origin(ftype) or ftype
-    if origin is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if origin in (int, float, str, bool, list, dict) and not (
-        isinstance(value, origin) and not (origin is int and isinstance(value, bool))
-    ):
-        raise ConfigError(f"{where} must be {origin.__name__}, got {value!r}")
-    return value
-
-
-DECODING_STRATEGIES = ("greedy", "beam", "sample")
-
-
-def check_eval(e: EvalConfig) -> None:
-    """ConfigError for an [eval] table the captioning evaluator cannot run (checked when a recipe
-    loads, so a bad value stops the run before training, not at its first evaluation)."""
-    if e.max_length < 1:
-        raise ConfigError(f"eval.max_length must be at least 1 word, got {e.max_length}")
-    if e.strategy not in DECODING_STRATEGIES:
-        raise ConfigError(f"eval.strategy must be one of {DECODING_STRATEGIES}, got {e.strategy!r}")
-    if e.beam_size < 1:
-        raise ConfigError(f"eval.beam_size must be at least 1, got {e.beam_size}")
-    if e.num_samples < 1 or not e.inverse_temperature > 0:
-        raise ConfigError(f"sampling needs eval.num_samples >= 1 and eval.inverse_temperature > 0, got "
-                          f"{e.num_samples} and {e.inverse_temperature}")
-    if e.decode and not e.caption_metrics:
-        raise ConfigError("eval.decode is on but eval.caption_metrics is empty")
+    task = tasks.get(registry.card(r.model.name).task)
+    task.eval_options(r.eval)
+    build_table(steps.get(task.step).Options, r.step, ("step",))
 
 
 def _validate(r: Recipe):
@@ -251,7 +196,7 @@ def _validate(r: Recipe):
                           "data.eval_split and train.eval_every > 0")
     if r.schedule.patience < 1 or r.schedule.max_drops < 0:
         raise ConfigError("schedule.patience must be >= 1 and schedule.max_drops >= 0")
-    check_eval(r.eval)
+    check_task_tables(r)
     if not 0.0 < r.loss.sample_fraction <= 1.0 or r.loss.sample_cell < 1:
         raise ConfigError(f"loss.sample_fraction must be in (0, 1] and loss.sample_cell >= 1, got "
                           f"{r.loss.sample_fraction} and {r.loss.sample_cell}")
@@ -288,7 +233,7 @@ def from_dict(data: dict, overrides: list[str] = (), default_name: str = "") -> 
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {text}: {k} is not a table")
         node[keys[-1]] = value
-    r = _build(Recipe, data, ())
+    r = build_table(Recipe, data)
     if not r.recipe.name:
         r.recipe.name = default_name
     _validate(r)

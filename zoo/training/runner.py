@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import fnmatch
 import json
 import math
 import os
@@ -39,10 +38,10 @@ import tensorflow as tf
 
 import keras
 
-from zoo import registry
+from zoo import registry, tasks
 from zoo.errors import ConfigError, NaNLossError
 from zoo.training import recipes as recipes_mod
-from zoo.training import schedules, tasks
+from zoo.training import steps
 from zoo.training.strategy import get_strategy, is_chief
 
 
@@ -63,18 +62,6 @@ def _log(msg, chief=True):
         print(msg, flush=True)
 
 
-def _variable_multipliers(variables, lr_mults):
-    """(lr_mult, decay_mult) per variable from the recipe's [[lr_mult]] patterns; the last match wins."""
-    out = []
-    for v in variables:
-        lr, decay = 1.0, 1.0
-        for rule in lr_mults:
-            if fnmatch.fnmatch(v.path, rule.pattern):
-                lr, decay = rule.lr_mult, rule.decay_mult
-        out.append((lr, decay))
-    return out
-
-
 def reinitialise_kernels(model, initializer: str, seed: int):
     """Re-draw the random kernels of trainable conv/dense layers (zero-initialised ones stay zero)."""
     # One seed per layer: a Keras initializer with an int seed returns the same array on every call,
@@ -87,6 +74,13 @@ def reinitialise_kernels(model, initializer: str, seed: int):
             continue
         init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed * 100003 + i}})
         kernel.assign(init(kernel.shape, kernel.dtype))
+
+
+def step_options(recipe, task):
+    """The recipe's [step] table as the options of the task's training step (checked)."""
+    from zoo.config_tables import build_table
+
+    return build_table(steps.get(task.step).Options, recipe.step, ("step",))
 
 
 def resolve_data_options(recipe):
@@ -129,20 +123,6 @@ def build_model(recipe, card):
     return model
 
 
-def make_optimizer(recipe, schedule=None):
-    lr = schedule if schedule is not None else schedules.from_recipe(recipe)
-    o = recipe.optimizer
-    clip = {"global_clipnorm": o.clipnorm} if o.clipnorm > 0 else {}
-    if o.name == "sgd":
-        # Keras SGD with momentum (v = m v - lr g; w += v) equals Caffe's SGD update (v = m v + lr g; w -= v).
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=o.momentum, **clip)
-    else:
-        opt = keras.optimizers.Adam(learning_rate=lr, **clip)
-    if recipe.train.mixed_precision == "mixed_float16":
-        opt = keras.optimizers.LossScaleOptimizer(opt)
-    return opt
-
-
 def make_datasets(recipe, card, *, start_step: int, model=None):
     """(train dataset of global batches starting at `start_step`, eval dataset, dataset info); `model`
     (when built) lets the task check it against the data (a captioner's vocabulary size)."""
@@ -160,6 +140,8 @@ def make_datasets(recipe, card, *, start_step: int, model=None):
         return data_mod.load(d.name, split, **common)
 
     task = tasks.get(card.task).bind(recipe, info, load, model)
+    if model is not None:
+        task.check_targets(model, info)
     to_xy = task.example_to_xy(card.input_contract)
 
     train = load(d.train_split)
@@ -221,8 +203,10 @@ def _padder(size, ignore_label):
 
 
 def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None):
-    """The task's metrics on `dataset`; `eval_cfg` is the recipe's [eval] table (None: its defaults)."""
-    evaluator = tasks.get(card.task).evaluator(model, ignore_label, eval_cfg)
+    """The task's metrics on `dataset`; `eval_cfg` is the recipe's [eval] table (a dict; None: the
+    task's defaults)."""
+    task = tasks.get(card.task)
+    evaluator = task.evaluator(model, ignore_label, task.eval_options(eval_cfg or {}))
 
     @tf.function(reduce_retracing=True)
     def forward(x):
@@ -329,6 +313,8 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
 
 def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start) -> TrainResult:
 
+    task = tasks.get(card.task)
+    step_cls = steps.get(task.step)
     with strategy.scope():
         model = build_model(recipe, card)
         # Validation state kept in the backup, so a resumed run neither overwrites a better best.weights.h5
@@ -336,18 +322,11 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
         best_var = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best_metric")
         waited_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="evals_without_improvement")
         drops_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_drops")
-        schedule = schedules.from_recipe(recipe, drops=drops_var)
-        optimizer = make_optimizer(recipe, schedule)
-        mults = _variable_multipliers(model.trainable_variables, recipe.lr_mult)
-        train_vars = [v for v, (lr, _) in zip(model.trainable_variables, mults) if lr != 0.0]
-        mults = [m for m in mults if m[0] != 0.0]
-        if not train_vars:
-            raise ConfigError("every trainable variable has lr_mult 0: nothing to train")
-        optimizer.build(train_vars)
+        updater = step_cls(model, recipe, task, num_replicas=strategy.num_replicas_in_sync, drops=drops_var,
+                           options=step_options(recipe, task))
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     validation_state = {"best": best_var, "waited": waited_var, "drops": drops_var}
-    weights = {**{f"model_{i}": v for i, v in enumerate(model.variables)},
-               **{f"optimizer_{i}": v for i, v in enumerate(optimizer.variables)}}
+    weights = {**{f"model_{i}": v for i, v in enumerate(model.variables)}, **updater.variables()}
     checkpoint = tf.train.Checkpoint(step=step_var, **validation_state, **weights)
     manager = tf.train.CheckpointManager(checkpoint, str(writedir / "backup"), max_to_keep=2)
     # Every worker restores from the chief's backup (a filesystem all workers see, as for Keras' BackupAndRestore).
@@ -368,50 +347,14 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     train_ds, eval_ds, info = make_datasets(recipe, card, start_step=start_step, model=model)
     dist_ds = strategy.experimental_distribute_dataset(train_ds)
     iterator = iter(dist_ds)
-
-    num_replicas = strategy.num_replicas_in_sync
-    gbs = recipe.data.global_batch_size
-    wd = recipe.optimizer.weight_decay
     loss_cfg = recipe.loss
-    task = tasks.get(card.task)
-    scale_loss = recipe.train.mixed_precision == "mixed_float16"
-
-    def compute_grads(x, y):
-        with tf.GradientTape() as tape:
-            outputs = model(x, training=True)
-            loss = task.replica_loss(outputs, y, loss_cfg=loss_cfg, global_batch_size=gbs)
-            scaled = optimizer.scale_loss(loss) if scale_loss else loss
-        grads = tape.gradient(scaled, train_vars)
-        return loss, grads
-
-    if recipe.train.xla:
-        compute_grads = tf.function(compute_grads, jit_compile=True)
-
-    def replica_step(batch):
-        x, y = batch
-        loss, grads = compute_grads(x, y)
-        out = []
-        for g, v, (lr_mult, decay_mult) in zip(grads, train_vars, mults):
-            if g is None:
-                out.append(None)
-                continue
-            if wd and decay_mult:
-                # Caffe's regularisation (sgd_solver.cpp Regularize): g += weight_decay * decay_mult * w.
-                # Gradients are summed over replicas, so each replica adds its share.
-                g = g + (wd * decay_mult / num_replicas) * tf.cast(v.value, g.dtype)
-            if lr_mult != 1.0:
-                # Caffe's lr_mult scales this variable's step; for (momentum) SGD that is exactly a gradient scale.
-                g = g * lr_mult
-            out.append(g)
-        optimizer.apply_gradients(zip(out, train_vars))
-        return loss
 
     @tf.function
     def run_steps(it, n):
         loss = tf.constant(0.0)
         finite = tf.constant(True)
         for _ in tf.range(n):
-            per_replica = strategy.run(replica_step, args=(next(it),))
+            per_replica = strategy.run(updater.replica_step, args=(next(it),))
             loss = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
             finite = tf.logical_and(finite, tf.math.is_finite(loss))
             step_var.assign_add(1)
@@ -448,7 +391,8 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
                        else "No backup was written yet.")
                 )
             step = next_stop
-            lr = float(schedule(step))
+            rates = updater.learning_rates(step)
+            lr = next(iter(rates.values()))
             if progbar is not None:
                 progbar.update(step, [("loss", loss_value)])
             if chief and (step % max(recipe.train.log_every, 1) == 0 or step == stop_at):
@@ -457,7 +401,8 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
                 csv_file.flush()
                 with tb.as_default():
                     tf.summary.scalar("loss", loss_value, step=step)
-                    tf.summary.scalar("learning_rate", lr, step=step)
+                    for name, rate in rates.items():
+                        tf.summary.scalar(name, rate, step=step)
                 if not sys.stdout.isatty():
                     _log(f"step {step}/{total}  loss {loss_value:.5g}  lr {lr:.3g}  ({seconds:.1f}s)")
                 t_window = time.time()

@@ -4,7 +4,7 @@ A clip of T frames (N, T, H, W, 3) goes through one CNN whose weights are shared
 (time is folded into the batch, `FoldTime`), fc6 (4096, ReLU, dropout 0.9) feeds an LSTM (256
 units for RGB, 1024 for flow), and a linear layer gives class logits at every step: the output
 is (N, T, num_classes). The prediction for a clip is the softmax averaged over its frames, for a
-video the average over 16-frame clips taken with stride 8 (`zoo.models.lrcn.protocol`).
+video the average over 16-frame clips taken with stride 8 (`zoo.tasks.video_protocol`).
 
 Layer names and sizes are the release's (LisaAnne/lisa-caffe-public, branch lstm_video_deploy,
 examples/LRCN_activity_recognition/train_test_lstm_RGB.prototxt, reference_code §2.2), so the
@@ -178,7 +178,7 @@ def lrcn_activity_rgb(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), l
 
     Donahue thesis §4.3: 68.20% on UCF101 (Table 4.1, 3-split average) vs 67.37% for the
     single-frame model; returns (N, T, num_classes) logits, averaged as probabilities over
-    frames and clips by `zoo.models.lrcn.protocol`.
+    frames and clips by `zoo.tasks.video_protocol`.
 
     Args:
         num_classes: classes of the per-step softmax (UCF101: 101).

@@ -12,13 +12,13 @@ feeds `predict`, a linear layer over the vocabulary (the softmax is in the loss 
 
 The training model maps (image, input words) to per-step logits: inputs `image` (H, W, 3)
 BGR minus the ImageNet mean and `words` (T,) int32, `[<eos>, w1 .. wn]` padded with 0
-(`zoo.models.lrcn.vocab.Vocabulary.sequences`); output (N, T, vocab_size). Caffe's static input
+(`zoo.text.vocab.Vocabulary.sequences`); output (N, T, vocab_size). Caffe's static input
 (`W_xc_static`, no bias) is the same as concatenating φ_V(x) to the LSTM input, which is what
 the Keras layers here do (`convert.caffe_lstm_to_keras` maps the weights).
 
 For decoding outside the graph, `decoder_parts(model)` returns an image encoder
 (image -> {"feature"}) and a one-step decoder ({"word", "feature", states} -> {"logits",
-states}) that share the model's weights; `zoo.models.lrcn.decoding` runs greedy, beam and
+states}) that share the model's weights; `zoo.text.decoding` runs greedy, beam and
 sampling searches around them.
 
 `rnn="vanilla"` replaces each LSTM by Caffe's RNN layer (h_t = tanh(W_hh h_{t-1} + W_xh x_t

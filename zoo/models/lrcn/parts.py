@@ -12,7 +12,7 @@ model's weights:
   {"logits": (N, V), "lstm1_h": ..., ...}: one step of every recurrent layer and `predict`.
 
 Both are plain functional models (builtin TFLite ops; export each on its own), and
-`Decoder` wraps them as the NumPy step function `zoo.models.lrcn.decoding` expects.
+`Decoder` wraps them as the NumPy step function `zoo.text.decoding` expects.
 """
 
 from __future__ import annotations

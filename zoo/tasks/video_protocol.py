@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.ops.numerics import softmax
 
 CLIP_FRAMES = 16
 TEST_STRIDE = 8
@@ -70,24 +71,21 @@ def training_clip_start(num_frames: int, rng: np.random.Generator, length: int =
     return int(rng.integers(0, num_frames - length + 1))
 
 
-def _softmax(logits):
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def clip_probabilities(logits) -> np.ndarray:
-    """Per-step logits (N, T, K) -> class probabilities per clip (N, K): the softmax at every
-    step averaged over the steps (thesis §4.3, "average the softmax over frames")."""
+    """Logits of N clips -> class probabilities per clip (N, K).
+
+    Per-step logits (N, T, K) (LRCN: a prediction at every frame) give the softmax at every step
+    averaged over the steps (thesis §4.3, "average the softmax over frames"); per-clip logits
+    (N, K) (C3D: one prediction per clip) give their softmax."""
     logits = np.asarray(logits)
-    if logits.ndim != 3:
-        raise InputError(f"expected per-step logits (N, T, K); got shape {logits.shape}")
-    return _softmax(logits).mean(axis=1)
+    if logits.ndim not in (2, 3):
+        raise InputError(f"expected per-clip logits (N, K) or per-step logits (N, T, K); got shape {logits.shape}")
+    probs = softmax(logits)
+    return probs.mean(axis=1) if logits.ndim == 3 else probs
 
 
 def video_probabilities(clip_logits) -> np.ndarray:
-    """Per-step logits of all test clips of ONE video (num_clips, T, K) -> its probabilities (K,)."""
+    """Logits of all test clips of ONE video ((num_clips, T, K) or (num_clips, K)) -> its probabilities (K,)."""
     return clip_probabilities(clip_logits).mean(axis=0)
 
 
@@ -113,7 +111,7 @@ def check_clip_batch(clips, input_shape) -> np.ndarray:
     if steps is not None and clips.shape[1] != steps:
         raise InputError(
             f"the clips have {clips.shape[1]} frames; the model takes {steps}-frame clips. Cut videos into clips "
-            f"with zoo.models.lrcn.protocol.video_clips(video, length={steps}), or build the model with "
+            f"with zoo.tasks.video_protocol.video_clips(video, length={steps}), or build the model with "
             f"input_shape=(None, ...) for clips of any length"
         )
     for axis, (got, size) in enumerate(zip(clips.shape[2:], want[1:]), start=2):

@@ -25,7 +25,8 @@ import dataclasses
 import numpy as np
 
 from zoo.errors import ConfigError, InputError
-from zoo.models.lrcn.vocab import EOS_ID, IGNORE
+from zoo.ops.numerics import log_softmax
+from zoo.text.vocab import EOS_ID, IGNORE
 
 MAX_LENGTH = 50  # captioner.py
 
@@ -37,12 +38,6 @@ class Caption:
     tokens: list
     log_prob: float
     finished: bool
-
-
-def log_softmax(logits, scale: float = 1.0) -> np.ndarray:
-    z = scale * np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def state_rows(state: dict, index) -> dict:

@@ -1,0 +1,41 @@
+"""Average precision of a ranking, as the PASCAL VOC devkit computes it (VOCevalcls.m /
+VOCevaldet.m): precision made monotone (the maximum precision at any higher recall), then either
+the area under that curve (VOC2010 and later, `definition="area"`) or the mean of its values at
+the 11 recalls 0, 0.1, .., 1 (VOC2007, `definition="11point"`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFINITIONS = ("area", "11point")
+
+
+def ap_from_precision_recall(precision, recall, definition: str = "area") -> float:
+    """AP of a precision/recall curve given at each rank (recall non-decreasing)."""
+    if definition not in DEFINITIONS:
+        raise ValueError(f"definition must be one of {DEFINITIONS}, got {definition!r}")
+    precision, recall = np.asarray(precision, np.float64), np.asarray(recall, np.float64)
+    if definition == "11point":
+        return float(np.mean([precision[recall >= t].max() if (recall >= t).any() else 0.0
+                              for t in np.linspace(0, 1, 11)]))
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[0.0], precision, [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    changed = np.nonzero(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[changed + 1] - mrec[changed]) * mpre[changed + 1]))
+
+
+def average_precision(scores, positive, *, difficult=None, definition: str = "area") -> float:
+    """AP of ranking examples by `scores` for the `positive` ones; `difficult` examples are left
+    out (neither positive nor negative). NaN when there is no positive example."""
+    scores = np.asarray(scores, np.float64)
+    positive = np.asarray(positive, bool)
+    keep = np.ones_like(positive) if difficult is None else ~np.asarray(difficult, bool)
+    scores, positive = scores[keep], positive[keep]
+    if not positive.any():
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(positive[order])
+    fp = np.cumsum(~positive[order])
+    return ap_from_precision_recall(tp / np.maximum(tp + fp, np.finfo(float).eps), tp / positive.sum(), definition)
