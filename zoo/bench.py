@@ -372,7 +372,7 @@ def bench(names, *, results_dir=RESULTS_DIR, progress=print, **request):
 
 def run_bench(args):
     """`zoo bench` (zoo.cli)."""
-    from zoo.training.recipes import parse_override
+    from zoo.config_tables import parse_override
 
     options = {}
     for text in args.options:

@@ -9,6 +9,7 @@ dataclass is a list of such tables ([[lr_mult]] in TOML).
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 import typing
 
 from zoo.errors import ConfigError, closest_names
@@ -51,3 +52,16 @@ def coerce(value, ftype, where):
     ):
         raise ConfigError(f"{where} must be {origin.__name__}, got {value!r}")
     return value
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """'optimizer.learning_rate=1e-4' -> (['optimizer', 'learning_rate'], 1e-4). Values are TOML literals;
+    anything that is not one is taken as a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set takes key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value

@@ -172,7 +172,7 @@ def main(argv=None) -> int:
 
     from zoo import data as data_mod
     from zoo.errors import ZooError
-    from zoo.training.recipes import parse_override
+    from zoo.config_tables import parse_override
 
     parser = argparse.ArgumentParser(
         prog="python -m zoo.metrics.segmentation",

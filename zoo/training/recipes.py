@@ -13,7 +13,7 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from zoo.config_tables import build_table
+from zoo.config_tables import build_table, parse_override
 from zoo.errors import ConfigError, unknown_name
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
@@ -208,19 +208,6 @@ def _validate(r: Recipe):
         raise ConfigError(f"data.on_corrupt must be 'raise' or 'skip', got {r.data.on_corrupt!r}")
     if r.train.mixed_precision not in ("", "mixed_float16", "mixed_bfloat16"):
         raise ConfigError(f"train.mixed_precision must be '', 'mixed_float16' or 'mixed_bfloat16', got {r.train.mixed_precision!r}")
-
-
-def parse_override(text: str) -> tuple[list[str], object]:
-    """'optimizer.learning_rate=1e-4' -> (['optimizer', 'learning_rate'], 1e-4). Values are TOML literals;
-    anything that is not one is taken as a string."""
-    if "=" not in text:
-        raise ConfigError(f"--set takes key=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key.strip().split("."), value
 
 
 def from_dict(data: dict, overrides: list[str] = (), default_name: str = "") -> Recipe:
