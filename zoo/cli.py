@@ -173,12 +173,11 @@ def cmd_info(args):
 def cmd_recipes(args):
     import fnmatch
 
-    from zoo.training import recipes
+    from zoo import recipe_files
 
-    for name in recipes.list_recipes():
+    for name in recipe_files.list_recipes():
         if fnmatch.fnmatch(name, args.pattern):
-            r = recipes.load(name)
-            print(f"{name}: {r.model.name} on {r.data.name} — {r.recipe.paper_target or r.recipe.description}")
+            print(recipe_files.describe(name))
     return 0
 
 
@@ -304,18 +303,17 @@ def cmd_export(args):
             rep = [calib[i:i + 1] for i in range(len(calib))]
             xs, ys = _examples(dataset, "validation", card.input_contract, shape, args.calibration_examples, card.task)
             if ys is not None:
-                from zoo.metrics.segmentation import metrics_from_confusion
+                from zoo import tasks
 
-                num_classes = int(model.outputs[0].shape[-1])
+                task = tasks.get(card.task)
 
                 def metric_fn(keras_out, tflite_out, ys=ys):
+                    """The task's own metrics of each model's outputs on the held-out images."""
                     res = {}
                     for key, out_ in (("keras_fp32", keras_out), ("tflite_int8", tflite_out)):
-                        pred = np.argmax(np.asarray(out_), -1).reshape(-1)
-                        t = ys.reshape(-1)
-                        keep = t < num_classes
-                        cm = np.bincount(num_classes * t[keep].astype(np.int64) + pred[keep], minlength=num_classes ** 2)
-                        res[key] = {k: float(v) for k, v in metrics_from_confusion(cm.reshape(num_classes, num_classes)).items()}
+                        evaluator = task.evaluator(model)
+                        evaluator.update(np.asarray(out_), ys)
+                        res[key] = evaluator.result()
                     return res
 
             report = export.export_tflite(model, out, input_shape=shape, quantize="int8", representative_data=rep,

@@ -161,9 +161,9 @@ class ModelCard:
 
     def recipes(self) -> list[str]:
         """Names of the recipes under recipes/ that train this model."""
-        from zoo.training import recipes as recipe_mod
+        from zoo.recipe_files import recipes_for_model
 
-        return recipe_mod.recipes_for_model(self.name)
+        return recipes_for_model(self.name)
 
     def parameter_count(self, **kwargs) -> dict:
         """Trainable, non-trainable and total weights of the model built with `kwargs`."""

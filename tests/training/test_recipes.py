@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import ConfigError, UnknownNameError
+from zoo import recipe_files
 from zoo.training import recipes, schedules
 
 
@@ -50,7 +51,7 @@ def test_resolved_recipe_round_trips_through_toml():
 
 
 def test_every_shipped_recipe_validates():
-    names = recipes.list_recipes()
+    names = recipe_files.list_recipes()
     assert "fcn8s_shapes_demo" in names
     for name in names:
         r = recipes.load(name)

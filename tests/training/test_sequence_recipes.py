@@ -18,12 +18,12 @@ import keras
 
 import zoo.data
 from zoo import registry
-from zoo import tasks
+from zoo import recipe_files, tasks
 from zoo.training import recipes, runner
 from zoo.training.steps.base import variable_multipliers
 
 DIRS = ("lrcn", "grid_lstm")
-NAMES = sorted(p.stem for d in DIRS for p in (recipes.RECIPES_DIR / d).glob("*.toml"))
+NAMES = sorted(p.stem for d in DIRS for p in (recipe_files.RECIPES_DIR / d).glob("*.toml"))
 # Builder options that only set sizes: replaced by the card's small test configuration to build a model cheaply.
 SIZE_OPTIONS = {"width", "units", "hidden", "embed_dim", "input_shape", "num_classes", "vocab_size", "lstm_units",
                 "slot_sizes", "fc_units", "patch_size"}
@@ -79,7 +79,7 @@ def test_recipe_fits_its_model_dataset_and_task(name):
     if r.model.weights:
         path = Path(r.model.weights)
         if path.suffix == ".h5":  # another recipe's run, e.g. runs/<recipe>/final.weights.h5
-            assert path.parts[0] == "runs" and path.parts[1] in recipes.list_recipes(), path
+            assert path.parts[0] == "runs" and path.parts[1] in recipe_files.list_recipes(), path
         else:  # another model's released weights, "model.tag"
             donor, tag = registry.split_name(r.model.weights)
             assert tag in registry.card(donor).weights, r.model.weights

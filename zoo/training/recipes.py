@@ -14,10 +14,8 @@ import tomllib
 from pathlib import Path
 
 from zoo.config_tables import build_table, parse_override
+from zoo.recipe_files import find
 from zoo.errors import ConfigError, unknown_name
-
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
-
 
 @dataclasses.dataclass
 class RecipeInfo:
@@ -235,19 +233,6 @@ def _deep_copy(d):
     return d
 
 
-def find(name_or_path: str) -> Path:
-    """A recipe file from a path or a registered name (its file stem under recipes/)."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.exists():
-            raise ConfigError(f"recipe file {p} does not exist")
-        return p
-    known = {f.stem: f for f in RECIPES_DIR.rglob("*.toml")}
-    if name_or_path not in known:
-        raise unknown_name("recipe", name_or_path, list(known))
-    return known[name_or_path]
-
-
 def load(name_or_path: str, overrides: list[str] = ()) -> Recipe:
     path = find(name_or_path)
     try:
@@ -255,22 +240,6 @@ def load(name_or_path: str, overrides: list[str] = ()) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
     return from_dict(data, overrides, default_name=path.stem)
-
-
-def list_recipes() -> list[str]:
-    return sorted(f.stem for f in RECIPES_DIR.rglob("*.toml"))
-
-
-def recipes_for_model(model_name: str) -> list[str]:
-    out = []
-    for f in sorted(RECIPES_DIR.rglob("*.toml")):
-        try:
-            data = tomllib.loads(f.read_text())
-        except tomllib.TOMLDecodeError:
-            continue
-        if data.get("model", {}).get("name") == model_name:
-            out.append(f.stem)
-    return out
 
 
 def dump_toml(data: dict) -> str:
