@@ -8,7 +8,7 @@ augmentation, batch, prefetch) and times how fast it delivers global batches wit
 consuming them: `--warmup` batches first (the first one also timed alone: opening files, filling
 the shuffle buffer), then `--batches` batches. Compare its items/s with the training step's from
 `zoo bench NAME --mode train` at the same batch and input size: the pipeline should deliver at
-least twice what the step consumes (DESIGN.md, Performance), or training waits on data.
+least twice what the step consumes (docs/ARCHITECTURE.md, Performance), or training waits on data.
 
 The row is printed and appended to `<results dir>/benchmark-input-tensorflow-<device>.csv`.
 """

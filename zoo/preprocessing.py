@@ -2,7 +2,7 @@
 
 It is a Keras layer so that it can sit inside an exported signature (`serve_images`) and run
 on every backend; it is kept out of the model itself so that the model's input stays the
-original network's input (DESIGN.md, Models).
+original network's input (docs/ARCHITECTURE.md, Models).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class InputContract:
     RGB picture becomes the network input: reorder channels, subtract `mean`, divide by `std`.
     `min_size` is the smallest spatial size the network accepts.
 
-    `sources` names the dataset features the input is made from (DESIGN.md, Data): "image" for
+    `sources` names the dataset features the input is made from (docs/ARCHITECTURE.md, Data): "image" for
     pictures; kind "rgbd" is an image plus a "depth" map in millimetres, the network input being
     the image's channels as above and then log(depth) minus `mean[-1]` (FCN RGBD, thesis §3.4.2).
     A model with several inputs lists one contract per input in `streams`, each with the model

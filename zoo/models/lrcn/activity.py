@@ -127,7 +127,7 @@ def _lrcn(name, num_classes, input_shape, lstm_units, trunk, width, unroll):
     inputs = _clip_input(input_shape)
     steps = input_shape[0]
     if unroll is None:
-        unroll = steps is not None  # a static loop: TFLite builtins and int8 need it (DESIGN.md)
+        unroll = steps is not None  # a static loop: TFLite builtins and int8 need it (docs/ARCHITECTURE.md)
     if unroll and steps is None:
         raise ConfigError("unroll=True needs a fixed clip length T in input_shape")
     x = FoldTime(name="fold_time")(inputs)
