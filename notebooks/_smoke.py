@@ -11,12 +11,16 @@ import json
 import os
 import pathlib
 import platform
+import subprocess
 import tempfile
+import time
 
 import keras
 
 from zoo.errors import ConfigError
 
+STARTED = time.time()  # the notebook's first cell imports this module: run time is measured from here
+REPO = pathlib.Path(__file__).resolve().parents[1]
 MODE = os.environ.get("ZOO_NOTEBOOK_MODE", "full")
 if MODE not in ("smoke", "full"):
     raise ConfigError(f"ZOO_NOTEBOOK_MODE must be 'smoke' or 'full', got {MODE!r}")
@@ -30,10 +34,24 @@ else:
     RESULTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "results"
 
 
+def _commit() -> str:
+    """The checked-out commit, with "+uncommitted" when zoo/ or notebooks/ differ from it."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + ("+uncommitted" if git("status", "--porcelain", "--", "zoo", "notebooks") else "")
+
+
 def write_results(notebook: str, numbers: dict) -> pathlib.Path:
-    """Write `numbers` with the mode and environment to RESULTS_DIR/<notebook>.json (atomically)."""
+    """Write `numbers` with the mode, the commit, the command, the run time and the environment to
+    RESULTS_DIR/<notebook>.json (atomically). The command is ZOO_NOTEBOOK_COMMAND when the caller
+    set it (scripts/reproduce.sh does), else the documented one."""
     env = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+    command = os.environ.get("ZOO_NOTEBOOK_COMMAND") or \
+        f"{'ZOO_NOTEBOOK_MODE=smoke ' if SMOKE else ''}jupyter execute --inplace --timeout=-1 notebooks/{notebook}.ipynb"
+    numbers = {"commit": _commit(), "command": command, "run_seconds": round(time.time() - STARTED, 1), **numbers}
     path = RESULTS_DIR / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
