@@ -24,7 +24,7 @@ $ZOO export fcn8s --weights "$RUN/final.weights.h5" --format tflite --quantize i
 import sys
 from pathlib import Path
 from PIL import Image
-from zoo.data.shapes import render_example
+from zoo.data.standins.shapes import render_example
 out = Path(sys.argv[1]) / "inputs"
 out.mkdir(exist_ok=True)
 for i in range(3):  # validation scenes the model never trained on

@@ -60,7 +60,7 @@ def test_eval_export_predict(trained, capsys):
     assert "already exists" in capsys.readouterr().err
     from PIL import Image
 
-    from zoo.data.shapes import render_example
+    from zoo.data.standins.shapes import render_example
 
     Image.fromarray(render_example(0, "validation", 0, 16)["image"]).save(tmp / "a.png")
     Image.fromarray(render_example(0, "validation", 1, 16)["image"]).convert("L").save(tmp / "gray.png")

@@ -1,6 +1,6 @@
 """GridLSTMBlock against a NumPy implementation of the paper's equations (Kalchbrenner, Danihelka,
 Graves 2015, §2-3; the slides' LSTM and N-LSTM equations, digest §B.1), and the generated
-sequence tasks (zoo.data.sequence_tasks) against plain-Python oracles.
+sequence tasks (zoo.data.sequence.tasks) against plain-Python oracles.
 
 The NumPy reference is written from the equations, not from the layer: four separate gate
 matrices W^u, W^f, W^o, W^c applied to the full H (zero vectors at grid edges included), the
@@ -13,7 +13,7 @@ import pytest
 
 import keras
 
-from zoo.data import sequence_tasks
+from zoo.data.sequence import tasks
 from zoo.errors import ConfigError, InputError
 from zoo.layers.grid_lstm import GridLSTMBlock
 
@@ -317,22 +317,22 @@ def test_sequence_network_is_the_reference_grid(variant):
 
 
 def test_parity_labels_and_determinism():
-    a = sequence_tasks.parity("train", num_examples=200, seed=3, num_bits=11)
+    a = tasks.parity("train", num_examples=200, seed=3, num_bits=11)
     assert a["bits"].shape == (200, 11) and a["bits"].dtype == np.float32
     assert set(np.unique(a["bits"])) == {0.0, 1.0}
     assert all(int(lab) == int(sum(int(b) for b in row)) % 2 for row, lab in zip(a["bits"], a["label"]))
     assert 0.35 < a["label"].mean() < 0.65
-    again = sequence_tasks.parity("train", num_examples=200, seed=3, num_bits=11)
+    again = tasks.parity("train", num_examples=200, seed=3, num_bits=11)
     np.testing.assert_array_equal(a["bits"], again["bits"])
-    other = sequence_tasks.parity("test", num_examples=200, seed=3, num_bits=11)
+    other = tasks.parity("test", num_examples=200, seed=3, num_bits=11)
     assert not np.array_equal(a["bits"], other["bits"])
-    assert not np.array_equal(a["bits"], sequence_tasks.parity("train", num_examples=200, seed=4, num_bits=11)["bits"])
+    assert not np.array_equal(a["bits"], tasks.parity("train", num_examples=200, seed=4, num_bits=11)["bits"])
 
 
 def test_addition_layout_matches_the_slide_and_python_arithmetic():
-    d = sequence_tasks.addition("train", num_examples=300, seed=0, num_digits=15)
+    d = tasks.addition("train", num_examples=300, seed=0, num_digits=15)
     assert d["tokens"].shape == (300, 49)  # 3n + 4 for the paper's 15 digits
-    blank = sequence_tasks.ADDITION_BLANK
+    blank = tasks.ADDITION_BLANK
     for tokens, targets, mask in zip(d["tokens"], d["targets"], d["mask"]):
         a = int("".join(map(str, tokens[1:16])))
         b = int("".join(map(str, tokens[17:32])))
@@ -341,12 +341,12 @@ def test_addition_layout_matches_the_slide_and_python_arithmetic():
         assert len(answer) == 16 and int("".join(map(str, answer))) == a + b  # Python ints: exact
         assert (targets[mask == 0] == blank).all() and np.flatnonzero(mask)[0] == 32
     # the slide's example, 123 + 899 = 1022, in the same layout
-    example = sequence_tasks.addition("train", num_examples=1, num_digits=3)
+    example = tasks.addition("train", num_examples=1, num_digits=3)
     assert example["tokens"].shape == (1, 13) and np.flatnonzero(example["mask"][0]).tolist() == [8, 9, 10, 11]
 
 
 def test_memorization_echoes_the_symbols():
-    d = sequence_tasks.memorization("validation", num_examples=50, seed=1, num_symbols=20, alphabet_size=10)
+    d = tasks.memorization("validation", num_examples=50, seed=1, num_symbols=20, alphabet_size=10)
     assert d["tokens"].shape == (50, 42)
     for tokens, targets, mask in zip(d["tokens"], d["targets"], d["mask"]):
         np.testing.assert_array_equal(targets[mask == 1], tokens[1:21])
@@ -354,17 +354,17 @@ def test_memorization_echoes_the_symbols():
 
 
 def test_pydoc_text_splits_are_contiguous_next_byte_windows():
-    data = sequence_tasks.pydoc_bytes()
+    data = tasks.pydoc_bytes()
     assert len(data) > 100_000
-    train = sequence_tasks.pydoc_text("train", sequence_length=20)
-    test = sequence_tasks.pydoc_text("test", sequence_length=20)
+    train = tasks.pydoc_text("train", sequence_length=20)
+    test = tasks.pydoc_text("test", sequence_length=20)
     np.testing.assert_array_equal(train["tokens"][:, 1:], train["targets"][:, :-1])
     np.testing.assert_array_equal(train["tokens"][0], data[:20])
     start = int(0.95 * len(data))
     np.testing.assert_array_equal(test["tokens"][0], data[start : start + 20])
     assert len(train["tokens"]) == int(0.9 * len(data)) // 20  # the first validation byte is the last target
     assert test["targets"][-1, -1] == data[start + 20 * len(test["tokens"])]
-    assert len(sequence_tasks.pydoc_text("validation", num_examples=7)["tokens"]) == 7
+    assert len(tasks.pydoc_text("validation", num_examples=7)["tokens"]) == 7
 
 
 def test_tasks_are_registered_datasets_with_honest_infos():
@@ -382,11 +382,11 @@ def test_tasks_are_registered_datasets_with_honest_infos():
 
 def test_task_option_errors():
     with pytest.raises(ConfigError, match="num_bits must be a positive integer"):
-        sequence_tasks.parity("train", num_bits=0)
+        tasks.parity("train", num_bits=0)
     with pytest.raises(KeyError, match="unknown split 'dev'"):
-        sequence_tasks.addition("dev")
+        tasks.addition("dev")
     with pytest.raises(KeyError, match="unknown sequence task"):
-        sequence_tasks.generate("sorting", "train")
+        tasks.generate("sorting", "train")
 
 
 # ------------------------------------------------------------------------------ enwik8 builder

@@ -8,7 +8,7 @@ bound rises as the factor falls.
 import numpy as np
 import pytest
 
-from zoo.data import shapes
+from zoo.data.standins import shapes
 from zoo.metrics.segmentation import downsample_upsample, main, metrics_from_confusion, stride_upper_bounds
 
 

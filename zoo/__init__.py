@@ -12,8 +12,23 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-u
 
 __version__ = "0.1.0"
 
-from zoo.api import get, info, preprocessor  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.registry import list_models  # noqa: E402
 
 __all__ = ["get", "info", "list_models", "preprocessor", "ZooError", "__version__"]
+
+_API = ("get", "info", "preprocessor")
+
+
+def __getattr__(name):
+    # zoo.api imports Keras and TensorFlow (seconds); it is imported on first use, so that importing
+    # a light subpackage (zoo.data: listing datasets, printing their infos) does not pay for them.
+    if name in _API:
+        from zoo import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_API})

@@ -5,7 +5,7 @@
 - translating textures with known optical flow;
 - a Flickr30k release (flickr30k-images.tar.gz, results_20130124.token) with a Karpathy-format
   split file (dataset_flickr30k.json);
-- TACoS Multi-Level files in the layout zoo.data.tacos assumes.
+- TACoS Multi-Level files in the layout zoo.data.text.tacos assumes.
 """
 
 import io
@@ -140,7 +140,7 @@ def write_flickr30k(manual_dir, *, seed=0, overrides=None, split_override=None):
     return truth
 
 
-# ------------------------------------------------------------------ TACoS Multi-Level (zoo.data.tacos layout)
+# ------------------------------------------------------------------ TACoS Multi-Level (zoo.data.text.tacos layout)
 
 TACOS_SLOTS = {"activity": ["cut", "wash", "peel"], "tool": ["knife", "hand"],
                "object": ["carrot", "cucumber", "onion", "plate"], "location": ["cutting-board", "sink"]}
@@ -163,7 +163,7 @@ def tacos_segments(seed=0):
 
 
 def write_tacos(manual_dir, segments, *, crf_rows=None, splits=None):
-    """The four TSV files of zoo.data.tacos in `manual_dir`; `crf_rows` overrides the CRF lines."""
+    """The four TSV files of zoo.data.text.tacos in `manual_dir`; `crf_rows` overrides the CRF lines."""
     lines = [f"{v}\t{s}\t{e}\t{sentence}" for v, s, e, sentences, _ in segments for sentence in sentences]
     (manual_dir / "tacos_multilevel_sentences.tsv").write_text("\n".join(lines) + "\n")
     if crf_rows is None:

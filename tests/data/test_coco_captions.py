@@ -1,4 +1,4 @@
-"""COCO captions on LRCN's splits (zoo.data.coco_captions), on fake TFDS coco_captions datasets.
+"""COCO captions on LRCN's splits (zoo.data.text.coco_captions), on fake TFDS coco_captions datasets.
 
 TFDS's builder would download 19 GB: the tests replace the function that asks TFDS for a split
 and check what the loader asks for and what it makes of the records. The paper's splits
@@ -11,7 +11,7 @@ import pytest
 from lrcn_fixtures import fake_coco_dataset
 
 import zoo.data
-from zoo.data import coco_captions
+from zoo.data.text import coco_captions
 from zoo.errors import ConfigError, InputError
 from zoo.text.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary
 

@@ -2,6 +2,10 @@
 
 import ast
 import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -54,11 +58,43 @@ def _top_level_imports(module):
 
 def test_listing_and_infos_do_not_import_tfds():
     # TFDS adds seconds to start-up; only loading a TFDS-backed dataset needs it.
-    for module in ["zoo.data", *registry.DATASET_MODULES]:
+    for module in ["zoo.data", *registry.dataset_modules()]:
         imported = _top_level_imports(module)
         assert not any(m.split(".")[0] == "tensorflow_datasets" for m in imported), module
         assert "zoo.data.tfds_manual" not in imported
-    assert "tensorflow_datasets" in _top_level_imports("zoo.data.voc_builder")  # the check sees imports
+    assert "tensorflow_datasets" in _top_level_imports("zoo.data.segmentation.voc_builder")  # the check sees imports
+
+
+def test_listing_and_infos_do_not_import_tensorflow_or_keras():
+    # In a fresh interpreter: discovery imports every dataset module, and none of them, nor zoo,
+    # imports TensorFlow, TensorFlow Datasets or Keras before a dataset is loaded.
+    code = (
+        "import sys, zoo.data\n"
+        "for name in zoo.data.list_datasets():\n"
+        "    str(zoo.data.info(name))\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tensorflow_datasets', 'keras'})\n"
+        "print(len(zoo.data.list_datasets()), heavy)\n"
+    )
+    root = str(pathlib.Path(zoo.data.__file__).parents[2])  # the checkout under test, not an installed zoo
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"{len(zoo.data.list_datasets())} []", out.stdout + out.stderr
+
+
+def test_discovery_finds_every_registering_module_and_no_builder():
+    # Adding a dataset is adding a module to a group folder: discovery must see every module that
+    # registers one, and skip the TFDS builders (they import tensorflow_datasets at top level).
+    modules = registry.dataset_modules()
+    root = pathlib.Path(registry.__file__).parent
+    registering = {
+        "zoo.data." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.glob("*/*.py")
+        if "register_dataset(" in path.read_text()
+    }
+    assert registering and registering <= set(modules)
+    assert not [m for m in modules if m.endswith("_builder")]
+    assert "zoo.data.segmentation.voc" in modules and "zoo.data.standins.shapes" in modules
+    assert not [m for m in modules if m.count(".") != 3]  # zoo.data.<group>.<module>: top-level files are shared code
 
 
 def test_unknown_names_suggest_close_ones():

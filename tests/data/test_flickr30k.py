@@ -1,4 +1,4 @@
-"""Flickr30k builder (zoo.data.flickr30k), end to end on a small copy of the original release:
+"""Flickr30k builder (zoo.data.text.flickr30k), end to end on a small copy of the original release:
 flickr30k-images.tar.gz, results_20130124.token, and Karpathy's dataset_flickr30k.json split."""
 
 import numpy as np
@@ -8,7 +8,7 @@ import tensorflow_datasets as tfds
 from lrcn_fixtures import FLICKR_SPLITS, flickr_captions, jpeg_bytes, write_flickr30k
 
 import zoo.data
-from zoo.data.flickr30k_builder import read_captions
+from zoo.data.text.flickr30k_builder import read_captions
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
 from zoo.text.vocab import EOS_ID, Vocabulary
 

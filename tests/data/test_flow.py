@@ -1,11 +1,11 @@
-"""Optical-flow images (zoo.data.flow): OpenCV flow on textures with a known motion, and the
+"""Optical-flow images (zoo.data.video.flow): OpenCV flow on textures with a known motion, and the
 thesis's encoding (Donahue thesis §4.3: x, y scaled and shifted to [-128, 128], magnitude third)."""
 
 import numpy as np
 import pytest
 from lrcn_fixtures import texture, translating_video
 
-from zoo.data import flow
+from zoo.data.video import flow
 from zoo.errors import ConfigError, InputError
 
 pytest.importorskip("cv2")

@@ -1,4 +1,4 @@
-"""HHA (zoo.data.hha) on rendered depth of known geometry: a floor and a wall seen by a tilted camera.
+"""HHA (zoo.data.segmentation.hha) on rendered depth of known geometry: a floor and a wall seen by a tilted camera.
 
 The oracle is analytic: a floor's normal is parallel to gravity (angle 0°, channel 38 = 0 +
 128 - 90 in Gupta's saveHHA.m), a wall's perpendicular (90°, channel 128); heights and
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_erosion
 
-from zoo.data import hha
+from zoo.data.segmentation import hha
 from zoo.errors import ConfigError, InputError
 
 K = hha.NYUD_INTRINSICS

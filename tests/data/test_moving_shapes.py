@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import zoo.data
-from zoo.data import moving_shapes
+from zoo.data.standins import moving_shapes
 from zoo.errors import ConfigError
 
 SIZE, FRAMES, N = 32, 5, 1500  # small clips: the checks need motion, not resolution

@@ -8,7 +8,7 @@ import tensorflow_datasets as tfds
 from rgbd_archives import png_bytes, write_class_mapping, write_nyud, write_nyud_splits
 
 import zoo.data
-from zoo.data import hha, nyud
+from zoo.data.segmentation import hha, nyud
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
 
 tfds.disable_progress_bar()

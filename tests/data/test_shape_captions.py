@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 
 import zoo.data
-from zoo.data import shape_captions
+from zoo.data.standins import shape_captions
 from zoo.errors import ConfigError
 from zoo.text.vocab import Vocabulary
 

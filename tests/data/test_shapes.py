@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 import zoo.data
-from zoo.data import shapes
+from zoo.data.standins import shapes
 
 N = 120  # examples checked per property: enough for every class, fast
 

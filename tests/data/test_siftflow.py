@@ -48,7 +48,7 @@ def test_prepared_from_the_original_zip(tmp_path, manual_dir, root):
 
 
 def test_info_and_element_spec(tmp_path, manual_dir):
-    from zoo.data import siftflow
+    from zoo.data.segmentation import siftflow
 
     info = zoo.data.info("siftflow")
     assert info.num_classes == 33 and info.class_names[0] == "awning" and info.class_names[32] == "window"

@@ -1,4 +1,4 @@
-"""TACoS Multi-Level with CRF inputs (zoo.data.tacos), end to end on small files in the layout the
+"""TACoS Multi-Level with CRF inputs (zoo.data.text.tacos), end to end on small files in the layout the
 module documents: a sentence per video segment, the CRF's per-segment slot probabilities."""
 
 import numpy as np

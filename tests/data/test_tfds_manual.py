@@ -58,7 +58,7 @@ def test_truncated_archive_raises_naming_it(tmp_path, fmt):
 
 
 def test_manual_instructions_generated_from_the_files():
-    from zoo.data.voc_builder import Voc2011Segmentation, Voc2012Segmentation
+    from zoo.data.segmentation.voc_builder import Voc2011Segmentation, Voc2012Segmentation
 
     assert (
         "VOCtrainval_11-May-2012.tar: http://host.robots.ox.ac.uk" in Voc2012Segmentation.MANUAL_DOWNLOAD_INSTRUCTIONS

@@ -1,4 +1,4 @@
-"""UCF101 clips as LRCN samples them (zoo.data.ucf101), on fake TFDS-ucf101 datasets (no download).
+"""UCF101 clips as LRCN samples them (zoo.data.video.ucf101), on fake TFDS-ucf101 datasets (no download).
 
 The thesis (§4.3) and the release (reference_code §2.2: sequence_input_layer.py, classify_video.py):
 16-frame clips from a random start for training, clips every 8 frames for testing with the
@@ -11,7 +11,7 @@ import tensorflow as tf
 from lrcn_fixtures import counting_video, fake_video_dataset, translating_video
 
 import zoo.data
-from zoo.data import flow, ucf101
+from zoo.data.video import flow, ucf101
 from zoo.errors import ConfigError, InputError
 from zoo.tasks import video_protocol as protocol
 

@@ -1,6 +1,6 @@
 """Tiny generated data and recipes for the sequence-task runner tests (test_sequence_tasks.py).
 
-- `crf_sentences`: a dataset shaped like tacos_multilevel (zoo.data.tacos): CRF outputs of 4 slots,
+- `crf_sentences`: a dataset shaped like tacos_multilevel (zoo.data.text.tacos): CRF outputs of 4 slots,
   sentences already as teacher-forcing ids ("words", "targets" padded with -1), two sentences per
   segment. The sentence names the CRF's labels, so it is learnable.
 - `tiny_clip_classifier`: a dropout-free per-frame conv + LSTM clip classifier (task

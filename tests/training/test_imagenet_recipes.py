@@ -19,7 +19,8 @@ import tensorflow_datasets as tfds
 import zoo.data
 from tests.training.helpers import zoo_cmd
 from zoo import registry
-from zoo.data import imagenet, shapes_classification
+from zoo.data.classification import imagenet
+from zoo.data.standins import shapes_classification
 from zoo.errors import ConfigError, DatasetNotFoundError
 from zoo.training import recipes, runner
 

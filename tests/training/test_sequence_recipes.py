@@ -160,7 +160,9 @@ def test_grid_lstm_recipes_are_experiments_py_settings():
     charlm = recipes.load("grid_lstm_charlm_pydoc_standin")
     options = charlm.model.options
     assert (options["units"], options["num_layers"], charlm.data.global_batch_size) == (64, 2, 32)
-    windows = len(zoo.data.sequence_tasks.pydoc_text("train")["tokens"])
+    from zoo.data.sequence import tasks as sequence_tasks
+
+    windows = len(sequence_tasks.pydoc_text("train")["tokens"])
     assert charlm.train.steps == 3 * (windows // 32)  # 3 epochs of full batches
     digits = recipes.load("grid_lstm_mnist_digits_standin")
     assert digits.train.steps == 30 * (zoo.data.info("digits").splits["train"] // 32)
@@ -182,7 +184,7 @@ def test_digits_standin_is_sklearn_digits_rescaled_to_uint8():
 
 
 def _vocabulary_file(tmp_path):
-    from zoo.data import shape_captions
+    from zoo.data.standins import shape_captions
     from zoo.text.vocab import Vocabulary
 
     return str(Vocabulary(["<unk>", *shape_captions.vocabulary_words()]).save(tmp_path / "vocabulary.txt"))

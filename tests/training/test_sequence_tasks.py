@@ -337,7 +337,7 @@ def test_video_classification_trains_lrcn_on_generated_clips(tmp_path):
 
 
 def test_captioning_trains_on_string_captions_with_a_vocabulary_file(tmp_path):
-    from zoo.data import shape_captions
+    from zoo.data.standins import shape_captions
 
     vocab_file = Vocabulary(["<unk>", *shape_captions.vocabulary_words()]).save(tmp_path / "vocabulary.txt")
     data = sequence_fixtures.recipe("captioning", steps=4, eval={"decode": True, "max_length": 6})

@@ -1,9 +1,19 @@
 """The dataset registry: one `DatasetInfo` and one loader per dataset name.
 
 A dataset module registers each dataset with `register_dataset(name, info, loader)`;
-`zoo.data.load`, `zoo.data.info`, the recipe runner and the CLI read from here. Modules in
-DATASET_MODULES are imported on first access; they must stay light (TensorFlow Datasets is
-imported only inside loaders), so that listing datasets and printing their infos is quick.
+`zoo.data.load`, `zoo.data.info`, the recipe runner and the CLI read from here.
+
+Discovery (`dataset_modules()`, run on first access): every subpackage of `zoo.data` is a task
+group (segmentation/, classification/, video/, text/, sequence/, standins/, ...), and every
+module in a group is imported, except
+- modules whose name ends in `_builder`: TFDS builders, which import tensorflow_datasets at top
+  level; their loader names them in `TfdsLoader(builder="module:Class")` and imports them only
+  when data is loaded or prepared;
+- modules whose name starts with `_` (private helpers).
+So adding a dataset is adding a module to a group folder (and a group is a folder with an
+`__init__.py`). Imported modules must stay light: TensorFlow, TensorFlow Datasets and Keras are
+imported only inside loaders, so that listing datasets and printing their infos is quick. Helper
+modules that register nothing (hha, flow) are imported too and follow the same rule.
 
 A loader is a callable
 
@@ -18,29 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
+import pkgutil
 import re
 from typing import Any, Callable
 
 from zoo.data.images import check_on_corrupt
 from zoo.errors import ConfigError, DuplicateNameError, unknown_name
-
-# Modules whose import registers datasets (later issues append theirs: SBD, NYUDv2, ...).
-DATASET_MODULES = [
-    "zoo.data.shapes",
-    "zoo.data.voc",
-    "zoo.data.sbd",
-    "zoo.data.pascal_context",
-    "zoo.data.nyud",
-    "zoo.data.siftflow",
-    "zoo.data.imagenet",
-    "zoo.data.shapes_classification",
-    "zoo.data.sequence_tasks",
-    "zoo.data.digits",
-    "zoo.data.moving_shapes",
-    "zoo.data.shape_captions",
-    "zoo.data.ucf101", "zoo.data.coco_captions", "zoo.data.flickr30k", "zoo.data.tacos",
-]
-
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
@@ -112,8 +106,22 @@ def _ensure_loaded():
     if _loaded:
         return
     _loaded = True
-    for module in DATASET_MODULES:
+    for module in dataset_modules():
         importlib.import_module(module)
+
+
+def dataset_modules() -> list[str]:
+    """The modules discovery imports (see the module docstring), sorted; none is imported here."""
+    package = __name__.rpartition(".")[0]  # zoo.data
+    found = []
+    for group in pkgutil.iter_modules([os.path.dirname(__file__)]):
+        if not group.ispkg or group.name.startswith("_"):
+            continue
+        for module in pkgutil.iter_modules([os.path.join(os.path.dirname(__file__), group.name)]):
+            if module.ispkg or module.name.startswith("_") or module.name.endswith("_builder"):
+                continue
+            found.append(f"{package}.{group.name}.{module.name}")
+    return sorted(found)
 
 
 def register_dataset(name: str, info: DatasetInfo, loader: Callable[..., Any]) -> None:

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from zoo.data import sequence_tasks
+from zoo.data.sequence import tasks as sequence_tasks
 
 RESULTS = os.path.join("results", "grid_lstm.json")
 

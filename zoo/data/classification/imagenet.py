@@ -28,7 +28,7 @@ Randomness: each example's crop and flip are stateless functions of a seed drawn
 and a pipeline built after the same `tf.random.set_seed` (the runner sets it from the recipe's
 seed) repeats them exactly.
 
-`shapes_classification` (zoo.data.shapes_classification) takes the same options, so that an
+`shapes_classification` (zoo.data.standins.shapes_classification) takes the same options, so that an
 ImageNet recipe runs offline with the single override `--set data.name=shapes_classification`.
 """
 

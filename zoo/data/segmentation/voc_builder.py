@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow_datasets as tfds
 
-from zoo.data import voc
+from zoo.data.segmentation import voc
 from zoo.data.images import decode_label_map, storable_image
 from zoo.data.tfds_manual import ManualArchiveBuilder, open_archive
 from zoo.errors import CorruptRecordError

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import pascal_context as pc
+from zoo.data.segmentation import pascal_context as pc
 from zoo.data.images import storable_image
 from zoo.data.matfiles import read_label_map
 from zoo.data.tfds_manual import ManualArchiveBuilder, iter_archive, open_archive

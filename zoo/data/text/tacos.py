@@ -37,7 +37,7 @@ sentences; the thesis does not state TACoS's.
 
 from __future__ import annotations
 
-from zoo.data.coco_captions import MAX_WORDS, add_tokens, base_split, resolve_vocabulary
+from zoo.data.text.coco_captions import MAX_WORDS, add_tokens, base_split, resolve_vocabulary
 from zoo.data.manual import ManualFile, manual_instructions
 from zoo.data.registry import DatasetInfo, register_dataset
 
@@ -68,7 +68,7 @@ def _shapes(slot_sizes):
 class TacosLoader:
     """The registered loader: the zoo's TFDS builder, fixed CRF shapes, sentence tokens."""
 
-    builder = "zoo.data.tacos_builder:TacosMultilevel"
+    builder = "zoo.data.text.tacos_builder:TacosMultilevel"
 
     def _builder(self, data_dir, manual_dir, on_corrupt, counter=None):
         import importlib

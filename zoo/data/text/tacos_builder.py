@@ -11,7 +11,7 @@ import collections
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import tacos
+from zoo.data.text import tacos
 from zoo.data.tfds_manual import ManualArchiveBuilder
 from zoo.errors import CorruptRecordError
 

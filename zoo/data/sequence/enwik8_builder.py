@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import sequence_tasks
+from zoo.data.sequence import tasks
 from zoo.data.tfds_manual import ManualArchiveBuilder, open_archive
 from zoo.errors import CorruptRecordError
 
@@ -25,7 +25,7 @@ CHUNK = 10_000
 class Enwik8(ManualArchiveBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "90M/5M/5M byte split in text order, chunks of 10,000 bytes + the next byte."}
-    MANUAL_FILES = (sequence_tasks.ENWIK8_ARCHIVE,)
+    MANUAL_FILES = (tasks.ENWIK8_ARCHIVE,)
 
     def _info(self):
         return self.zoo_dataset_info(
@@ -33,17 +33,17 @@ class Enwik8(ManualArchiveBuilder):
             features=tfds.features.FeaturesDict(
                 {"offset": np.int64, "bytes": tfds.features.Tensor(shape=(None,), dtype=np.uint8)}
             ),
-            homepage=sequence_tasks.ENWIK8_HOMEPAGE,
+            homepage=tasks.ENWIK8_HOMEPAGE,
             disable_shuffling=True,  # records stay in text order
         )
 
     def _split_generators(self, dl_manager):
         path = self.manual_paths(dl_manager)[self.MANUAL_FILES[0].name]
         with open_archive(path) as archive:
-            if sequence_tasks.ENWIK8_MEMBER not in archive:
-                raise CorruptRecordError(f"{path} has no member {sequence_tasks.ENWIK8_MEMBER!r}; is it enwik8.zip?")
-            data = archive.read(sequence_tasks.ENWIK8_MEMBER)
-        bounds = sequence_tasks.text_split_bounds(len(data))
+            if tasks.ENWIK8_MEMBER not in archive:
+                raise CorruptRecordError(f"{path} has no member {tasks.ENWIK8_MEMBER!r}; is it enwik8.zip?")
+            data = archive.read(tasks.ENWIK8_MEMBER)
+        bounds = tasks.text_split_bounds(len(data))
         return {split: self._generate_examples(data, lo, hi) for split, (lo, hi) in bounds.items()}
 
     def _generate_examples(self, data, lo, hi):

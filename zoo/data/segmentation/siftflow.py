@@ -87,7 +87,7 @@ register_dataset(
     INFO,
     TfdsLoader(
         "siftflow",
-        builder="zoo.data.siftflow_builder:Siftflow",
+        builder="zoo.data.segmentation.siftflow_builder:Siftflow",
         postprocess=_postprocess,
         instructions=INFO.instructions,
     ),

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import siftflow
+from zoo.data.segmentation import siftflow
 from zoo.data.images import storable_image
 from zoo.data.matfiles import read_label_map
 from zoo.data.tfds_manual import ManualArchiveBuilder, open_archive

@@ -17,7 +17,7 @@ standard split of 795 training images and 654 testing images". Examples:
   in-painted depth, metres, rounded to mm); reference nyud_layers.py feeds log(depth in mm).
 - segmentation: `labels` (894 classes, 0 = unlabelled) mapped to 40 by `mapClass` of
   classMapping40.mat, then shifted as nyud_layers.py does: classes 1-40 -> 0-39, 0 -> 255.
-- hha: by default computed from the depth with zoo.data.hha (Gupta et al. ECCV 2014; the
+- hha: by default computed from the depth with zoo.data.segmentation.hha (Gupta et al. ECCV 2014; the
   raw depth's zeros, `rawDepths`, mark the missing pixels, as Gupta's saveHHA.m does). The
   released FCN nets were trained on Gupta's own HHA PNGs (reference layout
   data/hha/img_<id>.png); pass `hha_dir=DIR` holding img_5001.png ... img_6449.png to use
@@ -130,7 +130,7 @@ class NyudLoader(TfdsLoader):
             )
         import tensorflow_datasets as tfds
 
-        from zoo.data.nyud_builder import NyudV2
+        from zoo.data.segmentation.nyud_builder import NyudV2
 
         # The builder needs hha_dir only to prepare; TFDS's own construction (load_tfds) cannot pass it.
         builder = NyudV2(
@@ -149,7 +149,7 @@ class NyudLoader(TfdsLoader):
         )
 
 
-_BUILDER = "zoo.data.nyud_builder:NyudV2"
+_BUILDER = "zoo.data.segmentation.nyud_builder:NyudV2"
 _PRECOMPUTED = TfdsLoader(
     "nyud_v2/precomputed_hha", builder=_BUILDER, postprocess=_postprocess, instructions=INFO.instructions
 )

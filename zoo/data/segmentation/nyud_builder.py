@@ -14,7 +14,8 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import hha, matfiles, nyud
+from zoo.data import matfiles
+from zoo.data.segmentation import hha, nyud
 from zoo.data.images import decode_image
 from zoo.data.tfds_manual import ManualArchiveBuilder
 from zoo.errors import ConfigError, CorruptRecordError, DatasetNotFoundError
@@ -115,7 +116,9 @@ class NyudV2(ManualArchiveBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "splits.mat train/test; Gupta's 40 classes; HHA computed or from Gupta's PNGs."}
     BUILDER_CONFIGS = [
-        tfds.core.BuilderConfig(name="computed_hha", description="HHA computed from the depth by zoo.data.hha."),
+        tfds.core.BuilderConfig(
+            name="computed_hha", description="HHA computed from the depth by zoo.data.segmentation.hha."
+        ),
         tfds.core.BuilderConfig(name="precomputed_hha", description="HHA read from the PNGs of hha_dir."),
     ]
     MANUAL_FILES = (nyud.LABELED, nyud.SPLITS, nyud.CLASS_MAPPING)
@@ -158,7 +161,8 @@ class NyudV2(ManualArchiveBuilder):
         f, num_images = _open_labeled(labeled)
         f.close()
         splits = read_splits(paths[nyud.SPLITS.name], num_images)
-        self.info.metadata["hha"] = f"PNGs of {self.hha_dir}" if precomputed else "computed by zoo.data.hha"
+        computed = "computed by zoo.data.segmentation.hha"
+        self.info.metadata["hha"] = f"PNGs of {self.hha_dir}" if precomputed else computed
         return {split: self._generate_examples(labeled, indices, lookup, split) for split, indices in splits.items()}
 
     def _hha(self, index, depth, raw_depth, size):

@@ -13,7 +13,7 @@ the `split` field of dataset_flickr30k.json in Karpathy's caption_datasets.zip (
 file; the captions are the release's own (results_20130124.token), untokenised. Photos in no
 split are left out (they are counted in the prepared dataset's metadata).
 
-Examples: as coco_captions (zoo.data.coco_captions, same options): (image, caption tokens)
+Examples: as coco_captions (zoo.data.text.coco_captions, same options): (image, caption tokens)
 pairs with `pairs=True`, or one example per image with its five captions ({"image", "image_id",
 "captions"}) with `pairs=False`, the form retrieval is scored on (Table 4.4: R@K, median rank,
 over the 1,000 test images and their 5,000 captions). The vocabulary defaults to the release's
@@ -22,7 +22,7 @@ rule (words seen 5 times or more) on the train captions.
 
 from __future__ import annotations
 
-from zoo.data.coco_captions import (
+from zoo.data.text.coco_captions import (
     CAPTION_FEATURES,
     CAPTION_OPTIONS,
     CROP,
@@ -111,6 +111,6 @@ INFO = DatasetInfo(
 register_dataset(
     "flickr30k",
     INFO,
-    Flickr30kLoader("flickr30k", builder="zoo.data.flickr30k_builder:Flickr30k", postprocess=_from_tfds,
+    Flickr30kLoader("flickr30k", builder="zoo.data.text.flickr30k_builder:Flickr30k", postprocess=_from_tfds,
                     instructions=INFO.instructions),
 )

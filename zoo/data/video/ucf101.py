@@ -19,7 +19,7 @@ classify_video.py):
   can be averaged over frames and then over the clips of each video (`average_by_video`). The
   release's 10-crop oversampling at test time is not done here.
 
-`modality="flow"` gives flow images instead (zoo.data.flow: OpenCV Farnebäck by default, TV-L1
+`modality="flow"` gives flow images instead (zoo.data.video.flow: OpenCV Farnebäck by default, TV-L1
 with opencv-contrib; x, y, magnitude scaled by 16 around 128), computed on the fly from the
 240x320 frames: flow image t is the flow from frame t to t + 1, so a video of F frames has F - 1
 flow frames and clips are cut from those. A mirrored flow clip also has its x channel negated
@@ -38,7 +38,7 @@ import re
 
 import numpy as np
 
-from zoo.data import flow as flow_mod
+from zoo.data.video import flow as flow_mod
 from zoo.data.registry import DatasetInfo, register_dataset
 from zoo.errors import ConfigError, InputError
 

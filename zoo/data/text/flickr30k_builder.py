@@ -17,7 +17,7 @@ import re
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data import flickr30k
+from zoo.data.text import flickr30k
 from zoo.data.images import storable_image
 from zoo.data.tfds_manual import ManualArchiveBuilder, iter_archive
 from zoo.errors import CorruptRecordError

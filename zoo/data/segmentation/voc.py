@@ -160,7 +160,7 @@ register_dataset(
     VOC2012_INFO,
     TfdsLoader(
         "voc2012_segmentation",
-        builder="zoo.data.voc_builder:Voc2012Segmentation",
+        builder="zoo.data.segmentation.voc_builder:Voc2012Segmentation",
         postprocess=_postprocess,
         instructions=VOC2012_INFO.instructions,
     ),
@@ -170,7 +170,7 @@ register_dataset(
     VOC2011_INFO,
     Voc2011Loader(
         "voc2011_segmentation",
-        builder="zoo.data.voc_builder:Voc2011Segmentation",
+        builder="zoo.data.segmentation.voc_builder:Voc2011Segmentation",
         postprocess=_postprocess,
         instructions=VOC2011_INFO.instructions,
     ),

@@ -109,7 +109,7 @@ register_dataset(
     INFO,
     TfdsLoader(
         "pascal_context",
-        builder="zoo.data.pascal_context_builder:PascalContext",
+        builder="zoo.data.segmentation.pascal_context_builder:PascalContext",
         postprocess=_postprocess,
         instructions=INFO.instructions,
     ),

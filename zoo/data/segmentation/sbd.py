@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from zoo.data.manual import ManualFile, manual_instructions
 from zoo.data.registry import DatasetInfo, TfdsLoader, register_dataset
-from zoo.data.voc import IGNORE_LABEL, VOC_CLASSES
+from zoo.data.segmentation.voc import IGNORE_LABEL, VOC_CLASSES
 
 HOMEPAGE = "http://home.bharathh.info/pubs/codes/SBD/download.html"
 CITATION = """@inproceedings{hariharan2011semantic,
@@ -67,5 +67,10 @@ def _postprocess(example):
 register_dataset(
     "sbd",
     INFO,
-    TfdsLoader("sbd", builder="zoo.data.sbd_builder:Sbd", postprocess=_postprocess, instructions=INFO.instructions),
+    TfdsLoader(
+        "sbd",
+        builder="zoo.data.segmentation.sbd_builder:Sbd",
+        postprocess=_postprocess,
+        instructions=INFO.instructions,
+    ),
 )

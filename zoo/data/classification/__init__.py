@@ -1,0 +1,1 @@
+"""Image classification datasets: ImageNet (ILSVRC 2012)."""

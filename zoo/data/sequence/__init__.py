@@ -1,0 +1,1 @@
+"""Sequence tasks: the Grid LSTM paper's generated tasks and enwik8 character modelling."""

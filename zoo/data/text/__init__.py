@@ -1,0 +1,1 @@
+"""Captioned images and videos: COCO captions, Flickr30k, TACoS Multi-Level."""

@@ -1,0 +1,1 @@
+"""Video datasets: UCF101 clips and their optical-flow images."""
