@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The committed CPU benchmark (results/benchmark-*.csv, the README's Performance section): run it on an
-# otherwise idle machine (every configuration runs in a fresh process; see zoo/bench.py), then
+# otherwise idle machine (every configuration runs in a fresh process; see zoo/bench/__init__.py), then
 #   python scripts/perf_table.py
 # About 40 minutes on 2 cores. Needs the benchmark extra for the PyTorch columns: pip install -e '.[bench]'.
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""`zoo bench` (zoo/bench.py), the PyTorch twins (zoo/bench_torch.py) and scripts/perf_table.py."""
+"""`zoo bench` (zoo/bench/), the PyTorch twins (zoo/bench/torch_twins.py) and scripts/perf_table.py."""
 
 import contextlib
 import csv
@@ -174,14 +174,14 @@ FULL = {"vgg_d": (1000, (224, 224, 3), 138_357_544), "resnet50": (1000, (224, 22
 
 
 def test_twins_are_the_models_bench_offers():
-    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    twins = pytest.importorskip("zoo.bench.torch_twins", reason="PyTorch is not installed (pip install 'zoo[bench]')")
     assert twins.MODELS == bench.TORCH_MODELS
 
 
 @pytest.mark.parametrize("name", list(FULL))
 def test_twin_has_the_same_weights_and_convolutions(name):
     """Full size: parameter counts and every conv/dense layer's multiply-accumulates equal the zoo model's."""
-    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    twins = pytest.importorskip("zoo.bench.torch_twins", reason="PyTorch is not installed (pip install 'zoo[bench]')")
     import keras
 
     num_classes, shape, stated = FULL[name]
@@ -198,7 +198,7 @@ def test_twin_has_the_same_weights_and_convolutions(name):
 @pytest.mark.parametrize("name,shape", [("fcn8s", (64, 80, 3)), ("resnet50", (64, 64, 3)), ("vgg_d", (64, 96, 3))])
 def test_twin_computes_what_the_zoo_model_computes(name, shape):
     """Weights copied from a small zoo model (width 16) into its twin: the same outputs (eval mode)."""
-    twins = pytest.importorskip("zoo.bench_torch", reason="PyTorch is not installed (pip install 'zoo[bench]')")
+    twins = pytest.importorskip("zoo.bench.torch_twins", reason="PyTorch is not installed (pip install 'zoo[bench]')")
     import torch
 
     model = zoo.get(name, num_classes=5, width=16, input_shape=shape)
@@ -264,7 +264,7 @@ def test_compare_with_torch_compile(tmp_path):
 
 
 def test_bench_input_times_the_recipes_training_stream(tmp_path, capsys):
-    from zoo import bench_input
+    from zoo.bench import input as bench_input
 
     assert main(["bench-input", "fcn8s_shapes_demo", "--batches", "3", "--warmup", "1",
                  "--set", "data.options.image_size=32", "--results-dir", str(tmp_path)]) == 0

@@ -94,11 +94,11 @@ def _parser():
     s.add_argument("--weights", required=True, help=".caffemodel, keras.applications .h5, ...")
     s.add_argument("--out", required=True, help="FILE.weights.h5")
 
-    from zoo import bench  # the bench module loads only the standard library and NumPy
+    from zoo import bench  # zoo.bench loads only the standard library and NumPy
 
     s = sub.add_parser("bench", help="measure speed and memory, optionally beside PyTorch",
                        description="Speed and memory on synthetic inputs, each configuration in a fresh process "
-                                   "(zoo/bench.py explains what is measured).")
+                                   "(zoo/bench/__init__.py explains what is measured).")
     s.add_argument("names", nargs="+")
     s.add_argument("--mode", choices=bench.MODES, default="infer",
                    help="infer: latency at batch 1 and throughput at --batch; train: the runner's step at --batch")
@@ -122,7 +122,7 @@ def _parser():
 
     s = sub.add_parser("bench-input", help="measure a recipe's tf.data training stream alone",
                        description="Batches per second of a recipe's training input pipeline with no model consuming "
-                                   "them (zoo/bench_input.py); compare with `zoo bench NAME --mode train`.")
+                                   "them (zoo/bench/input.py); compare with `zoo bench NAME --mode train`.")
     s.add_argument("recipe")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe field, e.g. --set data.manual_dir=/data (repeatable)")
@@ -363,7 +363,7 @@ def cmd_convert(args):
 
 
 def cmd_bench_input(args):
-    from zoo.bench_input import run
+    from zoo.bench.input import run
 
     return run(args)
 

@@ -2,7 +2,7 @@
 
 PyTorch is a benchmark-only extra (`pip install 'zoo[bench]'`), never a runtime dependency:
 this module is imported only for the comparison, and it imports nothing of the zoo package, so
-that a PyTorch benchmark process does not load Keras or TensorFlow (zoo.bench loads it by path).
+that a PyTorch benchmark process does not load Keras or TensorFlow (zoo/bench/worker.py loads it by path).
 
 Each twin does the same work as the zoo model: the same convolutions (kernel, stride, padding,
 channels), the same parameter count and the same multiply-accumulates; tests/test_bench.py

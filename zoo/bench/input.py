@@ -74,7 +74,8 @@ def measure(recipe_name: str, overrides=(), *, batches: int = 200, warmup: int =
 
 
 def write(row: dict, results_dir="results") -> Path:
-    from zoo.bench import _cpu_device, append_csv
+    from zoo.bench import append_csv
+    from zoo.bench.worker import _cpu_device
 
     path = Path(results_dir) / f"benchmark-input-tensorflow-{_cpu_device().replace(' ', '_')}.csv"
     append_csv(path, [row], COLUMNS)
