@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 import keras
-from zoo.ops import (
+from zoo.ops.boxes import (
     BBOX_XFORM_CLIP,
     batched_nms,
     box_area,

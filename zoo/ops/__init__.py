@@ -1,31 +1,8 @@
-"""Box operations shared by the region-based detectors (R-CNN, Fast R-CNN, region networks).
+"""Array operations shared by families, one module per kind (imported by name, so that using one
+does not load the others' frameworks):
 
-Boxes are `[x1, y1, x2, y2]` pixel coordinates with inclusive corners (width `x2 - x1 + 1`), as
-in the R-CNN / Fast R-CNN Caffe releases; see `zoo.ops.boxes` for the conventions.
+- `zoo.ops.boxes`: box area, IoU, NMS, R-CNN box deltas, crop-and-resize and Fast R-CNN's RoI max
+  pooling. Boxes are `[x1, y1, x2, y2]` pixel coordinates with inclusive corners (width
+  `x2 - x1 + 1`), as in the R-CNN / Fast R-CNN Caffe releases.
+- `zoo.ops.numerics`: the package's one softmax / log-softmax (NumPy, float64).
 """
-
-from zoo.ops.boxes import (
-    BBOX_XFORM_CLIP,
-    batched_nms,
-    box_area,
-    clip_boxes,
-    crop_and_resize,
-    decode_deltas,
-    encode_deltas,
-    nms,
-    pairwise_iou,
-    roi_max_pool,
-)
-
-__all__ = [
-    "BBOX_XFORM_CLIP",
-    "batched_nms",
-    "box_area",
-    "clip_boxes",
-    "crop_and_resize",
-    "decode_deltas",
-    "encode_deltas",
-    "nms",
-    "pairwise_iou",
-    "roi_max_pool",
-]
