@@ -10,6 +10,10 @@ Fault tolerance: model, optimizer and step are backed up every `train.checkpoint
 backup and replays the data stream from that step, so a killed run ends with the weights an
 uninterrupted one would have (op determinism on, data order a function of seed and step).
 
+The task's training step (zoo.training.steps) makes the update: a gradient step runs inside that
+loop; a staged step (a learner on frozen features) fits once instead, with the same recipe checks,
+evaluation, sidecars and logs.
+
 Work directory layout (written by the chief only):
     recipe.toml            the resolved recipe; a rerun must match it
     backup/                tf.train.Checkpoint for resuming
@@ -18,6 +22,7 @@ Work directory layout (written by the chief only):
     *.weights.json         sidecar: model name, builder options, dataset, class names, metrics
     log.csv, tensorboard/  training curves
     eval.json              the final evaluation
+    features/              a staged step's extracted features (part-NNNNN.npz chunks)
 """
 
 from __future__ import annotations
