@@ -49,6 +49,14 @@ class Classification(Task):
         check_num_classes(info, model)
 
 
+class FeatureClassification(Classification):
+    """Classification by a learner fitted on frozen features (the staged step): R-CNN's per-class
+    SVMs (Girshick et al. 2014), DeCAF's logistic regression and SVMs (Donahue et al. 2014)."""
+
+    name = "feature_classification"
+    step = "staged"
+
+
 class MultiLabelEvaluator(Evaluator):
     """Average precision of each class over the split (classes ranked by their scores; VOC
     classification, area under the interpolated precision/recall curve) and their mean."""
@@ -95,4 +103,4 @@ class MultiLabelClassification(Task):
         return MultiLabelEvaluator()
 
 
-TASKS = (Classification(), MultiLabelClassification())
+TASKS = (Classification(), FeatureClassification(), MultiLabelClassification())

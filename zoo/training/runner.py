@@ -10,6 +10,10 @@ Fault tolerance: model, optimizer and step are backed up every `train.checkpoint
 backup and replays the data stream from that step, so a killed run ends with the weights an
 uninterrupted one would have (op determinism on, data order a function of seed and step).
 
+The task's training step (zoo.training.steps) makes the update: a gradient step runs inside that
+loop; a staged step (a learner on frozen features) fits once instead, with the same recipe checks,
+evaluation, sidecars and logs.
+
 Work directory layout (written by the chief only):
     recipe.toml            the resolved recipe; a rerun must match it
     backup/                tf.train.Checkpoint for resuming
@@ -18,6 +22,7 @@ Work directory layout (written by the chief only):
     *.weights.json         sidecar: model name, builder options, dataset, class names, metrics
     log.csv, tensorboard/  training curves
     eval.json              the final evaluation
+    features/              a staged step's extracted features (part-NNNNN.npz chunks)
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from zoo import registry, tasks
 from zoo.errors import ConfigError, NaNLossError
 from zoo.training import recipes as recipes_mod
 from zoo.training import steps
+from zoo.training.steps.base import GradientStep
 from zoo.training.strategy import get_strategy, is_chief
 
 
@@ -123,9 +129,11 @@ def build_model(recipe, card):
     return model
 
 
-def make_datasets(recipe, card, *, start_step: int, model=None):
+def make_datasets(recipe, card, *, start_step: int, model=None, single_pass: bool = False):
     """(train dataset of global batches starting at `start_step`, eval dataset, dataset info); `model`
-    (when built) lets the task check it against the data (a captioner's vocabulary size)."""
+    (when built) lets the task check it against the data (a captioner's vocabulary size).
+    `single_pass`: the training split once, in its stored order, the last batch kept (a staged
+    step's feature extraction) instead of the shuffled, repeated stream."""
     from zoo import data as data_mod
 
     d = recipe.data
@@ -145,14 +153,15 @@ def make_datasets(recipe, card, *, start_step: int, model=None):
     to_xy = task.example_to_xy(card.input_contract)
 
     train = load(d.train_split)
-    # Shuffle order is a function of the seed and the epoch, so skipping `start_step` batches after
-    # a restart replays exactly the stream an uninterrupted run would have seen.
-    train = train.shuffle(d.shuffle_buffer, seed=recipe.train.seed, reshuffle_each_iteration=True).repeat()
+    if not single_pass:
+        # Shuffle order is a function of the seed and the epoch, so skipping `start_step` batches after
+        # a restart replays exactly the stream an uninterrupted run would have seen.
+        train = train.shuffle(d.shuffle_buffer, seed=recipe.train.seed, reshuffle_each_iteration=True).repeat()
     train = train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if d.pad_to:
         train = train.map(_padder(d.pad_to, recipe.loss.ignore_label), num_parallel_calls=tf.data.AUTOTUNE)
-    train = train.batch(d.global_batch_size, drop_remainder=True)
-    if start_step:
+    train = train.batch(d.global_batch_size, drop_remainder=not single_pass)
+    if start_step and not single_pass:
         train = train.skip(start_step)
     train = train.prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
@@ -311,43 +320,140 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
             shutil.rmtree(writedir, ignore_errors=True)
 
 
+class _Run:
+    """One run's state: the model and its training step (built in the strategy's scope, restored from
+    the backup), the validation state, the data and the logs. The training phases (`_gradient_loop`
+    or a staged step's `fit`) share it; `finish` evaluates and writes the final weights."""
+
+    def __init__(self, recipe, workdir, writedir, card, strategy, chief):
+        self.recipe, self.workdir, self.writedir, self.card, self.chief = recipe, workdir, writedir, card, chief
+        task = tasks.get(card.task)
+        step_cls = steps.get(task.step)
+        with strategy.scope():
+            self.model = build_model(recipe, card)
+            # Validation state kept in the backup, so a resumed run neither overwrites a better best.weights.h5
+            # nor forgets the plateau schedule's drops.
+            self.best = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best_metric")
+            self.waited = tf.Variable(0, dtype=tf.int64, trainable=False, name="evals_without_improvement")
+            self.drops = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_drops")
+            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self.updater = step_cls(self.model, recipe, task, num_replicas=strategy.num_replicas_in_sync,
+                                    drops=self.drops, counter=self.step_var, options=step_options(recipe, task))
+        self.start_step = self._restore()
+        self.gradient = isinstance(self.updater, GradientStep)
+        self.train_ds, self.eval_ds, self.info = make_datasets(recipe, card, start_step=self.start_step,
+                                                               model=self.model, single_pass=not self.gradient)
+        self.tb = tf.summary.create_file_writer(str(writedir / "tensorboard"))
+        csv_path = writedir / "log.csv"
+        new_csv = not csv_path.exists()
+        self.csv_file = open(csv_path, "a", newline="")
+        self.log = csv.writer(self.csv_file)
+        if new_csv:
+            self.log.writerow(["step", "loss", "learning_rate", "seconds", "split", "metrics"])
+        self.metrics = {}
+        self.t_window = time.time()
+
+    def _restore(self) -> int:
+        """The step the backup was written at (0 without one), its state restored."""
+        validation_state = {"best": self.best, "waited": self.waited, "drops": self.drops}
+        weights = {**{f"model_{i}": v for i, v in enumerate(self.model.variables)}, **self.updater.variables()}
+        checkpoint = tf.train.Checkpoint(step=self.step_var, **validation_state, **weights)
+        self.manager = tf.train.CheckpointManager(checkpoint, str(self.writedir / "backup"), max_to_keep=2)
+        # Every worker restores from the chief's backup (a filesystem all workers see, as for Keras' BackupAndRestore).
+        latest = tf.train.latest_checkpoint(str(self.workdir / "backup"))
+        if latest:
+            stored = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
+            older = [k for k in validation_state if k not in stored]  # a backup written before zoo kept them
+            if older:
+                _log(f"the backup has no {', '.join(older)} (an older zoo wrote it): the validation state starts "
+                     "afresh", self.chief)
+            restore = tf.train.Checkpoint(step=self.step_var, **weights,
+                                          **{k: v for k, v in validation_state.items() if k in stored})
+            restore.read(latest).assert_existing_objects_matched()
+        start_step = int(self.step_var.numpy())
+        if start_step:
+            _log(f"resuming {self.recipe.name} from its backup at step {start_step}", self.chief)
+        return start_step
+
+    def log_train(self, step, loss_value, stop_at):
+        """The training row of the CSV and TensorBoard logs at `step` (every `log_every` steps and the last)."""
+        if not self.chief or not (step % max(self.recipe.train.log_every, 1) == 0 or step == stop_at):
+            return
+        rates = self.updater.learning_rates(step)
+        lr = next(iter(rates.values()), float("nan"))
+        seconds = time.time() - self.t_window
+        self.log.writerow([step, f"{loss_value:.6g}", f"{lr:.6g}", f"{seconds:.3f}", "train", ""])
+        self.csv_file.flush()
+        with self.tb.as_default():
+            tf.summary.scalar("loss", loss_value, step=step)
+            for name, rate in rates.items():
+                tf.summary.scalar(name, rate, step=step)
+        if not sys.stdout.isatty():
+            _log(f"step {step}/{self.recipe.train.steps}  loss {loss_value:.5g}  lr {lr:.3g}  ({seconds:.1f}s)")
+        self.t_window = time.time()
+
+    def validate(self, step, *, final=False) -> bool:
+        """Evaluate on the eval split, record it, keep best.weights.h5; whether the monitored metric improved."""
+        r = self.recipe
+        self.metrics = evaluate(self.model, self.eval_ds, self.card, r.loss.ignore_label, eval_cfg=r.eval)
+        improved = _improved(r, self.metrics, self.best)  # every worker: the same model, the same split
+        if self.chief:
+            _record_eval(self.writedir, self.model, r, self.info, step, self.metrics, self.log, self.csv_file, self.tb)
+            if final:
+                (self.workdir / "eval.json").write_text(
+                    json.dumps({"step": step, "split": r.data.eval_split, **self.metrics}, indent=2))
+            if improved:
+                save_weights_atomic(self.model, self.writedir / "best.weights.h5")
+                _sidecar(self.writedir / "best.weights.h5", r, self.info, step, self.metrics)
+        return improved
+
+    def finish(self, step):
+        """The backup at `step`; at the end of training the final evaluation and final.weights.h5."""
+        self.manager.save(checkpoint_number=step)
+        if step < self.recipe.train.steps:
+            return
+        if self.eval_ds is not None:
+            self.validate(step, final=True)  # the final evaluation is a candidate for best.weights.h5 too
+        if self.chief:
+            save_weights_atomic(self.model, self.writedir / "final.weights.h5")
+            _sidecar(self.writedir / "final.weights.h5", self.recipe, self.info, step, self.metrics)
+
+
 def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start) -> TrainResult:
+    run = _Run(recipe, workdir, writedir, card, strategy, chief)
+    total = recipe.train.steps
+    try:
+        if run.gradient:
+            stop_at = total if max_steps is None else min(total, run.start_step + max_steps)
+            step, loss_value = _gradient_loop(run, strategy, stop_at)
+        else:
+            step, loss_value = _staged_fit(run)
+        run.finish(step)
+    finally:
+        run.csv_file.close()
+    return TrainResult(
+        workdir=str(workdir), steps=step, resumed_from=run.start_step, final_loss=loss_value, metrics=run.metrics,
+        seconds=time.time() - t_start, weights=str(workdir / "final.weights.h5") if step >= total else "",
+        model=run.model,
+    )
 
-    task = tasks.get(card.task)
-    step_cls = steps.get(task.step)
-    with strategy.scope():
-        model = build_model(recipe, card)
-        # Validation state kept in the backup, so a resumed run neither overwrites a better best.weights.h5
-        # nor forgets the plateau schedule's drops.
-        best_var = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best_metric")
-        waited_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="evals_without_improvement")
-        drops_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_drops")
-        updater = step_cls(model, recipe, task, num_replicas=strategy.num_replicas_in_sync, drops=drops_var,
-                           options=step_options(recipe, task))
-        step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    validation_state = {"best": best_var, "waited": waited_var, "drops": drops_var}
-    weights = {**{f"model_{i}": v for i, v in enumerate(model.variables)}, **updater.variables()}
-    checkpoint = tf.train.Checkpoint(step=step_var, **validation_state, **weights)
-    manager = tf.train.CheckpointManager(checkpoint, str(writedir / "backup"), max_to_keep=2)
-    # Every worker restores from the chief's backup (a filesystem all workers see, as for Keras' BackupAndRestore).
-    latest = tf.train.latest_checkpoint(str(workdir / "backup"))
-    if latest:
-        stored = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
-        older = [k for k in validation_state if k not in stored]  # a backup written before zoo kept them
-        if older:
-            _log(f"the backup has no {', '.join(older)} (an older zoo wrote it): the validation state starts afresh",
-                 chief)
-        restore = tf.train.Checkpoint(step=step_var, **{k: v for k, v in validation_state.items() if k in stored},
-                                      **weights)
-        restore.read(latest).assert_existing_objects_matched()
-    start_step = int(step_var.numpy())
-    if start_step:
-        _log(f"resuming {recipe.name} from its backup at step {start_step}", chief)
 
-    train_ds, eval_ds, info = make_datasets(recipe, card, start_step=start_step, model=model)
-    dist_ds = strategy.experimental_distribute_dataset(train_ds)
-    iterator = iter(dist_ds)
-    loss_cfg = recipe.loss
+def _staged_fit(run):
+    """A staged step fits in one piece (resuming its own work, e.g. the feature chunks); the step
+    counter then jumps to train.steps. A finished run is not fitted again."""
+    total = run.recipe.train.steps
+    if run.start_step >= total:
+        return run.start_step, float("nan")
+    loss_value = run.updater.fit(run.model, run.train_ds, run.writedir, run.chief)
+    run.step_var.assign(total)
+    run.log_train(total, loss_value, total)
+    return total, loss_value
+
+
+def _gradient_loop(run, strategy, stop_at):
+    """The gradient steps from the backup's step to `stop_at`: backups, logs and validation at their intervals."""
+    recipe, updater, step_var = run.recipe, run.updater, run.step_var
+    iterator = iter(strategy.experimental_distribute_dataset(run.train_ds))
 
     @tf.function
     def run_steps(it, n):
@@ -360,85 +466,36 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
             step_var.assign_add(1)
         return loss, finite
 
-    total = recipe.train.steps
-    stop_at = total if max_steps is None else min(total, start_step + max_steps)
-    spe = max(1, recipe.train.steps_per_execution)
-    tb = tf.summary.create_file_writer(str(writedir / "tensorboard"))
-    csv_path = writedir / "log.csv"
-    new_csv = not csv_path.exists()
-    csv_file = open(csv_path, "a", newline="")
-    log = csv.writer(csv_file)
-    if new_csv:
-        log.writerow(["step", "loss", "learning_rate", "seconds", "split", "metrics"])
-    metrics = {}
+    t = recipe.train
+    spe = max(1, t.steps_per_execution)
     loss_value = float("nan")
-    step = start_step
-    last_backup = start_step or None
-    t_window = time.time()
-    progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if chief else None
-    try:
-        while step < stop_at:
-            boundaries = [b for b in (recipe.train.checkpoint_every, recipe.train.eval_every, recipe.train.log_every) if b]
-            next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries])
-            loss_t, finite = run_steps(iterator, tf.constant(next_stop - step, tf.int64))
-            loss_value = float(loss_t.numpy())
-            if not bool(finite.numpy()):
-                raise NaNLossError(
-                    f"the loss became {loss_value} between steps {step} and {next_stop} of {recipe.name}. Try a lower "
-                    f"learning rate (--set optimizer.learning_rate=...), check that the targets are in range ("
-                    f"labels in [0, classes) or {loss_cfg.ignore_label}), or turn off mixed precision. "
-                    + (f"The backup at step {last_backup} is kept; rerunning resumes from it." if last_backup is not None
-                       else "No backup was written yet.")
-                )
-            step = next_stop
-            rates = updater.learning_rates(step)
-            lr = next(iter(rates.values()))
-            if progbar is not None:
-                progbar.update(step, [("loss", loss_value)])
-            if chief and (step % max(recipe.train.log_every, 1) == 0 or step == stop_at):
-                seconds = time.time() - t_window
-                log.writerow([step, f"{loss_value:.6g}", f"{lr:.6g}", f"{seconds:.3f}", "train", ""])
-                csv_file.flush()
-                with tb.as_default():
-                    tf.summary.scalar("loss", loss_value, step=step)
-                    for name, rate in rates.items():
-                        tf.summary.scalar(name, rate, step=step)
-                if not sys.stdout.isatty():
-                    _log(f"step {step}/{total}  loss {loss_value:.5g}  lr {lr:.3g}  ({seconds:.1f}s)")
-                t_window = time.time()
-            if recipe.train.checkpoint_every and step % recipe.train.checkpoint_every == 0:
-                manager.save(checkpoint_number=step)
-                last_backup = step
-            if eval_ds is not None and recipe.train.eval_every and step % recipe.train.eval_every == 0 and step < total:
-                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
-                improved = _improved(recipe, metrics, best_var)  # every worker: the same model, the same split
-                if chief:
-                    _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
-                    if improved:
-                        save_weights_atomic(model, writedir / "best.weights.h5")
-                        _sidecar(writedir / "best.weights.h5", recipe, info, step, metrics)
-                _plateau_step(recipe, improved, waited_var, drops_var, step, chief)
-        manager.save(checkpoint_number=step)
-        if step >= total:
-            if eval_ds is not None:
-                metrics = evaluate(model, eval_ds, card, loss_cfg.ignore_label, eval_cfg=recipe.eval)
-            improved = eval_ds is not None and _improved(recipe, metrics, best_var)
-            if chief:
-                if eval_ds is not None:
-                    _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb)
-                    (workdir / "eval.json").write_text(json.dumps({"step": step, "split": recipe.data.eval_split, **metrics}, indent=2))
-                if improved:  # the final evaluation is a candidate too
-                    save_weights_atomic(model, writedir / "best.weights.h5")
-                    _sidecar(writedir / "best.weights.h5", recipe, info, step, metrics)
-                save_weights_atomic(model, writedir / "final.weights.h5")
-                _sidecar(writedir / "final.weights.h5", recipe, info, step, metrics)
-    finally:
-        csv_file.close()
-    return TrainResult(
-        workdir=str(workdir), steps=step, resumed_from=start_step, final_loss=loss_value, metrics=metrics,
-        seconds=time.time() - t_start, weights=str(workdir / "final.weights.h5") if step >= total else "",
-        model=model,
-    )
+    step = run.start_step
+    last_backup = step or None
+    progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if run.chief else None
+    while step < stop_at:
+        boundaries = [b for b in (t.checkpoint_every, t.eval_every, t.log_every) if b]
+        next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries])
+        loss_t, finite = run_steps(iterator, tf.constant(next_stop - step, tf.int64))
+        loss_value = float(loss_t.numpy())
+        if not bool(finite.numpy()):
+            raise NaNLossError(
+                f"the loss became {loss_value} between steps {step} and {next_stop} of {recipe.name}. Try a lower "
+                f"learning rate (--set optimizer.learning_rate=...), check that the targets are in range ("
+                f"labels in [0, classes) or {recipe.loss.ignore_label}), or turn off mixed precision. "
+                + (f"The backup at step {last_backup} is kept; rerunning resumes from it." if last_backup is not None
+                   else "No backup was written yet.")
+            )
+        step = next_stop
+        if progbar is not None:
+            progbar.update(step, [("loss", loss_value)])
+        run.log_train(step, loss_value, stop_at)
+        if t.checkpoint_every and step % t.checkpoint_every == 0:
+            run.manager.save(checkpoint_number=step)
+            last_backup = step
+        if run.eval_ds is not None and t.eval_every and step % t.eval_every == 0 and step < t.steps:
+            improved = run.validate(step)
+            _plateau_step(recipe, improved, run.waited, run.drops, step, run.chief)
+    return step, loss_value
 
 
 def _improved(recipe, metrics, best_var) -> bool:

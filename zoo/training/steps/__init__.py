@@ -7,7 +7,8 @@
 A step module lists its step classes in `STEPS`; `get(name)` finds them (discovered, like tasks).
 A gradient step has the interface of `base.GradientStep`; the runner builds it inside
 `strategy.scope()`, backs up `variables()` with the model's, and calls `replica_step(batch)`
-inside `strategy.run`.
+inside `strategy.run`. A staged step has the interface of `base.FitStep`: the runner calls its
+`fit` once with the training split in order, then evaluates and saves as after gradient steps.
 """
 
 from __future__ import annotations

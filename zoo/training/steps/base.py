@@ -88,7 +88,12 @@ def model_losses(model, num_replicas):
 
 
 class GradientStep:
-    """The interface of a gradient step (see the package docstring)."""
+    """The interface of a gradient step (see the package docstring).
+
+    Built as `cls(model, recipe, task, num_replicas=, drops=, counter=, options=)`: `drops` is the
+    plateau schedule's drop count, `counter` the runner's step variable (the number of the update
+    being made; read, never written, by the step), `options` the recipe's [step] table as `Options`.
+    """
 
     name = ""
     Options = NoStepOptions
@@ -104,3 +109,23 @@ class GradientStep:
     def learning_rates(self, step) -> dict:
         """{name: learning rate at `step`} for the logs."""
         raise NotImplementedError
+
+
+class FitStep:
+    """The interface of a staged step: not per batch, but one `fit` over the training split (built
+    like a GradientStep). The runner gives it the split once, in order, as (x, y) global batches."""
+
+    name = ""
+    Options = NoStepOptions
+
+    def variables(self) -> dict:
+        """{name: variable} of the step's own state for the backup (none by default)."""
+        return {}
+
+    def fit(self, model, dataset, workdir, chief) -> float:
+        """Fit the model on `dataset`, keeping resumable work under `workdir` (written by the `chief`);
+        returns the training objective for the log."""
+        raise NotImplementedError
+
+    def learning_rates(self, step) -> dict:
+        return {}

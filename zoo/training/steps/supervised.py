@@ -14,7 +14,7 @@ class SupervisedStep(GradientStep):
 
     name = "supervised"
 
-    def __init__(self, model, recipe, task, *, num_replicas, drops=None, options=None):
+    def __init__(self, model, recipe, task, *, num_replicas, drops=None, counter=None, options=None):
         self.model, self.task, self.recipe = model, task, recipe
         self.num_replicas = num_replicas
         self.schedule = schedules.from_recipe(recipe, drops=drops)

@@ -1,0 +1,97 @@
+"""Generative tasks trained adversarially (zoo.training.steps.adversarial).
+
+A GAN model is one keras.Model with the sub-models "generator" and "discriminator" as layers,
+taking {"image": x, "noise": z} and returning {"generated": G(z), "real": D(x), "fake": D(G(z))}
+(discriminator logits). Training draws z inside the step; evaluation draws it in the input
+pipeline from each example's content, so an evaluation sees the same noise every time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ConfigError
+from zoo.tasks.base import Evaluator, Task, model_input
+
+
+def noise_shape(model) -> tuple:
+    """The shape of one noise vector: the generator's input."""
+    return tuple(int(d) for d in model.get_layer("generator").inputs[0].shape[1:])
+
+
+def gan_losses(real_logits, fake_logits, global_batch_size):
+    """(discriminator loss, generator loss), each summed over this replica's examples / the global
+    batch: the discriminator's cross-entropy on real (1) and generated (0) examples, and the
+    non-saturating generator loss -log D(G(z)) (Goodfellow et al. 2014, §3)."""
+    real = tf.cast(real_logits, tf.float32)
+    fake = tf.cast(fake_logits, tf.float32)
+    d = tf.reduce_sum(tf.nn.softplus(-real)) + tf.reduce_sum(tf.nn.softplus(fake))
+    g = tf.reduce_sum(tf.nn.softplus(-fake))
+    return d / global_batch_size, g / global_batch_size
+
+
+class AdversarialEvaluator(Evaluator):
+    """The mean GAN losses over the split and how often the discriminator is right on real and on
+    generated examples (a sample-quality metric such as a two-sample test is for later)."""
+
+    def __init__(self):
+        self.sums = {"discriminator_loss": 0.0, "generator_loss": 0.0, "real_accuracy": 0.0, "fake_accuracy": 0.0}
+        self.count = 0
+
+    def update(self, outputs, targets):
+        real, fake = np.asarray(outputs["real"], np.float64), np.asarray(outputs["fake"], np.float64)
+        n = real.shape[0]
+        d, g = gan_losses(real, fake, 1)
+        self.sums["discriminator_loss"] += float(d)
+        self.sums["generator_loss"] += float(g)
+        self.sums["real_accuracy"] += float(np.sum(real > 0))
+        self.sums["fake_accuracy"] += float(np.sum(fake < 0))
+        self.count += n
+
+    def result(self) -> dict:
+        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
+
+
+class AdversarialGeneration(Task):
+    """An unconditional GAN on the contract's source feature ("image"): x is the example, the
+    target unused; {"discriminator": its loss, "generator": its loss} for the adversarial step."""
+
+    name = "adversarial_generation"
+    step = "adversarial"
+
+    def __init__(self, noise=None, seed=0):
+        self.noise, self.seed = noise, seed
+
+    def bind(self, recipe, info, load, model=None):
+        return AdversarialGeneration(noise_shape(model) if model is not None else None, recipe.train.seed)
+
+    def example_to_xy(self, contract):
+        make_input = model_input(contract)
+        return lambda ex: (make_input(ex), tf.zeros([], tf.int32))
+
+    def eval_example_to_xy(self, contract):
+        if self.noise is None:
+            raise ConfigError("evaluating a GAN draws noise of the generator's input shape: bind the task to the model")
+        make_input, shape, seed = model_input(contract), self.noise, self.seed
+
+        def to_xy(ex):
+            x = make_input(ex)
+            content = tf.strings.to_hash_bucket_fast(tf.io.serialize_tensor(x), 2**62)
+            z = tf.random.stateless_normal(shape, tf.stack([tf.constant(seed, tf.int64), content]))
+            return {"image": x, "noise": z}, tf.zeros([], tf.int32)
+
+        return to_xy
+
+    def adversarial_losses(self, model, batch, *, seed, global_batch_size):
+        x, _ = batch
+        z = tf.random.stateless_normal([tf.shape(x)[0], *noise_shape(model)], seed)
+        outputs = model({"image": x, "noise": z}, training=True)
+        d, g = gan_losses(outputs["real"], outputs["fake"], global_batch_size)
+        return {"discriminator": d, "generator": g}
+
+    def evaluator(self, model, ignore_label=255, eval_cfg=None):
+        return AdversarialEvaluator()
+
+
+TASKS = (AdversarialGeneration(),)

@@ -1,0 +1,214 @@
+"""The staged step: a non-gradient learner fitted on frozen features.
+
+R-CNN (Girshick et al. 2014; Donahue thesis §3.1.4) trains per-class linear SVMs with hard-negative
+mining on CNN features, and ridge regressors for its boxes; DeCAF fits logistic regression or an
+SVM on them. Here the model's head is an ordinary Keras layer (a Dense, `head`) whose input is
+the feature, and the step
+
+1. extracts the features of the training split once through the model up to the head's input,
+   into `features/part-NNNNN.npz` chunks written atomically: a killed run resumes the extraction,
+   and another run (other learner options, `features_dir` naming this one's) reuses them;
+2. fits the learner with scikit-learn;
+3. writes the learned weights into the head's kernel and bias, so the model evaluates and exports
+   like any Keras model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ConfigError, unknown_name
+from zoo.training.steps.base import FitStep
+
+LEARNERS = ("linear_svm", "logistic", "ridge")
+
+
+@dataclasses.dataclass
+class StagedOptions:
+    """The recipe's [step] table for a learner on frozen features."""
+
+    head: str = "classifier"  # the layer the learner replaces; its input is the feature
+    learner: str = "linear_svm"  # linear_svm (one-vs-rest, hinge loss) | logistic | ridge
+    C: float = 1.0  # linear_svm, logistic: inverse regularisation strength
+    alpha: float = 1.0  # ridge: regularisation strength
+    class_weight: str = ""  # "" | "balanced" (scikit-learn's)
+    # Scale the features to this mean L2 norm over the training split (R-CNN: 20); 0 = as extracted.
+    # The scale is folded into the head's kernel.
+    feature_norm: float = 0.0
+    intercept_scaling: float = 1.0  # linear_svm: the constant feature of the bias (R-CNN's bias_mult: 10)
+    # linear_svm: after a fit, negatives scoring above -hard_negative_margin join the active set and the
+    # SVM is refitted, per class, at most hard_negative_rounds times (R-CNN); the first fit takes the
+    # positives and initial_negatives negatives drawn with the train seed. 0 rounds: every example.
+    hard_negative_rounds: int = 0
+    hard_negative_margin: float = 1.0
+    initial_negatives: int = 1000
+    tol: float = 1e-4
+    max_iter: int = 10000
+    chunk_batches: int = 16  # batches per feature chunk
+    features_dir: str = ""  # "" = <workdir>/features
+
+    def __post_init__(self):
+        if self.learner not in LEARNERS:
+            raise unknown_name("step.learner", self.learner, LEARNERS)
+        if self.class_weight not in ("", "balanced"):
+            raise ConfigError(f"step.class_weight must be '' or 'balanced', got {self.class_weight!r}")
+        if self.hard_negative_rounds and self.learner != "linear_svm":
+            raise ConfigError("step.hard_negative_rounds mines negatives for the one-vs-rest linear_svm learner only")
+        if self.chunk_batches < 1 or self.hard_negative_rounds < 0 or self.initial_negatives < 1:
+            raise ConfigError("step.chunk_batches and step.initial_negatives must be >= 1, hard_negative_rounds >= 0")
+
+
+def write_part(path: Path, features, targets):
+    """One feature chunk, written atomically (a killed run leaves no half-written part)."""
+    tmp = path.with_name(f"tmp{os.getpid()}-{path.name}")
+    np.savez(tmp, features=features, targets=targets)
+    os.replace(tmp, path)
+
+
+class StagedStep(FitStep):
+    """`fit(model, dataset, workdir, chief)`: features, learner, head weights (see the module)."""
+
+    name = "staged"
+    Options = StagedOptions
+
+    def __init__(self, model, recipe, task, *, num_replicas, drops=None, counter=None, options=None):
+        self.recipe = recipe
+        self.options = options or StagedOptions()
+        try:
+            self.head = model.get_layer(self.options.head)
+        except ValueError as e:
+            raise ConfigError(f"step.head: {model.name!r} has no layer {self.options.head!r}") from e
+        if getattr(self.head, "kernel", None) is None or getattr(self.head, "bias", None) is None:
+            raise ConfigError(f"step.head {self.options.head!r} has no kernel and bias for the learned weights")
+
+    def fit(self, model, dataset, workdir, chief) -> float:
+        features, targets = self.features(model, dataset, Path(workdir), chief)
+        norms = np.linalg.norm(features, axis=1).mean()
+        scale = self.options.feature_norm / norms if self.options.feature_norm else 1.0
+        x = features * scale
+        coef, intercept = self.learn(x, targets, Path(workdir))
+        self.head.kernel.assign((coef * scale).T.astype(np.float32))
+        self.head.bias.assign(intercept.astype(np.float32))
+        scores = x @ coef.T + intercept
+        if self.options.learner == "ridge":
+            return float(np.mean((scores - self.targets_for_ridge(targets, coef.shape[0])) ** 2))
+        predicted = scores[:, 0] > 0 if coef.shape[0] == 1 else scores.argmax(axis=1)
+        return float(np.mean(predicted != targets))  # the training error
+
+    def features(self, model, dataset, workdir, chief):
+        """(features, targets) of the training split: from the chunks, extracting those still missing."""
+        o = self.options
+        directory = Path(o.features_dir) if o.features_dir else workdir / "features"
+        directory.mkdir(parents=True, exist_ok=True)
+        self._check_key(directory)
+        if not (directory / "done.json").exists():
+            first = len(list(directory.glob("part-*.npz")))
+            if chief:
+                print(f"extracting the {o.head!r} features of {self.recipe.data.train_split} into {directory}"
+                      + (f" (from chunk {first})" if first else ""), flush=True)
+            extractor = keras.Model(model.inputs, self.head.input)
+            forward = tf.function(lambda x: extractor(x, training=False))
+            chunk, part = [], first
+            for x, y in dataset.skip(first * o.chunk_batches):
+                chunk.append((np.asarray(forward(x)), np.asarray(y)))
+                if len(chunk) == o.chunk_batches:
+                    part = self._write(directory, part, chunk)
+                    chunk = []
+            if chunk:
+                part = self._write(directory, part, chunk)
+            (directory / "done.json").write_text(json.dumps({"parts": part}))
+        parts = [np.load(p) for p in sorted(directory.glob("part-*.npz"))]
+        return (np.concatenate([p["features"] for p in parts]).astype(np.float64),
+                np.concatenate([p["targets"] for p in parts]))
+
+    @staticmethod
+    def _write(directory, part, chunk) -> int:
+        write_part(directory / f"part-{part:05d}.npz", np.concatenate([f for f, _ in chunk]),
+                   np.concatenate([t for _, t in chunk]))
+        return part + 1
+
+    def _check_key(self, directory):
+        """What the features depend on (model, initial weights, data, head, chunking), stored with them:
+        features of anything else are refused, not mixed in."""
+        r = self.recipe
+        key = {"model": dataclasses.asdict(r.model), "seed": r.train.seed, "head": self.options.head,
+               "chunk_batches": self.options.chunk_batches,
+               "data": {k: getattr(r.data, k) for k in ("name", "train_split", "options", "data_dir", "manual_dir",
+                                                        "global_batch_size", "pad_to", "on_corrupt")}}
+        path = directory / "key.json"
+        if path.exists() and json.loads(path.read_text()) != json.loads(json.dumps(key)):
+            raise ConfigError(f"{directory} holds the features of another model or data (see its key.json); "
+                              "set step.features_dir to another directory")
+        path.write_text(json.dumps(key, indent=2))
+
+    def learn(self, x, targets, workdir):
+        """(coef (outputs, features), intercept (outputs,)) of the learner on `x`."""
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        o = self.options
+        outputs = int(self.head.kernel.shape[-1])
+        weight = o.class_weight or None
+        if o.learner == "ridge":
+            model = Ridge(alpha=o.alpha).fit(x, self.targets_for_ridge(targets, outputs))
+            return model.coef_.reshape(outputs, -1), np.reshape(model.intercept_, outputs)
+        if o.learner == "linear_svm":
+            return self.one_vs_rest_svms(x, targets, outputs, workdir)
+        model = LogisticRegression(C=o.C, class_weight=weight, tol=o.tol, max_iter=o.max_iter).fit(x, targets)
+        expected = [0, 1] if outputs == 1 else list(range(outputs))
+        if list(model.classes_) != expected:
+            raise ConfigError(f"logistic regression for {outputs} output(s) needs the labels {expected} in the "
+                              f"training split; it has {list(model.classes_)}")
+        if outputs == 2:  # one weight vector for two classes: the softmax of (0, w.x + b) is the same model
+            return np.concatenate([np.zeros_like(model.coef_), model.coef_]), np.array([0.0, model.intercept_[0]])
+        return model.coef_, model.intercept_
+
+    @staticmethod
+    def targets_for_ridge(targets, outputs):
+        """Labels as +-1 one-hot rows (scikit-learn's RidgeClassifier), or the targets themselves
+        (box regression)."""
+        if np.issubdtype(targets.dtype, np.integer) and targets.ndim == 1:
+            return np.where(np.arange(outputs)[None] == targets[:, None], 1.0, -1.0)
+        return targets.reshape(len(targets), outputs)
+
+    def one_vs_rest_svms(self, x, targets, outputs, workdir):
+        """One binary SVM per output (one only for a single-output head: label > 0 positive), each with its
+        own hard-negative mining; the active sets are saved to hard_negatives.npz when mined."""
+        rng = np.random.default_rng(self.recipe.train.seed)
+        classes = [targets > 0] if outputs == 1 else [targets == c for c in range(outputs)]
+        fitted = [self.mined_svm(x, positive, rng) for positive in classes]
+        if self.options.hard_negative_rounds:
+            np.savez(workdir / "hard_negatives.npz", **{f"class_{c}": active for c, (_, _, active) in enumerate(fitted)})
+        return np.stack([w for w, _, _ in fitted]), np.array([b for _, b, _ in fitted])
+
+    def mined_svm(self, x, positive, rng):
+        """(weights, bias, active example indices) of one class's SVM (R-CNN's hard-negative mining)."""
+        from sklearn.svm import LinearSVC
+
+        o = self.options
+        active = np.arange(len(x))
+        if o.hard_negative_rounds:
+            negatives = np.flatnonzero(~positive)
+            start = rng.choice(negatives, min(o.initial_negatives, len(negatives)), replace=False)
+            active = np.union1d(np.flatnonzero(positive), start)
+        for round_ in range(o.hard_negative_rounds + 1):
+            svm = LinearSVC(C=o.C, loss="hinge", dual=True, class_weight=o.class_weight or None, tol=o.tol,
+                            max_iter=o.max_iter, intercept_scaling=o.intercept_scaling,
+                            random_state=self.recipe.train.seed).fit(x[active], positive[active])
+            if round_ == o.hard_negative_rounds:
+                break
+            hard = np.flatnonzero(~positive & (svm.decision_function(x) > -o.hard_negative_margin))
+            new = np.setdiff1d(hard, active)
+            if not new.size:
+                break
+            active = np.union1d(active, new)
+        return svm.coef_[0], svm.intercept_[0], active
+
+
+STEPS = (StagedStep,)
