@@ -460,8 +460,7 @@ def _gradient_loop(run, strategy, stop_at):
         loss = tf.constant(0.0)
         finite = tf.constant(True)
         for _ in tf.range(n):
-            per_replica = strategy.run(updater.replica_step, args=(next(it),))
-            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+            loss = updater.run(strategy, next(it))
             finite = tf.logical_and(finite, tf.math.is_finite(loss))
             step_var.assign_add(1)
         return loss, finite

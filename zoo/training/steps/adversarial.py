@@ -105,15 +105,26 @@ class AdversarialStep(GradientStep):
         return {f"optimizer_{name}_{i}": v for name, update in self.updates.items()
                 for i, v in enumerate(update.optimizer.variables)}
 
-    def replica_step(self, batch):
+    def replica_step(self, batch, names=None):
+        """Update `names` (default: every sub-model) from this replica's batch."""
         step = tf.cast(self.counter, tf.int64)
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
         seed = tf.stack([tf.constant(self.recipe.train.seed, tf.int64), step * self.num_replicas + replica])
+        return self._update(batch, seed, list(self.updates) if names is None else names)
+
+    def run(self, strategy, batch):
         if self.options.updates == "simultaneous":
-            return self._update(batch, seed, list(self.updates))
+            return super().run(strategy, batch)
+        # Whose turn it is is decided outside strategy.run: a condition around the optimizers' gradient
+        # all-reduce inside a replica function is not supported by tf.distribute (MirroredStrategy).
         k = self.options.critic_steps
-        return tf.cond(step % (k + 1) < k, lambda: self._update(batch, seed, self.critics),
-                       lambda: self._update(batch, seed, self.others))
+
+        def turn(names):
+            per_replica = strategy.run(self.replica_step, args=(batch, names))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        return tf.cond(tf.cast(self.counter, tf.int64) % (k + 1) < k, lambda: turn(self.critics),
+                       lambda: turn(self.others))
 
     def _update(self, batch, seed, names):
         with tf.GradientTape(persistent=len(names) > 1) as tape:

@@ -106,6 +106,11 @@ class GradientStep:
         """One update from this replica's `batch` (inside strategy.run); returns its loss share."""
         raise NotImplementedError
 
+    def run(self, strategy, batch):
+        """One update from a distributed `batch` (cross-replica context, inside the runner's
+        tf.function); returns the loss of the global batch."""
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(self.replica_step, args=(batch,)), axis=None)
+
     def learning_rates(self, step) -> dict:
         """{name: learning rate at `step`} for the logs."""
         raise NotImplementedError
