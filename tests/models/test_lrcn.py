@@ -21,7 +21,8 @@ import zoo
 from zoo.convert.caffe_proto import CaffeLayer
 from zoo.convert.caffe_writer import Enum, write_caffemodel, write_prototxt
 from zoo.errors import ConfigError, InputError, WeightsMismatchError
-from zoo.text import decoding, protocol
+from zoo.tasks import video_protocol as protocol
+from zoo.text import decoding
 from zoo.models.lrcn.convert import caffe_lstm_to_keras, keras_lstm_to_caffe, load_caffemodel
 from zoo.models.lrcn.parts import Decoder, decoder_parts
 from zoo.text.vocab import EOS_ID, IGNORE, UNK_ID, Vocabulary, split_sentence
