@@ -11,10 +11,13 @@ Names follow timm's `arch.tag` convention: `zoo.get("fcn8s")` builds the archite
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import fnmatch
 import importlib
-import inspect
+import importlib.util
+import os
+import pkgutil
 import re
 from typing import Any, Callable
 
@@ -24,20 +27,9 @@ from zoo.errors import DuplicateNameError, unknown_name
 # the FCN reference code (voc_layers.py) and the VGG/AlexNet/GoogLeNet Caffe releases.
 CAFFE_BGR_MEAN = (104.00698793, 116.66876762, 122.67891434)
 
-# Families whose modules register models. Imported lazily on first registry access so that
-# `import zoo` stays cheap and a broken family cannot break the others' import.
-FAMILY_MODULES = [
-    "zoo.models.mlp",
-    "zoo.models.lenet",
-    "zoo.models.alexnet",
-    "zoo.models.vgg",
-    "zoo.models.googlenet",
-    "zoo.models.resnet",
-    "zoo.models.fcn",
-    "zoo.models.lrcn",
-    "zoo.models.grid_lstm",
-    "zoo.models.testing",
-]
+# Models outside the package: comma-separated modules that call `register(...)` when imported
+# (tests use it for their tiny models). Read on first registry access.
+PLUGINS_ENV = "ZOO_PLUGINS"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,10 +124,16 @@ class WeightsSpec:
 
 @dataclasses.dataclass
 class ModelCard:
-    """Everything the zoo knows about one registered model."""
+    """Everything the zoo knows about one registered model.
+
+    `builder_path` is "module:function"; the module (and Keras) is imported only when the
+    builder is asked for, so listing and describing models needs neither TensorFlow nor Keras.
+    `parameters` holds the counts the card states ({"total": ..., "trainable": ...}), checked
+    against the built model by the registry-parametrized tests.
+    """
 
     name: str
-    builder: Callable[..., Any]
+    builder_path: str
     family: str
     paper: str
     section: str
@@ -153,10 +151,29 @@ class ModelCard:
     test_kwargs: dict = dataclasses.field(default_factory=dict)  # small configuration for fast tests
     test_input_shape: tuple | None = None  # input of the fast tests (with test_kwargs)
     slow: bool = False  # the full-size model is too heavy for the default test tier
+    parameters: dict = dataclasses.field(default_factory=dict)
+    description: str = ""  # one line; read from the builder's docstring when empty
+    _builder: Callable[..., Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def builder(self) -> Callable[..., Any]:
+        """The builder function, imported on first use (with its family's `convert` module)."""
+        if self._builder is None:
+            module_name, _, function = self.builder_path.partition(":")
+            module = importlib.import_module(module_name)
+            parts = module_name.split(".")
+            if parts[:2] == ["zoo", "models"] and len(parts) > 2:
+                converters = f"zoo.models.{parts[2]}.convert"  # registers Caffe layer converters
+                if importlib.util.find_spec(converters) is not None:
+                    importlib.import_module(converters)
+            self._builder = getattr(module, function)
+        return self._builder
 
     @property
     def summary(self) -> str:
-        doc = inspect.getdoc(self.builder) or ""
+        if self.description:
+            return self.description
+        doc = _docstring(self.builder_path)
         return doc.splitlines()[0] if doc else ""
 
     def recipes(self) -> list[str]:
@@ -189,6 +206,7 @@ _loaded = False
 def register(
     name: str,
     *,
+    builder: str | None = None,
     family: str,
     paper: str,
     section: str,
@@ -204,13 +222,20 @@ def register(
     test_kwargs: dict | None = None,
     test_input_shape: tuple | None = None,
     slow: bool = False,
+    parameters: dict | None = None,
+    description: str = "",
 ):
-    """Decorator that registers a builder under `name` (and `aliases`)."""
+    """Register a model card under `name` (and `aliases`).
 
-    def decorate(builder):
+    In a family's `cards.py`: `register(name, builder="zoo.models.fam.module:function", ...)`
+    registers at once and returns the card. Without `builder` it is a decorator for a function
+    defined in the calling module (its module then imports Keras at listing time).
+    """
+
+    def make(builder_path, function=None):
         card = ModelCard(
             name=name,
-            builder=builder,
+            builder_path=builder_path,
             family=family,
             paper=paper,
             section=section,
@@ -226,6 +251,9 @@ def register(
             test_kwargs=dict(test_kwargs or {}),
             test_input_shape=test_input_shape,
             slow=slow,
+            parameters=dict(parameters or {}),
+            description=description,
+            _builder=function,
         )
         for key in (name, *aliases):
             if key in _REGISTRY or key in _ALIASES:
@@ -233,10 +261,35 @@ def register(
         _REGISTRY[name] = card
         for alias in aliases:
             _ALIASES[alias] = name
-        builder.zoo_card = card
-        return builder
+        return card
+
+    if builder is not None:
+        if not re.fullmatch(r"[\w.]+:\w+", builder):
+            raise ValueError(f"register({name!r}): builder must be 'module:function', got {builder!r}")
+        return make(builder)
+
+    def decorate(function):
+        function.zoo_card = make(f"{function.__module__}:{function.__name__}", function)
+        return function
 
     return decorate
+
+
+def _docstring(builder_path: str) -> str:
+    """The docstring of "module:function", read from the source without importing it."""
+    module_name, _, function = builder_path.partition(":")
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return ""
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == function:
+            return ast.get_docstring(node) or ""
+    return ""
 
 
 def _weights_by_tag(name, specs) -> dict:
@@ -255,13 +308,21 @@ def _ensure_loaded():
     if _loaded:
         return
     _loaded = True
-    for module in FAMILY_MODULES:
+    import zoo.models
+
+    # Every package under zoo/models/ is a family: its cards.py registers its models (metadata
+    # only); a family without cards.py registers by importing the package itself.
+    for info in sorted(pkgutil.iter_modules(zoo.models.__path__), key=lambda m: m.name):
+        if not info.ispkg:
+            continue
+        package = f"zoo.models.{info.name}"
+        cards = f"{package}.cards"
+        importlib.import_module(cards if importlib.util.find_spec(cards) is not None else package)
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            # A family that has not landed yet; any other import error is a real bug.
-            if e.name != module:
-                raise
+        except ImportError as e:
+            raise ImportError(f"{PLUGINS_ENV} names module {module!r}, which does not import: {e}") from e
 
 
 def split_name(name: str) -> tuple[str, str | None]:
