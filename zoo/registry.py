@@ -308,11 +308,10 @@ def _ensure_loaded():
     if _loaded:
         return
     _loaded = True
-    import zoo.models
-
     # Every package under zoo/models/ is a family: its cards.py registers its models (metadata
     # only); a family without cards.py registers by importing the package itself.
-    for info in sorted(pkgutil.iter_modules(zoo.models.__path__), key=lambda m: m.name):
+    models_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+    for info in sorted(pkgutil.iter_modules([models_dir]), key=lambda m: m.name):
         if not info.ispkg:
             continue
         package = f"zoo.models.{info.name}"
