@@ -14,6 +14,7 @@ ZOO = Path(__file__).resolve().parents[1] / "zoo"
 FORBIDDEN = {
     "errors": {"*"},
     "config_tables": {"*"},
+    "discovery": {"*"},
     "ops": {"*"},
     "layers": {"models", "training", "data", "tasks", "export", "registry"},
     "metrics": {"training", "tasks", "models", "export", "registry"},

@@ -8,9 +8,7 @@ so a new kind (detection, generative, vqa, ...) is a new module here and nothing
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from zoo.discovery import collect
 from zoo.errors import ConfigError
 
 _TASKS: dict = {}
@@ -18,12 +16,7 @@ _TASKS: dict = {}
 
 def _discover() -> dict:
     if not _TASKS:
-        for module in pkgutil.iter_modules(__path__):
-            mod = importlib.import_module(f"{__name__}.{module.name}")
-            for task in getattr(mod, "TASKS", ()):
-                if task.name in _TASKS:
-                    raise ValueError(f"task {task.name!r} is defined twice ({mod.__name__})")
-                _TASKS[task.name] = task
+        _TASKS.update(collect(__name__, "TASKS"))
     return _TASKS
 
 

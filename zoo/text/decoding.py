@@ -57,18 +57,14 @@ def _check(max_length):
         raise ConfigError(f"max_length must be at least 1, got {max_length}")
 
 
-def greedy(step, state: dict, *, max_length: int = MAX_LENGTH, eos: int = EOS_ID) -> list[Caption]:
-    """The most likely word at every step, for every item of the state's batch."""
-    _check(max_length)
-    n = _batch_of(state)
-    tokens = [[] for _ in range(n)]
-    log_prob = np.zeros(n)
-    done = np.zeros(n, bool)
+def _run(step, state: dict, n: int, choose, *, max_length: int, eos: int) -> list[Caption]:
+    """Decode `n` captions, the next words picked by `choose(logits)`; each scored by its log-likelihood."""
+    tokens, log_prob, done = [[] for _ in range(n)], np.zeros(n), np.zeros(n, bool)
     words = np.full(n, eos, np.int32)
     for _ in range(max_length):
         logits, state = step(words, state)
+        words = choose(logits)
         logp = log_softmax(logits)
-        words = logp.argmax(axis=-1).astype(np.int32)
         for i in np.flatnonzero(~done):
             log_prob[i] += logp[i, words[i]]
             if words[i] == eos:
@@ -78,6 +74,13 @@ def greedy(step, state: dict, *, max_length: int = MAX_LENGTH, eos: int = EOS_ID
         if done.all():
             break
     return [Caption(t, float(lp), bool(d)) for t, lp, d in zip(tokens, log_prob, done)]
+
+
+def greedy(step, state: dict, *, max_length: int = MAX_LENGTH, eos: int = EOS_ID) -> list[Caption]:
+    """The most likely word at every step, for every item of the state's batch."""
+    _check(max_length)
+    return _run(step, state, _batch_of(state), lambda logits: log_softmax(logits).argmax(axis=-1).astype(np.int32),
+                max_length=max_length, eos=eos)
 
 
 def beam_search(step, state: dict, *, beam_size: int, max_length: int = MAX_LENGTH, eos: int = EOS_ID) -> list[Caption]:
@@ -129,24 +132,12 @@ def sample(step, state: dict, *, num_samples: int, inverse_temperature: float = 
     if np.isinf(inverse_temperature):
         captions = greedy(step, state, max_length=max_length, eos=eos)
     else:
-        n = num_samples
-        tokens, log_prob, done = [[] for _ in range(n)], np.zeros(n), np.zeros(n, bool)
-        words = np.full(n, eos, np.int32)
-        for _ in range(max_length):
-            logits, state = step(words, state)
+        def draw(logits):
             tempered = np.exp(log_softmax(logits, inverse_temperature))
-            draws = (tempered.cumsum(axis=-1) < rng.random((n, 1))).sum(axis=-1)
-            words = np.minimum(draws, tempered.shape[-1] - 1).astype(np.int32)
-            logp = log_softmax(logits)
-            for i in np.flatnonzero(~done):
-                log_prob[i] += logp[i, words[i]]
-                if words[i] == eos:
-                    done[i] = True
-                else:
-                    tokens[i].append(int(words[i]))
-            if done.all():
-                break
-        captions = [Caption(t, float(lp), bool(d)) for t, lp, d in zip(tokens, log_prob, done)]
+            draws = (tempered.cumsum(axis=-1) < rng.random((len(tempered), 1))).sum(axis=-1)
+            return np.minimum(draws, tempered.shape[-1] - 1).astype(np.int32)
+
+        captions = _run(step, state, num_samples, draw, max_length=max_length, eos=eos)
     return sorted(captions, key=lambda c: -c.log_prob)
 
 

@@ -13,9 +13,7 @@ inside `strategy.run`. A staged step has the interface of `base.FitStep`: the ru
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from zoo.discovery import collect
 from zoo.errors import ConfigError
 
 _STEPS: dict = {}
@@ -23,10 +21,7 @@ _STEPS: dict = {}
 
 def _discover() -> dict:
     if not _STEPS:
-        for module in pkgutil.iter_modules(__path__):
-            mod = importlib.import_module(f"{__name__}.{module.name}")
-            for cls in getattr(mod, "STEPS", ()):
-                _STEPS[cls.name] = cls
+        _STEPS.update(collect(__name__, "STEPS"))
     return _STEPS
 
 
