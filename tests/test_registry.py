@@ -24,8 +24,8 @@ def test_unknown_model_names_the_closest():
 
 def test_registering_twice_raises():
     with pytest.raises(DuplicateNameError):
-        registry.register("test/tiny_segmenter", family="t", paper="p", section="s", task="segmentation",
-                          input_contract=registry.InputContract(shape=(None, None, 3)))(lambda: None)
+        registry.register("test/tiny_segmenter", builder="tests.tiny_models:tiny_segmenter", family="t",
+                          paper="p", section="s", task="segmentation", input_contract=registry.InputContract(shape=(None, None, 3)))
 
 
 def test_unknown_builder_option_is_named():

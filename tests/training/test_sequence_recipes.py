@@ -17,6 +17,7 @@ import pytest
 import keras
 
 import zoo.data
+from tests.model_test_configs import SMALL
 from zoo import registry
 from zoo import recipe_files, tasks
 from zoo.training import recipes, runner
@@ -92,7 +93,7 @@ LR_MULT_RECIPES = [n for n in NAMES if recipes.load(n).lr_mult]
 def test_every_lr_mult_pattern_matches_variables_of_the_model(name):
     r = recipes.load(name)
     card = registry.card(r.model.name)
-    small = {k: v for k, v in card.test_kwargs.items() if k in SIZE_OPTIONS}
+    small = {k: v for k, v in SMALL[card.name].kwargs.items() if k in SIZE_OPTIONS}
     keras.utils.set_random_seed(0)
     model = card.builder(**{**r.model.options, **small})
     paths = [v.path for v in model.trainable_variables]
