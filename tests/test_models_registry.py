@@ -46,7 +46,7 @@ def test_every_public_model_has_a_small_configuration_and_stated_counts():
 
 
 # Full-size builds of the 60M-275M parameter nets take seconds to minutes each on 2 cores: they are
-# counted in the slow tier, a representative subset (every family but FCN, every block type) in the default tier.
+# counted in the slow tier, a fast representative subset (tests/model_test_configs.py) in the default tier.
 COUNTED = [c if c.name in COUNTED_IN_DEFAULT_TIER else pytest.param(c, marks=pytest.mark.slow) for c in CARDS]
 
 

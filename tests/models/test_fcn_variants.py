@@ -18,7 +18,7 @@ from zoo.errors import ConfigError
 from zoo.layers.crop import CaffeCrop
 from zoo.layers.pooling import CaffeMaxPooling2D
 from zoo.layers.upsampling import Deconvolution2D
-from zoo.models.fcn import fcn16s, fcn32s
+from zoo.models.fcn.fcn import fcn16s, fcn32s
 from zoo.registry import card
 from tests.model_test_configs import SMALL
 

@@ -152,7 +152,7 @@ def test_video_description_targets_are_the_cards_table_4_9_numbers(arch, bleu):
 
 
 def test_grid_lstm_recipes_are_experiments_py_settings():
-    # zoo/models/grid_lstm/experiments.py run_addition / run_memorization / run_charlm / run_digits / run_parity
+    # zoo/experiments/grid_lstm.py run_addition / run_memorization / run_charlm / run_digits / run_parity
     for v, layers in (("tied", 8), ("untied", 4), ("stacked", 1)):
         r = recipes.load(f"grid_lstm_addition_{v}")
         assert r.model.options == {"input_shape": [10], "units": 64, "num_layers": layers, "variant": v}

@@ -74,9 +74,6 @@ def _oxford_weights(model, gist, metrics):
     )
 
 
-@_card("vgg_a", "A", 11, aliases=("vgg11",))
-
-
 _card("vgg11", "A", 11, 132_863_336, aliases=("vgg_a",))
 _card("vgg_a_lrn", "A-LRN", 11, 132_863_336)  # LRN has no weights
 _card("vgg13", "B", 13, 133_047_848, aliases=("vgg_b",))
