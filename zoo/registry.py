@@ -289,14 +289,11 @@ def _ensure_loaded():
         return
     _loaded = True
     # Every package under zoo/models/ is a family: its cards.py registers its models (metadata
-    # only); a family without cards.py registers by importing the package itself.
+    # only, no Keras; tests/test_registry.py checks that every family has one).
     models_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
     for info in sorted(pkgutil.iter_modules([models_dir]), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        package = f"zoo.models.{info.name}"
-        cards = f"{package}.cards"
-        importlib.import_module(cards if importlib.util.find_spec(cards) is not None else package)
+        if info.ispkg and os.path.exists(os.path.join(models_dir, info.name, "cards.py")):
+            importlib.import_module(f"zoo.models.{info.name}.cards")
     for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
         try:
             importlib.import_module(module)
