@@ -187,6 +187,31 @@ def _unflatten(outputs: list):
 # ----------------------------------------------------------------------------- export
 
 
+def _check_options(quantize, representative_data, io_dtype):
+    if quantize not in QUANTIZE:
+        raise ConfigError(f"quantize must be one of {QUANTIZE}; got {quantize!r}")
+    if quantize == "int8" and representative_data is None:
+        raise ConfigError("int8 quantisation needs representative_data: an iterable of network-input batches")
+    if io_dtype not in ("float32", "int8") or (io_dtype == "int8" and quantize != "int8"):
+        raise ConfigError(f"io_dtype must be 'float32', or 'int8' with quantize='int8'; got {io_dtype!r}")
+
+
+def _verify(report, artefact, feeds, expected, names, metric_fn):
+    """Run the written file in LiteRT on `feeds` and record its parity with Keras in `report`."""
+    try:
+        got = run_tflite(artefact, feeds)
+    except _NoFlexRuntime as e:
+        note = f"not verified: this LiteRT runtime has no Flex delegate ({e})"
+        warnings.warn(f"{report.path}: {note}", stacklevel=3)
+        report.notes.append(note)
+        return
+    what = f"TFLite {report.quantize or 'fp32'} model"
+    report.outputs = parity.compare(expected, got, names=names, quantize=report.quantize, what=what)
+    report.max_abs_diff, _, report.tolerance = parity.summary(report.outputs)
+    if metric_fn is not None:
+        report.metrics = dict(metric_fn(_unflatten(expected), _unflatten(got)))
+
+
 def export_tflite(
     model,
     out_path,
@@ -220,12 +245,7 @@ def export_tflite(
       `{"keras": {...}, "tflite_int8": {...}}`.
     The report goes to `report_path(out_path)`. In every failure nothing is left at `out_path`.
     """
-    if quantize not in QUANTIZE:
-        raise ConfigError(f"quantize must be one of {QUANTIZE}; got {quantize!r}")
-    if quantize == "int8" and representative_data is None:
-        raise ConfigError("int8 quantisation needs representative_data: an iterable of network-input batches")
-    if io_dtype not in ("float32", "int8") or (io_dtype == "int8" and quantize != "int8"):
-        raise ConfigError(f"io_dtype must be 'float32', or 'int8' with quantize='int8'; got {io_dtype!r}")
+    _check_options(quantize, representative_data, io_dtype)
     out_path = os.fspath(out_path)
     atomic.refuse_existing(out_path, overwrite)
     streams = parity.resolve_streams(model, input_shape, input_contract, fixed=True)
@@ -263,18 +283,7 @@ def export_tflite(
             tolerance=None,
             ops=tflite_ops(artefact),
         )
-        try:
-            got = run_tflite(artefact, feeds)
-        except _NoFlexRuntime as e:
-            note = f"not verified: this LiteRT runtime has no Flex delegate ({e})"
-            warnings.warn(f"{out_path}: {note}", stacklevel=2)
-            report.notes.append(note)
-        else:
-            what = f"TFLite {quantize or 'fp32'} model"
-            report.outputs = parity.compare(expected, got, names=names, quantize=quantize, what=what)
-            report.max_abs_diff, _, report.tolerance = parity.summary(report.outputs)
-            if metric_fn is not None:
-                report.metrics = dict(metric_fn(_unflatten(expected), _unflatten(got)))
+        _verify(report, artefact, feeds, expected, names, metric_fn)
         text = report.to_json()  # fails here, before placing, if metric_fn returned something unserialisable
         atomic.place(artefact, out_path, overwrite=overwrite)
     atomic.write_text(report_path(out_path), text + "\n")

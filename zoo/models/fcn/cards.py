@@ -33,6 +33,8 @@ def _four(table, pixel, mean_acc, mean_iu, fw_iu):
 
 
 def _counts(trainable, total):
+    # At the default upsampling="thesis": the intermediate 2x deconvolutions are trainable, the final
+    # one is fixed (non-trainable); the totals do not depend on the upsampling option.
     return {"total": total, "trainable": trainable}
 
 

@@ -33,7 +33,7 @@ from zoo.models.googlenet.googlenet import googlenet
 # ------------------------------------------------------------------ Table 3.1: other backbones
 
 
-def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-AlexNet: CaffeNet convolutionalized, scores upsampled 32x in one step (thesis §3.3.1, Table 3.1).
 
     The trunk is `caffenet`'s conv1 .. pool5 (footnote 4: "the CaffeNet reference model"),
@@ -46,7 +46,7 @@ def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling
         num_classes: score channels (21 for PASCAL VOC).
         input_shape: (H, W, 3), BGR minus the ILSVRC mean; any H and W >= 1.
         width: divides every channel count (small test nets); 1 is the paper's net.
-        upsampling: "fixed_bilinear" (the reference: frozen bilinear, lr_mult 0) or "learned".
+        upsampling: as for `fcn32s` (one upsampling, the final: fixed unless "learned").
     """
     check_upsampling(upsampling)
     data = keras.Input(input_shape, name="data")
@@ -55,11 +55,11 @@ def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling
     x = copy_chain(trunk.layers[1:], x)["pool5"]
     x = convolutionalized_fc(x, width=width, kernel=6)
     scores = _score(x, num_classes, "score_fr")
-    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling)
+    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling, final=True)
     return keras.Model(data, CaffeCrop(18, name="score")([up, data]), name="fcn_alexnet")
 
 
-def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-GoogLeNet: GoogLeNet without its average pool, scored by a 1x1 conv, upsampled 32x (§3.3.1).
 
     The thesis: "we use only the final loss layer" (no auxiliary heads) and "improve performance
@@ -89,14 +89,14 @@ def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampli
     # The release's name for the classifier's dropout, whose input was the discarded pool5.
     x = keras.layers.Dropout(0.4, name="pool5_drop_7x7_s1")(trunk.output)
     scores = _score(x, num_classes, "score_fr")
-    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling)
+    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling, final=True)
     return keras.Model(trunk.input, CaffeCrop(1, name="score")([up, trunk.input]), name="fcn_googlenet")
 
 
 # ------------------------------------------------------------------ Table 3.5: NYUDv2 RGB-D
 
 
-def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="fixed_bilinear"):
+def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="thesis"):
     """FCN-32s RGBD: "early fusion", FCN-32s on a 4-channel RGB-D input (thesis §3.4.2, Table 3.5).
 
     The reference (nyud-fcn32s-color-d/net.py) concatenates color and depth into one `data`
@@ -113,7 +113,7 @@ def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling
                 upsampling=upsampling, rename=lambda name: "conv1_1_bgrd" if name == "conv1_1" else name)
 
 
-def fcn32s_hha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_hha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s HHA: FCN-32s trained on the HHA encoding of depth alone (thesis §3.4.2, Table 3.5).
 
     The same layers as `fcn32s`; the input is the 3-channel HHA image of Gupta et al. minus
@@ -140,7 +140,7 @@ def _late_fusion(name, stride, *, num_classes, input_shape, width, upsampling):
     return keras.Model(inputs, scores, name=name)
 
 
-def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s RGB-HHA: "late fusion" of an RGB and an HHA FCN-32s, learned jointly (§3.4.2, Table 3.5).
 
     Two VGG16 streams, on the inputs `color` and `hha` (a dict of two (N, H, W, 3) arrays),
@@ -156,7 +156,7 @@ def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampli
                         upsampling=upsampling)
 
 
-def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s RGB-HHA: the late-fusion net "upgraded to a 16-stride version" (thesis §3.4.2, Table 3.5).
 
     The reference code has no such net; our reading: each stream is upgraded as FCN-32s is to
@@ -175,7 +175,7 @@ def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampli
 
 
 def fcn16s_siftflow(num_classes=33, geometric_classes=3, input_shape=(None, None, 3), width=1,
-                    upsampling="fixed_bilinear"):
+                    upsampling="thesis"):
     """FCN-16s with two heads, semantic and geometric, on one trunk (thesis §3.4.2, Table 3.6).
 
     One VGG16 trunk up to drop7; two FCN-16s heads, each with its own score_fr, pool4 skip and
@@ -203,7 +203,7 @@ def fcn16s_siftflow(num_classes=33, geometric_classes=3, input_shape=(None, None
 # ------------------------------------------------------------------ Table 3.7: PASCAL-Context
 
 
-def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7).
 
     The layers of `fcn32s`; 60 outputs (the reference pascalcontext nets: 59 classes and
@@ -213,13 +213,13 @@ def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampl
                 upsampling=upsampling)
 
 
-def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn16s_context", 16, num_classes=num_classes, input_shape=input_shape, width=width,
                 upsampling=upsampling)
 
 
-def fcn8s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn8s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn8s_context", 8, num_classes=num_classes, input_shape=input_shape, width=width,
                 upsampling=upsampling)
