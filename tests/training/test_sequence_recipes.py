@@ -73,7 +73,7 @@ def test_recipe_fits_its_model_dataset_and_task(name):
         assert not r.recipe.paper_target.startswith("none") and ("2017" in r.recipe.paper_target
                                                                  or "Kalchbrenner 2015" in r.recipe.paper_target)
 
-    reported = METRICS[card.task] | (METRICS["captioning+decode"] if r.eval.decode else set())
+    reported = METRICS[card.task] | (METRICS["captioning+decode"] if r.eval.get("decode") else set())
     assert r.train.monitor in reported | {""}
     assert task.name == card.task
 
