@@ -1,9 +1,21 @@
-"""Test tiers: the default tier is fast; `--run-slow` adds full-size models and long runs."""
+"""Test tiers: the default tier is fast; `--run-slow` adds full-size models and long runs.
+
+The tests' tiny models (tests/tiny_models.py) are registered through ZOO_PLUGINS; it is set here,
+with the repository root on PYTHONPATH, before anything reads the registry, so that every
+subprocess a test starts (CLI runs, workers of the distributed tests) sees them too.
+"""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+_REPO = str(Path(__file__).resolve().parents[1])
+_plugins = [m for m in os.environ.get("ZOO_PLUGINS", "").split(",") if m.strip()]
+os.environ["ZOO_PLUGINS"] = ",".join(dict.fromkeys(["tests.tiny_models", *_plugins]))
+_paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([_REPO, *_paths]))
 
 import pytest  # noqa: E402
 

@@ -169,7 +169,7 @@ def test_plan_expands_inference_to_batch_one_and_n():
 
 # The zoo models' counts asserted in tests/models: test_vgg.py, test_classic.py (torchvision's
 # ResNet-50 count), test_fcn.py (the reference FCN-8s with 21 classes, fixed deconvolutions included).
-FULL = {"vgg_d": (1000, (224, 224, 3), 138_357_544), "resnet50": (1000, (224, 224, 3), 25_557_032),
+FULL = {"vgg16": (1000, (224, 224, 3), 138_357_544), "resnet50": (1000, (224, 224, 3), 25_557_032),
         "fcn8s": (21, (500, 500, 3), 134_489_759)}
 
 
@@ -195,7 +195,7 @@ def test_twin_has_the_same_weights_and_convolutions(name):
     assert twins.count_macs(name, (3, *shape[:2]), num_classes=num_classes) == zoo_macs
 
 
-@pytest.mark.parametrize("name,shape", [("fcn8s", (64, 80, 3)), ("resnet50", (64, 64, 3)), ("vgg_d", (64, 96, 3))])
+@pytest.mark.parametrize("name,shape", [("fcn8s", (64, 80, 3)), ("resnet50", (64, 64, 3)), ("vgg16", (64, 96, 3))])
 def test_twin_computes_what_the_zoo_model_computes(name, shape):
     """Weights copied from a small zoo model (width 16) into its twin: the same outputs (eval mode)."""
     twins = pytest.importorskip("zoo.bench.torch_twins", reason="PyTorch is not installed (pip install 'zoo[bench]')")

@@ -1,6 +1,7 @@
-"""What every registered model gets for free, in its small test configuration (`test_kwargs`):
-build, forward, one training step, `.keras` round trip, SavedModel and TFLite export with parity,
-and the same outputs on the JAX backend from the same weights."""
+"""What every registered model gets for free, in its small test configuration
+(tests/model_test_configs.py): build, forward, one training step, `.keras` round trip, SavedModel
+and TFLite export with parity, and the same outputs on the JAX backend from the same weights; and
+the parameter counts its card states, checked on the model built with default arguments."""
 
 import json
 import os
@@ -14,21 +15,48 @@ import pytest
 import keras
 import tensorflow as tf
 
+from tests.model_test_configs import COUNTED_IN_DEFAULT_TIER, SMALL
 from zoo import registry
 
-CARDS = registry.all_cards(include_hidden=True)
+# The public models and the tests' tiny models that have a small configuration (fixtures that
+# register further tiny models in their own tests are not part of this matrix).
+CARDS = [c for c in registry.all_cards(include_hidden=True) if not c.hidden or c.name in SMALL]
 IDS = [c.name for c in CARDS]
-# Cards marked slow (deep nets whose code paths a shallower sibling already covers, e.g. resnet101/152
-# beside resnet50) export and run on JAX in the slow tier only: their conversion alone takes a minute.
-HEAVY = [pytest.param(c, marks=pytest.mark.slow) if c.slow else c for c in CARDS]
+# Configurations marked slow (deep nets whose code paths a shallower sibling already covers, e.g.
+# resnet101/152 beside resnet50) export and run on JAX in the slow tier only: their conversion alone takes a minute.
+HEAVY = [pytest.param(c, marks=pytest.mark.slow) if SMALL[c.name].slow else c for c in CARDS]
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _small(card):
-    kwargs = dict(card.test_kwargs)
-    shape = card.test_input_shape or tuple(card.input_contract.shape)
-    assert all(s is not None for s in shape), f"{card.name}: give test_input_shape for a model of free input size"
-    return kwargs, tuple(shape)
+    config = SMALL[card.name]
+    shape = config.input_shape or tuple(card.input_contract.shape)
+    assert all(s is not None for s in shape), f"{card.name}: give input_shape for a model of free input size"
+    return dict(config.kwargs), tuple(shape)
+
+
+def test_every_public_model_has_a_small_configuration_and_stated_counts():
+    public = {c.name for c in registry.all_cards()}
+    assert public - set(SMALL) == set(), "add the missing models to tests/model_test_configs.py"
+    assert set(SMALL) - {c.name for c in registry.all_cards(include_hidden=True)} == set(), "configs of no model"
+    for card in registry.all_cards(include_hidden=True):
+        if card.name in SMALL:
+            assert card.parameters.get("total", 0) > 0, f"{card.name}: its card states no parameter count"
+    assert COUNTED_IN_DEFAULT_TIER <= set(SMALL)
+
+
+# Full-size builds of the 60M-275M parameter nets take seconds to minutes each on 2 cores: they are
+# counted in the slow tier, a fast representative subset (tests/model_test_configs.py) in the default tier.
+COUNTED = [c if c.name in COUNTED_IN_DEFAULT_TIER else pytest.param(c, marks=pytest.mark.slow) for c in CARDS]
+
+
+@pytest.mark.parametrize("card", COUNTED, ids=IDS)
+def test_stated_parameter_counts_match_the_built_model(card):
+    """`parameters` on the card (what `zoo info` prints without building) equals the default-size model's counts."""
+    measured = card.parameter_count()
+    keras.backend.clear_session()
+    stated = card.parameters
+    assert stated and {k: measured[k] for k in stated} == stated
 
 
 def _input(card, model, shape, batch=2, seed=0):
@@ -165,7 +193,7 @@ print("jax ok", len(jobs))
 def test_every_model_gives_the_same_outputs_on_jax(built, tmp_path, tier):
     """One JAX subprocess for all models of a tier (backend choice is per process): same weights, same outputs."""
     jobs, expected = [], {}
-    for card in [c for c in CARDS if c.slow == (tier == "slow")]:
+    for card in [c for c in CARDS if SMALL[c.name].slow == (tier == "slow")]:
         model, kwargs, shape = built(card)
         x = _input(card, model, shape, batch=1, seed=4)
         safe = card.name.replace("/", "_")

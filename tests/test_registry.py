@@ -1,5 +1,10 @@
 """The registry and the Python API: names, errors, model cards, heads, weights loading."""
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -24,8 +29,8 @@ def test_unknown_model_names_the_closest():
 
 def test_registering_twice_raises():
     with pytest.raises(DuplicateNameError):
-        registry.register("test/tiny_segmenter", family="t", paper="p", section="s", task="segmentation",
-                          input_contract=registry.InputContract(shape=(None, None, 3)))(lambda: None)
+        registry.register("test/tiny_segmenter", builder="tests.tiny_models:tiny_segmenter", family="t",
+                          paper="p", section="s", task="segmentation", input_contract=registry.InputContract(shape=(None, None, 3)))
 
 
 def test_unknown_builder_option_is_named():
@@ -106,3 +111,95 @@ def test_missing_and_unknown_weights_files(tmp_path):
         zoo.get("test/tiny_segmenter", weights=str(corrupt))
     with pytest.raises(UnknownNameError, match="weights tag"):
         zoo.get("test/tiny_segmenter", weights="imagenet")
+
+
+# --- the shape of a family and the cost of discovery ---------------------------------------------------------
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "zoo" / "models"
+REPO = MODELS_DIR.parents[1]
+
+
+@pytest.mark.parametrize("family", sorted(p.name for p in MODELS_DIR.iterdir() if (p / "__init__.py").exists()))
+def test_every_family_has_one_shape(family):
+    """`__init__.py` is a docstring only; `cards.py` registers every card of the family with metadata only
+    (it imports the registry and nothing else of the zoo, never Keras); builders live beside it."""
+    folder = MODELS_DIR / family
+    init = ast.parse((folder / "__init__.py").read_text())
+    assert len(init.body) == 1 and isinstance(init.body[0], ast.Expr), f"{family}/__init__.py: a docstring only"
+    assert (folder / "cards.py").exists(), f"{family}: cards.py registers the family's models"
+    imported = set()
+    for node in ast.walk(ast.parse((folder / "cards.py").read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert imported <= {"zoo.registry", "__future__"}, f"{family}/cards.py imports {sorted(imported)}"
+    cards = [c for c in registry.all_cards() if c.family == family]
+    assert cards, f"{family}: no card"
+    for card in cards:
+        module = card.builder_path.partition(":")[0]
+        assert module.startswith(f"zoo.models.{family}.") and module != f"zoo.models.{family}.cards", card.name
+
+
+def test_register_takes_a_builder_path_only():
+    common = dict(family="t", paper="p", section="s", task="segmentation",
+                  input_contract=registry.InputContract(shape=(None, None, 3)))
+    with pytest.raises(ValueError, match="module:function"):
+        registry.register("test/nowhere", builder="tests.tiny_models.tiny_segmenter", **common)
+    with pytest.raises(TypeError):  # no decorator form: the builder is named, never passed
+        registry.register("test/nowhere", **common)
+    assert "test/nowhere" not in registry.list_models(include_hidden=True)
+    assert registry.card("test/tiny_segmenter").builder_path == "tests.tiny_models:tiny_segmenter"  # ZOO_PLUGINS
+
+
+def test_info_states_the_cards_counts_and_counts_a_built_model_on_request():
+    card = registry.card("vgg16")
+    assert zoo.info("vgg_d").parameters == card.parameters == {"total": 138_357_544, "trainable": 138_357_544}
+    small = zoo.info("test/tiny_segmenter", num_classes=5)  # build kwargs: built and counted
+    assert small.parameters["total"] == 982 - 27 - 147 + (8 * 5 + 5) + (4 * 4 * 5 * 5 + 5)
+
+
+LIGHT = """
+import sys
+import zoo
+from zoo import recipe_files, registry
+import zoo.data
+
+names = zoo.list_models()
+assert len(names) > 40 and "vgg16" in names
+for name in names + zoo.list_models(pretrained=True):
+    text = str(zoo.info(name))
+    assert registry.card(name).summary and "parameters:" in text, name
+for name in recipe_files.list_recipes():
+    recipe_files.describe(name)
+for name in zoo.data.list_datasets():
+    str(zoo.data.info(name))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+assert not heavy, heavy[:5]
+print("light", len(names))
+"""
+
+
+def test_listing_and_describing_models_recipes_and_datasets_imports_neither_tensorflow_nor_keras():
+    p = subprocess.run([sys.executable, "-c", LIGHT], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "light" in p.stdout, p.stderr[-3000:]
+
+
+CLI_LIGHT = """
+import runpy, sys
+sys.argv = ["zoo", *sys.argv[1:]]
+try:
+    runpy.run_module("zoo", run_name="__main__")
+except SystemExit as e:
+    assert not e.code, e.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+assert not heavy, heavy[:5]
+"""
+
+
+@pytest.mark.parametrize("args", [["list"], ["info", "vgg16"], ["recipes"], ["--help"]], ids=" ".join)
+def test_light_commands_import_neither_tensorflow_nor_keras(args):
+    p = subprocess.run([sys.executable, "-c", CLI_LIGHT, *args], cwd=REPO, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.strip()

@@ -21,8 +21,8 @@ _API = ("get", "info", "preprocessor")
 
 
 def __getattr__(name):
-    # zoo.api imports Keras and TensorFlow (seconds); it is imported on first use, so that importing
-    # a light subpackage (zoo.data: listing datasets, printing their infos) does not pay for them.
+    # zoo.api is imported on first use; get and preprocessor import Keras only when called, so that
+    # listing and describing models, recipes and datasets never pays for Keras or TensorFlow.
     if name in _API:
         from zoo import api
 

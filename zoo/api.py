@@ -7,7 +7,6 @@ import inspect
 
 from zoo import registry
 from zoo.errors import ConfigError
-from zoo.preprocessing import ImagePreprocessing
 
 
 def _check_kwargs(card, kwargs):
@@ -49,8 +48,11 @@ def get(name: str, *, weights=None, num_classes: int | None = None, **overrides)
     return model
 
 
-def preprocessor(name: str, weights: str | None = None) -> ImagePreprocessing:
-    """The preprocessing layer (uint8 RGB -> network input) for a model, or for one of its weights."""
+def preprocessor(name: str, weights: str | None = None):
+    """The preprocessing layer (uint8 RGB -> network input) for a model, or for one of its weights:
+    a `zoo.preprocessing.ImagePreprocessing` (Keras, imported here: describing models does not need it)."""
+    from zoo.preprocessing import ImagePreprocessing
+
     card = registry.card(name)
     _, tag = registry.split_name(name)
     tag = weights or tag
@@ -78,7 +80,8 @@ class ModelInfo:
         lines = [f"{self.name}: {self.summary}", f"  family:     {self.family}", f"  paper:      {self.paper}, {self.section}"]
         lines += [f"  task:       {self.task}", f"  input:      {self.input_contract.describe()}"]
         p = self.parameters
-        lines.append(f"  parameters: {p['total']:,} ({p['trainable']:,} trainable)")
+        trainable = f" ({p['trainable']:,} trainable)" if "trainable" in p else ""
+        lines.append(f"  parameters: {p['total']:,}{trainable}")
         if self.paper_numbers:
             lines.append("  paper numbers (as stated in the paper):")
             lines += [f"    {k}: {v}" for k, v in self.paper_numbers.items()]
@@ -97,8 +100,15 @@ class ModelInfo:
 
 
 def info(name: str, **build_kwargs) -> ModelInfo:
-    """The model card of `name`, with its parameter count measured on the built model."""
+    """The model card of `name`, with its parameter counts.
+
+    Without `build_kwargs` the counts are the card's own (stated for the default arguments, checked
+    against the built model by the tests): nothing is built and neither TensorFlow nor Keras is
+    imported. With `build_kwargs` (e.g. `num_classes=21`) the model is built and counted.
+    """
     card = registry.card(name)
+    measure = build_kwargs or not card.parameters
+    parameters = card.parameter_count(**build_kwargs) if measure else dict(card.parameters)
     return ModelInfo(
         name=card.name,
         summary=card.summary,
@@ -108,7 +118,7 @@ def info(name: str, **build_kwargs) -> ModelInfo:
         task=card.task,
         input_contract=card.input_contract,
         paper_numbers=card.paper_numbers,
-        parameters=card.parameter_count(**build_kwargs),
+        parameters=parameters,
         recipes=card.recipes(),
         weights=card.weights,
     )

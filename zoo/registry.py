@@ -1,9 +1,10 @@
 """The model registry: one `ModelCard` per registered builder.
 
-A family module registers each builder with `@register(...)`, stating the paper, the section,
-the input contract and the numbers the paper gives for that model. `zoo.get`, `zoo.info`,
-`zoo list` and the registry-parametrized tests all read from here, so a model registered once
-gets the API, the CLI and the test suite for free.
+A family's `cards.py` registers each model with `register(name, builder="module:function", ...)`,
+stating the paper, the section, the input contract, the numbers the paper gives and the model's
+parameter counts; the builder module (and Keras) is imported only when the model is built.
+`zoo.get`, `zoo.info`, `zoo list` and the registry-parametrized tests all read from here, so a
+model registered once gets the API, the CLI and the test suite for free.
 
 Names follow timm's `arch.tag` convention: `zoo.get("fcn8s")` builds the architecture,
 `zoo.get("fcn8s.voc_caffe")` also loads the weights registered under tag `voc_caffe`.
@@ -128,8 +129,9 @@ class ModelCard:
 
     `builder_path` is "module:function"; the module (and Keras) is imported only when the
     builder is asked for, so listing and describing models needs neither TensorFlow nor Keras.
-    `parameters` holds the counts the card states ({"total": ..., "trainable": ...}), checked
-    against the built model by the registry-parametrized tests.
+    `parameters` holds the counts the card states for the builder's default arguments
+    ({"total": ..., "trainable": ...}), checked against the built model by the registry-parametrized
+    tests; `zoo.info` reports them without building anything.
     """
 
     name: str
@@ -147,13 +149,10 @@ class ModelCard:
     default_num_classes: int | None = None
     weights: dict = dataclasses.field(default_factory=dict)  # tag (and each alias) -> WeightsSpec
     aliases: tuple = ()
-    hidden: bool = False  # test-only models: not shown by list_models()
-    test_kwargs: dict = dataclasses.field(default_factory=dict)  # small configuration for fast tests
-    test_input_shape: tuple | None = None  # input of the fast tests (with test_kwargs)
-    slow: bool = False  # the full-size model is too heavy for the default test tier
-    parameters: dict = dataclasses.field(default_factory=dict)
+    hidden: bool = False  # not shown by list_models() (the tests' tiny models)
+    parameters: dict = dataclasses.field(default_factory=dict)  # {"total": ..., "trainable": ...} at defaults
     description: str = ""  # one line; read from the builder's docstring when empty
-    _builder: Callable[..., Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    _builder: Callable[..., Any] | None = dataclasses.field(default=None, repr=False, compare=False, init=False)
 
     @property
     def builder(self) -> Callable[..., Any]:
@@ -206,7 +205,7 @@ _loaded = False
 def register(
     name: str,
     *,
-    builder: str | None = None,
+    builder: str,
     family: str,
     paper: str,
     section: str,
@@ -219,60 +218,41 @@ def register(
     weights: tuple = (),
     aliases: tuple = (),
     hidden: bool = False,
-    test_kwargs: dict | None = None,
-    test_input_shape: tuple | None = None,
-    slow: bool = False,
     parameters: dict | None = None,
     description: str = "",
-):
-    """Register a model card under `name` (and `aliases`).
+) -> ModelCard:
+    """Register a model card under `name` (and `aliases`) and return it.
 
-    In a family's `cards.py`: `register(name, builder="zoo.models.fam.module:function", ...)`
-    registers at once and returns the card. Without `builder` it is a decorator for a function
-    defined in the calling module (its module then imports Keras at listing time).
+    `builder` is "module:function" (e.g. "zoo.models.vgg.vgg:vgg16"), imported on first use;
+    `description` is the one-line summary, read from the builder's docstring when empty.
     """
-
-    def make(builder_path, function=None):
-        card = ModelCard(
-            name=name,
-            builder_path=builder_path,
-            family=family,
-            paper=paper,
-            section=section,
-            task=task,
-            input_contract=input_contract,
-            paper_numbers=dict(paper_numbers or {}),
-            head_layers=tuple(head_layers),
-            ignorable_layers=tuple(ignorable_layers),
-            default_num_classes=default_num_classes,
-            weights=_weights_by_tag(name, weights),
-            aliases=tuple(aliases),
-            hidden=hidden,
-            test_kwargs=dict(test_kwargs or {}),
-            test_input_shape=test_input_shape,
-            slow=slow,
-            parameters=dict(parameters or {}),
-            description=description,
-            _builder=function,
-        )
-        for key in (name, *aliases):
-            if key in _REGISTRY or key in _ALIASES:
-                raise DuplicateNameError(f"model name {key!r} is registered twice")
-        _REGISTRY[name] = card
-        for alias in aliases:
-            _ALIASES[alias] = name
-        return card
-
-    if builder is not None:
-        if not re.fullmatch(r"[\w.]+:\w+", builder):
-            raise ValueError(f"register({name!r}): builder must be 'module:function', got {builder!r}")
-        return make(builder)
-
-    def decorate(function):
-        function.zoo_card = make(f"{function.__module__}:{function.__name__}", function)
-        return function
-
-    return decorate
+    if not re.fullmatch(r"[\w.]+:\w+", builder):
+        raise ValueError(f"register({name!r}): builder must be 'module:function', got {builder!r}")
+    for key in (name, *aliases):
+        if key in _REGISTRY or key in _ALIASES:
+            raise DuplicateNameError(f"model name {key!r} is registered twice")
+    card = ModelCard(
+        name=name,
+        builder_path=builder,
+        family=family,
+        paper=paper,
+        section=section,
+        task=task,
+        input_contract=input_contract,
+        paper_numbers=dict(paper_numbers or {}),
+        head_layers=tuple(head_layers),
+        ignorable_layers=tuple(ignorable_layers),
+        default_num_classes=default_num_classes,
+        weights=_weights_by_tag(name, weights),
+        aliases=tuple(aliases),
+        hidden=hidden,
+        parameters=dict(parameters or {}),
+        description=description,
+    )
+    _REGISTRY[name] = card
+    for alias in aliases:
+        _ALIASES[alias] = name
+    return card
 
 
 def _docstring(builder_path: str) -> str:
@@ -309,14 +289,11 @@ def _ensure_loaded():
         return
     _loaded = True
     # Every package under zoo/models/ is a family: its cards.py registers its models (metadata
-    # only); a family without cards.py registers by importing the package itself.
+    # only, no Keras; tests/test_registry.py checks that every family has one).
     models_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
     for info in sorted(pkgutil.iter_modules([models_dir]), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        package = f"zoo.models.{info.name}"
-        cards = f"{package}.cards"
-        importlib.import_module(cards if importlib.util.find_spec(cards) is not None else package)
+        if info.ispkg and os.path.exists(os.path.join(models_dir, info.name, "cards.py")):
+            importlib.import_module(f"zoo.models.{info.name}.cards")
     for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
         try:
             importlib.import_module(module)

@@ -28,7 +28,7 @@ from zoo import registry
 from zoo import weights as weights_mod
 from zoo.convert import keras_applications as ka
 from zoo.errors import WeightsFormatError, WeightsMismatchError
-from zoo.models.vgg import vgg_trunk
+from zoo.models.vgg.vgg import vgg_trunk
 from zoo.registry import WeightsSpec
 
 pytestmark = pytest.mark.oracle
@@ -131,7 +131,7 @@ def test_vgg_notop_file_into_the_trunk_and_a_clear_error_for_the_full_net(tmp_pa
     assert len(report["loaded"]) == 13
     x = keras.applications.vgg16.preprocess_input(images(2, 32).astype("float32"))
     assert_same(trunk.predict(x, verbose=0), oracle.predict(x, verbose=0), 1e-5)
-    with pytest.raises(WeightsMismatchError, match=r"_notop' file.*vgg_d has no include_top option"):
+    with pytest.raises(WeightsMismatchError, match=r"_notop' file.*vgg16 has no include_top option"):
         zoo.get("vgg16", weights=str(path), input_shape=(32, 32, 3))
 
 
@@ -200,8 +200,8 @@ def test_not_keras_weights(tmp_path):
 
 def test_registered_weights_state_source_license_preprocessing_and_released_numbers():
     specs = {name: registry.card(name).weights[name.split(".")[1]] for name in zoo.list_models(pretrained=True)}
-    expected = {"alexnet.bvlc", "caffenet.bvlc", "googlenet.bvlc", "vgg_d.keras_imagenet", "vgg_d.vgg_caffe",
-                "vgg_e.keras_imagenet", "vgg_e.vgg_caffe", "resnet50.keras_imagenet", "resnet50.keras_imagenet_notop"}
+    expected = {"alexnet.bvlc", "caffenet.bvlc", "googlenet.bvlc", "vgg16.keras_imagenet", "vgg16.vgg_caffe",
+                "vgg19.keras_imagenet", "vgg19.vgg_caffe", "resnet50.keras_imagenet", "resnet50.keras_imagenet_notop"}
     assert expected <= set(specs)
     for name, spec in specs.items():
         assert spec.source and spec.license and spec.preprocessing is not None, name

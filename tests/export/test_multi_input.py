@@ -14,8 +14,8 @@ from ai_edge_litert.interpreter import Interpreter
 from zoo import registry
 from zoo.errors import ConfigError, ExportError, InputError
 from zoo.export import export_savedmodel, export_tflite, parity, tflite
-from zoo.models.fcn.fcn_variants import NYUD_BGR_MEAN, NYUD_HHA_MEAN
-from zoo.models.lrcn.captioning import WORDS_CONTRACT
+from zoo.models.fcn.cards import NYUD_BGR_MEAN, NYUD_HHA_MEAN
+from zoo.models.lrcn.cards import WORDS_CONTRACT
 from zoo.registry import InputContract
 
 RGBHHA = registry.card("fcn32s_rgbhha").input_contract  # streams "color" (BGR - mean) and "hha" (as stored - mean)

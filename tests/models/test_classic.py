@@ -1,7 +1,7 @@
 """Classic classifiers: MLP, LeNet-5, AlexNet/CaffeNet, ZFNet, OverFeat, GoogLeNet, ResNet/PlainNet.
 
 Full-size models are only built (parameter counts, shapes); anything that runs them uses the
-small `test_kwargs` configurations. Every expected number cites its source; "derived" means
+small configurations (tests/model_test_configs.py). Every expected number cites its source; "derived" means
 plain arithmetic on the source's layer table, written out in the test.
 """
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import zoo
+from tests.model_test_configs import SMALL
 from zoo import registry
 from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
@@ -146,8 +147,8 @@ def test_alexnet_normalises_before_pooling_and_caffenet_after():
 
 
 def test_alexnet_and_caffenet_compute_different_functions_with_the_same_weights():
-    a = zoo.get("alexnet", **registry.card("alexnet").test_kwargs)
-    c = zoo.get("caffenet", **registry.card("caffenet").test_kwargs)
+    a = zoo.get("alexnet", **SMALL["alexnet"].kwargs)
+    c = zoo.get("caffenet", **SMALL["caffenet"].kwargs)
     c.set_weights(a.get_weights())
     x = np.random.default_rng(0).normal(0, 60, (1, 67, 67, 3)).astype("float32")
     assert not np.allclose(a(x), c(x), rtol=1e-3)
@@ -155,7 +156,7 @@ def test_alexnet_and_caffenet_compute_different_functions_with_the_same_weights(
 
 def test_decaf_taps_fc6_fc7_and_pool5_are_reachable():
     # DeCAF5/6/7 = pool5, fc6, fc7 (Donahue thesis §2.2; DeCAF release, reference §7.2).
-    model = zoo.get("caffenet", **registry.card("caffenet").test_kwargs)
+    model = zoo.get("caffenet", **SMALL["caffenet"].kwargs)
     taps = keras.Model(model.input, [model.get_layer(n).output for n in ("pool5", "fc6", "fc7")])
     pool5, fc6, fc7 = taps(np.random.default_rng(1).normal(0, 60, (2, 67, 67, 3)).astype("float32"))
     assert pool5.shape == (2, 1, 1, 16) and fc6.shape == (2, 256) and fc7.shape == (2, 256)
@@ -171,7 +172,7 @@ def test_caffenet_without_top_takes_any_size_and_with_top_refuses_free_sizes():
 
 
 def test_classifier_activation_adds_caffe_prob():
-    model = zoo.get("caffenet", classifier_activation="softmax", **registry.card("caffenet").test_kwargs)
+    model = zoo.get("caffenet", classifier_activation="softmax", **SMALL["caffenet"].kwargs)
     y = np.asarray(model(np.zeros((2, 67, 67, 3), "float32")))
     np.testing.assert_allclose(y.sum(-1), 1.0, rtol=1e-5)
     assert model.layers[-1].name == "prob"
@@ -265,7 +266,7 @@ def test_googlenet_auxiliary_heads():
 
 
 def test_googlenet_aux_logits_small_forward_returns_three_heads():
-    model = zoo.get("googlenet", aux_logits=True, **registry.card("googlenet").test_kwargs)
+    model = zoo.get("googlenet", aux_logits=True, **SMALL["googlenet"].kwargs)
     outs = model(np.zeros((2, 96, 96, 3), "float32"))
     assert [tuple(o.shape) for o in outs] == [(2, 10)] * 3
     with pytest.raises(ConfigError, match="include_top"):
@@ -363,16 +364,16 @@ def test_card(name):
     card = registry.card(name)
     assert card.paper and card.section and card.task == "classification"
     assert card.default_num_classes in (10, 1000)
-    small = card.builder(**card.test_kwargs)
+    small = card.builder(**SMALL[name].kwargs)
     assert small.name == name
-    assert tuple(small.input.shape[1:]) == tuple(card.test_input_shape)
+    assert tuple(small.input.shape[1:]) == tuple(SMALL[name].input_shape)
     head = card.head_layers[0]
-    assert small.get_layer(head).units == card.test_kwargs["num_classes"]
+    assert small.get_layer(head).units == SMALL[name].kwargs["num_classes"]
     assert card.builder.__doc__ and card.summary
 
 
 def test_save_and_load_small_googlenet_with_lrn_and_caffe_pooling(tmp_path):
-    model = zoo.get("googlenet", aux_logits=True, **registry.card("googlenet").test_kwargs)
+    model = zoo.get("googlenet", aux_logits=True, **SMALL["googlenet"].kwargs)
     path = tmp_path / "g.keras"
     model.save(path)
     again = keras.saving.load_model(path)

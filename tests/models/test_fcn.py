@@ -17,7 +17,7 @@ import zoo
 from zoo.layers.crop import CaffeCrop
 from zoo.layers.pooling import CaffeMaxPooling2D
 from zoo.layers.upsampling import Deconvolution2D, bilinear_kernel
-from zoo.models.fcn import ChannelScale, fcn8s, fcn8s_atonce, fcn16s, fcn32s, fcn32s_fixed
+from zoo.models.fcn.fcn import ChannelScale, fcn8s, fcn8s_atonce, fcn16s, fcn32s, fcn32s_fixed
 from zoo.registry import card
 
 SMALL = {"width": 16, "num_classes": 5}

@@ -18,8 +18,9 @@ from zoo.errors import ConfigError
 from zoo.layers.crop import CaffeCrop
 from zoo.layers.pooling import CaffeMaxPooling2D
 from zoo.layers.upsampling import Deconvolution2D
-from zoo.models.fcn import fcn16s, fcn32s
+from zoo.models.fcn.fcn import fcn16s, fcn32s
 from zoo.registry import card
+from tests.model_test_configs import SMALL
 
 RNG = np.random.default_rng(0)
 NEW = ["fcn_alexnet", "fcn_googlenet", "fcn32s_rgbd", "fcn32s_hha", "fcn32s_rgbhha", "fcn16s_rgbhha",
@@ -28,7 +29,7 @@ TWO_INPUTS = ("fcn32s_rgbhha", "fcn16s_rgbhha")
 
 
 def small(name, **overrides):
-    return zoo.get(name, **{**card(name).test_kwargs, **overrides})
+    return zoo.get(name, **{**SMALL[name].kwargs, **overrides})
 
 
 def feed(name, model, h, w, batch=1):
@@ -106,7 +107,7 @@ def test_vgg16_count_formula_matches_the_thesis_derivation():
 
 @pytest.mark.parametrize("name", NEW[2:])
 def test_weight_counts_small(name):
-    w = card(name).test_kwargs["width"]
+    w = SMALL[name].kwargs["width"]
     model = zoo.get(name, width=w)  # the card's default classes: 40, 33 (+3) or 60
     assert (count(model.weights), count(model.trainable_weights)) == expected_counts(name, w)
 
@@ -356,7 +357,7 @@ def test_rgbd_first_conv_reads_four_channels():
 @pytest.mark.parametrize("name,plain", [("fcn32s_context", "fcn32s"), ("fcn8s_context", "fcn8s"),
                                         ("fcn32s_hha", "fcn32s")])
 def test_dataset_variants_are_the_voc_nets_with_other_class_counts(name, plain):
-    a, b = small(name), zoo.get(plain, **card(name).test_kwargs)
+    a, b = small(name), zoo.get(plain, **SMALL[name].kwargs)
     assert [(w.path, w.shape) for w in a.weights] == [(w.path, w.shape) for w in b.weights]
     assert zoo.get(name, width=16).output.shape[-1] == card(name).default_num_classes
 

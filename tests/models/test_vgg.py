@@ -13,11 +13,12 @@ import pytest
 import zoo
 from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
-from zoo.models.vgg import vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d, vgg_e
+from zoo.models.vgg import vgg as builders
 from zoo.registry import card
 
 SMALL = {"width": 16, "num_classes": 5}
-BUILDERS = {"A": vgg_a, "A-LRN": vgg_a_lrn, "B": vgg_b, "C": vgg_c, "D": vgg_d, "E": vgg_e}
+BUILDERS = {"A": builders.vgg11, "A-LRN": builders.vgg_a_lrn, "B": builders.vgg13, "C": builders.vgg_c,
+            "D": builders.vgg16, "E": builders.vgg19}
 
 
 def count(weights):
@@ -83,19 +84,19 @@ def test_weight_layers_per_configuration(config, layers):
 
 
 def test_configuration_c_closes_blocks_3_to_5_with_1x1_convs_and_d_with_3x3():
-    c, d = vgg_c(**SMALL), vgg_d(**SMALL)
+    c, d = builders.vgg_c(**SMALL), builders.vgg16(**SMALL)
     for name in ("conv3_3", "conv4_3", "conv5_3"):
         assert c.get_layer(name).kernel_size == (1, 1) and d.get_layer(name).kernel_size == (3, 3)
-    e = vgg_e(**SMALL)
+    e = builders.vgg19(**SMALL)
     assert [layer.name for layer in e.layers if layer.name.startswith("conv5")] == [f"conv5_{i}" for i in range(1, 5)]
 
 
 def test_a_lrn_normalises_after_conv1_1():
-    model = vgg_a_lrn(**SMALL)
+    model = builders.vgg_a_lrn(**SMALL)
     names = [layer.name for layer in model.layers]
     assert names[names.index("conv1_1") + 1] == "norm1" and names[names.index("norm1") + 1] == "pool1"
     assert isinstance(model.get_layer("norm1"), LocalResponseNormalization)
-    assert "norm1" not in [layer.name for layer in vgg_a(**SMALL).layers]
+    assert "norm1" not in [layer.name for layer in builders.vgg11(**SMALL).layers]
 
 
 @pytest.mark.parametrize("config,application", [("D", "VGG16"), ("E", "VGG19")])
@@ -124,36 +125,37 @@ def test_full_model_weight_shapes_match_keras_applications(vgg16):
 
 
 def test_feature_taps_by_name():
-    model = vgg_d(**SMALL)
+    model = builders.vgg16(**SMALL)
     features = keras.Model(model.input, [model.get_layer(n).output for n in ("pool3", "pool4", "pool5", "fc6", "fc7")])
     shapes = [tuple(t.shape[1:]) for t in features(np.zeros((1, 224, 224, 3), "float32"))]
     assert shapes == [(28, 28, 16), (14, 14, 32), (7, 7, 32), (256,), (256,)]
 
 
 def test_odd_inputs_pool_with_caffe_ceil_rounding():
-    model = vgg_d(**SMALL, input_shape=(100, 100, 3))
+    model = builders.vgg16(**SMALL, input_shape=(100, 100, 3))
     # Caffe: 100 -> 50 -> 25 -> 13 -> 7 -> 4 (Keras' floor would give 50, 25, 12, 6, 3).
     assert [model.get_layer(f"pool{i}").output.shape[1] for i in range(1, 6)] == [50, 25, 13, 7, 4]
 
 
 def test_options_and_errors():
-    model = vgg_d(**SMALL, classifier_activation="softmax")
+    model = builders.vgg16(**SMALL, classifier_activation="softmax")
     out = np.asarray(model(np.random.default_rng(0).normal(0, 60, (2, 224, 224, 3)).astype("float32")))
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
     assert model.layers[-1].name == "prob"
     with pytest.raises(ConfigError, match="fixed size"):
-        vgg_d(input_shape=(None, None, 3))
+        builders.vgg16(input_shape=(None, None, 3))
     with pytest.raises(ConfigError, match="width"):
-        vgg_d(width=3)
+        builders.vgg16(width=3)
 
 
 def test_registry_names_and_aliases():
-    for alias, name in [("vgg11", "vgg_a"), ("vgg13", "vgg_b"), ("vgg16", "vgg_d"), ("vgg19", "vgg_e")]:
+    """vgg11/13/16/19 are the primary names (what users type); the paper's letters are aliases."""
+    for name, alias in [("vgg11", "vgg_a"), ("vgg13", "vgg_b"), ("vgg16", "vgg_d"), ("vgg19", "vgg_e")]:
         assert card(alias).name == name
         assert zoo.get(alias, **SMALL).name == name
-    assert {"vgg_a", "vgg_a_lrn", "vgg_b", "vgg_c", "vgg_d", "vgg_e"} <= set(zoo.list_models("vgg*"))
-    assert card("vgg_d").head_layers == ("fc8",) and card("vgg_d").default_num_classes == 1000
-    assert card("vgg_d").input_contract.shape == (224, 224, 3) and card("vgg_d").input_contract.channel_order == "BGR"
+    assert set(zoo.list_models("vgg*")) == {"vgg11", "vgg_a_lrn", "vgg13", "vgg_c", "vgg16", "vgg19"}
+    assert card("vgg16").head_layers == ("fc8",) and card("vgg16").default_num_classes == 1000
+    assert card("vgg16").input_contract.shape == (224, 224, 3) and card("vgg16").input_contract.channel_order == "BGR"
 
 
 @pytest.mark.slow

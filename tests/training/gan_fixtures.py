@@ -65,8 +65,9 @@ def register():
     if "test/ring_of_gaussians" not in data_registry.list_datasets():
         data_registry.register_dataset("test/ring_of_gaussians", RING_INFO, load_ring)
     if "test/tiny_gan" not in registry.list_models(include_hidden=True):
-        registry.register("test/tiny_gan", family="testing", paper="none (test-only)", section="-",
-                          task="adversarial_generation", input_contract=POINT, hidden=True)(tiny_gan)
+        registry.register("test/tiny_gan", builder="tests.training.gan_fixtures:tiny_gan", family="testing",
+                          paper="none (test-only)", section="-", task="adversarial_generation", input_contract=POINT,
+                          hidden=True)
 
 
 def recipe(*, steps=300, updates="simultaneous", critic_steps=1, seed=0, checkpoint_every=100, lr=1e-3, **overrides):

@@ -84,9 +84,9 @@ def register():
     if "test/crf_sentences" not in data_registry._DATASETS:
         data_registry.register_dataset("test/crf_sentences", CRF_INFO, load_crf)
     if "test/tiny_clip_classifier" not in registry.list_models(include_hidden=True):
-        registry.register("test/tiny_clip_classifier", family="testing", paper="none (test-only)", section="-",
-                          task="video_classification", input_contract=CLIP_CONTRACT, hidden=True,
-                          test_input_shape=(4, 16, 16, 3))(tiny_clip_classifier)
+        registry.register("test/tiny_clip_classifier", builder="tests.training.sequence_fixtures:tiny_clip_classifier",
+                          family="testing", paper="none (test-only)", section="-", task="video_classification",
+                          input_contract=CLIP_CONTRACT, hidden=True)
 
 
 def recipe(kind, *, strategy="default", steps=4, **overrides):

@@ -51,10 +51,10 @@ def register():
     if "test/blobs" not in data_registry.list_datasets():
         data_registry.register_dataset("test/blobs", BLOBS_INFO, load_blobs)
     if "test/tiny_feature_classifier" not in registry.list_models(include_hidden=True):
-        registry.register("test/tiny_feature_classifier", family="testing", paper="none (test-only)", section="-",
-                          task="feature_classification", hidden=True, default_num_classes=CLASSES,
-                          input_contract=InputContract(shape=(DIM,), kind="vector", channel_order=None, mean=None),
-                          )(tiny_feature_classifier)
+        registry.register("test/tiny_feature_classifier",
+                          builder="tests.training.staged_fixtures:tiny_feature_classifier", family="testing", paper="none (test-only)", section="-", task="feature_classification",
+                          hidden=True, default_num_classes=CLASSES,
+                          input_contract=InputContract(shape=(DIM,), kind="vector", channel_order=None, mean=None))
 
 
 def recipe(**step):

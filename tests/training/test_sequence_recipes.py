@@ -17,6 +17,7 @@ import pytest
 import keras
 
 import zoo.data
+from tests.model_test_configs import SMALL
 from zoo import registry
 from zoo import recipe_files, tasks
 from zoo.training import recipes, runner
@@ -72,7 +73,7 @@ def test_recipe_fits_its_model_dataset_and_task(name):
         assert not r.recipe.paper_target.startswith("none") and ("2017" in r.recipe.paper_target
                                                                  or "Kalchbrenner 2015" in r.recipe.paper_target)
 
-    reported = METRICS[card.task] | (METRICS["captioning+decode"] if r.eval.decode else set())
+    reported = METRICS[card.task] | (METRICS["captioning+decode"] if r.eval.get("decode") else set())
     assert r.train.monitor in reported | {""}
     assert task.name == card.task
 
@@ -92,7 +93,7 @@ LR_MULT_RECIPES = [n for n in NAMES if recipes.load(n).lr_mult]
 def test_every_lr_mult_pattern_matches_variables_of_the_model(name):
     r = recipes.load(name)
     card = registry.card(r.model.name)
-    small = {k: v for k, v in card.test_kwargs.items() if k in SIZE_OPTIONS}
+    small = {k: v for k, v in SMALL[card.name].kwargs.items() if k in SIZE_OPTIONS}
     keras.utils.set_random_seed(0)
     model = card.builder(**{**r.model.options, **small})
     paths = [v.path for v in model.trainable_variables]
@@ -151,7 +152,7 @@ def test_video_description_targets_are_the_cards_table_4_9_numbers(arch, bleu):
 
 
 def test_grid_lstm_recipes_are_experiments_py_settings():
-    # zoo/models/grid_lstm/experiments.py run_addition / run_memorization / run_charlm / run_digits / run_parity
+    # zoo/experiments/grid_lstm.py run_addition / run_memorization / run_charlm / run_digits / run_parity
     for v, layers in (("tied", 8), ("untied", 4), ("stacked", 1)):
         r = recipes.load(f"grid_lstm_addition_{v}")
         assert r.model.options == {"input_shape": [10], "units": 64, "num_layers": layers, "variant": v}

@@ -9,7 +9,7 @@ MODES = ("train", "infer", "both")
 RUNTIMES = ("keras", "savedmodel", "tflite-fp32", "tflite-fp16", "tflite-int8")
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 BACKENDS = ("tensorflow", "jax")
-TORCH_MODELS = ("vgg_d", "resnet50", "fcn8s")  # = zoo.bench.torch_twins.MODELS (a test checks), known without torch
+TORCH_MODELS = ("vgg16", "resnet50", "fcn8s")  # = zoo.bench.torch_twins.MODELS (a test checks), known without torch
 TORCH_MODES = ("eager", "compile")  # --compare-torch
 TORCH_OPTIONS = ("num_classes", "width")  # builder options the twins take
 TRAINED_TASKS = ("classification", "segmentation")  # tasks whose targets are random class ids
@@ -99,7 +99,7 @@ def plan(names, *, mode="infer", batch=1, input_shape=None, dtype="float32", xla
         if compare_torch:
             if card.name not in TORCH_MODELS:
                 raise _error("ConfigError", f"--compare-torch: there is no PyTorch twin of {name}; "
-                             f"there are twins of vgg16 (vgg_d), resnet50 and fcn8s")
+                             f"there are twins of vgg16, resnet50 and fcn8s")
             extra = sorted(set(options) - set(TORCH_OPTIONS))
             if extra:
                 raise _error("ConfigError", f"--compare-torch: the PyTorch twins take the options "

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODELS = ("vgg_d", "resnet50", "fcn8s")  # zoo's registered names (vgg16 is vgg_d's alias)
+MODELS = ("vgg16", "resnet50", "fcn8s")  # zoo's registered names
 KERAS_BN_EPSILON = 1.001e-5  # zoo.models.resnet.resnet.BN_EPSILON (keras.applications' value)
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 FC_UNITS = 4096
@@ -232,7 +232,7 @@ class FCN8s(nn.Module):
 
 def build(name, *, num_classes, input_size=(224, 224), width=1):
     """The twin of zoo model `name` (one of MODELS)."""
-    if name == "vgg_d":
+    if name == "vgg16":
         return VGG16(num_classes, input_size, width)
     if name == "resnet50":
         return ResNet50(num_classes, width)

@@ -1,1 +1,2 @@
-"""Model families, one folder each. Families register their builders with `zoo.registry.register`."""
+"""Model families, one folder each: `cards.py` registers the family's models (metadata only), builder
+modules beside it build them (docs/ARCHITECTURE.md). Discovered by `zoo.registry` from the folders."""

@@ -1,3 +1,4 @@
-"""AlexNet-era ImageNet classifiers: BVLC AlexNet and CaffeNet, ZFNet, OverFeat fast/accurate."""
+"""AlexNet-era ImageNet classifiers: BVLC AlexNet and CaffeNet, ZFNet, OverFeat fast/accurate.
 
-from zoo.models.alexnet import alexnet, overfeat  # noqa: F401  (registers the builders)
+Cards in `cards.py`; builders in `alexnet.py` (AlexNet, CaffeNet, ZFNet) and `overfeat.py`.
+"""

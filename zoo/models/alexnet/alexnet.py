@@ -24,26 +24,6 @@ import keras
 from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
 from zoo.layers.pooling import CaffeMaxPooling2D
-from zoo.registry import InputContract, WeightsSpec, register
-
-_BVLC_CONTRACT = InputContract(
-    shape=(227, 227, 3), note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
-)
-
-
-def _bvlc_weights(model, sha1, top1, top5, trainer):
-    """The BVLC release `model`.caffemodel (BVLC/caffe models/<model>/readme.md: caffemodel_url, sha1, numbers)."""
-    return WeightsSpec(
-        tag="bvlc", url=f"http://dl.caffe.berkeleyvision.org/{model}.caffemodel", file_hash=sha1,
-        hash_algorithm="sha1", format="caffemodel", num_classes=1000,
-        source=f"BVLC (trained by {trainer}); BVLC/caffe models/{model}/readme.md",
-        license="unrestricted use (readme); the ImageNet terms of access apply to the training data",
-        # Trained on the mean image (ilsvrc_2012_mean.binaryproto); its per-channel average is subtracted here.
-        preprocessing=_BVLC_CONTRACT,
-        metrics={"ILSVRC-2012 val, single center crop (released: BVLC readme)": {"top1_accuracy_%": top1,
-                                                                                 "top5_accuracy_%": top5}},
-    )
-_SMALL = {"num_classes": 10, "width": 16, "input_shape": (67, 67, 3)}
 
 
 def scaled(channels: int, width: int) -> int:
@@ -95,22 +75,6 @@ def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classi
     return keras.Model(inputs, x, name=name)
 
 
-_ALEXNET_NUMBERS = {
-    "ILSVRC-2012 top-5 error %, Krizhevsky et al. 2012 (Laptev slides §A.6)": 16.4,
-    "ILSVRC-2012 top-5 error % of the next best, non-convnet entry (slides §A.6)": 26.2,
-    "parameters (slides §A.6)": "~60M",
-    "released bvlc_alexnet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)": "57.1 / 80.2",
-}
-
-
-@register(
-    "alexnet", family="alexnet", task="classification",
-    paper="Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks",
-    section="§3 (architecture); BVLC/caffe models/bvlc_alexnet/deploy.prototxt",
-    input_contract=_BVLC_CONTRACT, paper_numbers=_ALEXNET_NUMBERS, head_layers=("fc8",),
-    default_num_classes=1000, test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
-    weights=(_bvlc_weights("bvlc_alexnet", "9116a64c0fbe4459d18f4bb6b56d647b63920377", 57.1, 80.2, "Evan Shelhamer"),),
-)
 def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """BVLC AlexNet: five conv layers (conv2/4/5 in two groups) with LRN before pooling, fc6-fc8.
 
@@ -129,24 +93,6 @@ def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width
     return _bvlc("alexnet", True, num_classes, input_shape, include_top, width, classifier_activation)
 
 
-@register(
-    "caffenet", family="alexnet", task="classification",
-    paper="Jia et al. 2014 (Caffe) bvlc_reference_caffenet; Donahue et al. 2014 (DeCAF)",
-    section="Donahue thesis §0.2/§4.3; BVLC/caffe models/bvlc_reference_caffenet/deploy.prototxt",
-    input_contract=_BVLC_CONTRACT, head_layers=("fc8",), default_num_classes=1000,
-    paper_numbers={
-        "released bvlc_reference_caffenet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)":
-            "57.4 / 80.4",
-        "center-crop top-1 accuracy % (Donahue thesis §4.3)": 57.4,
-        "pool5 receptive field / stride in pixels (Long thesis Table 2.1; Donahue thesis §3.1.6.1)": "195 / 32",
-        "pool5 features (Donahue thesis §3.1.6.1)": "6x6x256 = 9216",
-    },
-    test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
-    weights=(
-        _bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
-                      "Jeff Donahue"),
-    ),
-)
 def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """CaffeNet (bvlc_reference_caffenet): AlexNet with pooling before LRN; the DeCAF/R-CNN backbone.
 
@@ -159,19 +105,6 @@ def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, widt
     return _bvlc("caffenet", False, num_classes, input_shape, include_top, width, classifier_activation)
 
 
-@register(
-    "zfnet", family="alexnet", task="classification",
-    paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
-    section="§3, Fig. 3 (quoted in Laptev slides §A.6)",
-    input_contract=InputContract(shape=(224, 224, 3), note="224x224 crop, BGR minus the ILSVRC mean"),
-    head_layers=("fc8",), default_num_classes=1000,
-    paper_numbers={
-        "layer 1: filters, size / stride (Fig. 3)": "96, 7x7 / 2",
-        "layer 1 output after pooling (Fig. 3)": "55x55x96",
-        "fc6 input (Fig. 3)": "6*6*256 = 9216",
-    },
-    test_kwargs={**_SMALL, "input_shape": (64, 64, 3)}, test_input_shape=(64, 64, 3),
-)
 def zfnet(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, classifier_activation=None):
     """ZFNet: AlexNet with a 7×7/2 first layer and 5×5/2 second layer, dense (ungrouped) convs.
 

@@ -5,8 +5,8 @@ has a global stride of 36 pixels, Oquab thesis §2 and §4.2): no LRN, non-overl
 pooling, dropout 0.5 on the first two fully connected layers. Layers are numbered as in the
 tables (the accurate model's fully connected layers are fc7, fc8, fc9). Both return logits.
 
-No OverFeat weights are registered, so the input normalisation is this zoo's choice for
-training from scratch (RGB minus the ILSVRC mean), not the original release's.
+No OverFeat weights are registered, so the input normalisation (`cards.py`) is this zoo's choice
+for training from scratch (RGB minus the ILSVRC mean), not the original release's.
 """
 
 from __future__ import annotations
@@ -14,19 +14,6 @@ from __future__ import annotations
 import keras
 
 from zoo.models.alexnet.alexnet import classifier, scaled
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
-
-_PAPER = (
-    "Sermanet, Eigen, Zhang, Mathieu, Fergus, LeCun 2014, OverFeat: Integrated Recognition, Localization and "
-    "Detection using Convolutional Networks (ICLR)"
-)
-
-
-def _contract(size):
-    return InputContract(
-        shape=(size, size, 3), channel_order="RGB", mean=CAFFE_BGR_MEAN[::-1],
-        note="zoo choice for training from scratch; OverFeat's released normalisation is not used",
-    )
 
 
 def _body(x, layers, width):
@@ -41,12 +28,6 @@ def _body(x, layers, width):
     return x
 
 
-@register(
-    "overfeat_fast", family="alexnet", task="classification", paper=_PAPER, section="§3.1, Table 1 (fast model)",
-    input_contract=_contract(231), head_layers=("fc8",), default_num_classes=1000,
-    paper_numbers={"layer sizes (Table 1)": "conv 96/256/512/1024/1024, fc 3072/4096/1000, input 231x231"},
-    test_kwargs={"num_classes": 10, "width": 16, "input_shape": (71, 71, 3)}, test_input_shape=(71, 71, 3),
-)
 def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True, width=1, classifier_activation=None):
     """OverFeat fast model: 5 conv + 3 fully connected layers, output stride 32 (Table 1).
 
@@ -65,17 +46,6 @@ def overfeat_fast(num_classes=1000, input_shape=(231, 231, 3), include_top=True,
     return keras.Model(inputs, x, name="overfeat_fast")
 
 
-@register(
-    "overfeat_accurate", family="alexnet", task="classification", paper=_PAPER,
-    section="§3.1, Table 3 (accurate model)", input_contract=_contract(221), head_layers=("fc9",),
-    default_num_classes=1000,
-    paper_numbers={
-        "layer sizes (Table 3)": "conv 96/256/512/512/1024/1024, fc 4096/4096/1000, input 221x221",
-        "ILSVRC top-5 error %, '9 layers' (Oquab thesis §2 overview)": 13,
-        "global stride in pixels (Oquab thesis §4.2)": 36,
-    },
-    test_kwargs={"num_classes": 10, "width": 16, "input_shape": (77, 77, 3)}, test_input_shape=(77, 77, 3),
-)
 def overfeat_accurate(
     num_classes=1000, input_shape=(221, 221, 3), include_top=True, width=1, classifier_activation=None
 ):

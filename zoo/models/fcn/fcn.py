@@ -26,7 +26,6 @@ from zoo.errors import ConfigError
 from zoo.layers.crop import CaffeCrop
 from zoo.layers.upsampling import Deconvolution2D
 from zoo.models.vgg.vgg import FC_UNITS, channels, vgg_trunk
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
 
 # How the deconvolutions are set (thesis §3.3.2, §3.3.10): "thesis" learns the intermediate 2x
 # upsamplings from a bilinear start and keeps the final one fixed bilinear; "fixed_bilinear" is
@@ -182,51 +181,6 @@ def _fcn(name, stride, *, num_classes, input_shape, width, upsampling, skip_scal
     return model
 
 
-_PAPER = (
-    "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 "
-    "(Long thesis 2016, ch. 3)"
-)
-# fc6 sees pool5 through a 7x7 kernel; with conv1_1's pad of 100, pool5 has ceil((H + 198) / 32) >= 7
-# positions for every H >= 1, so the nets take any input size (tests/models/test_fcn.py builds 1x1).
-_CONTRACT = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN)
-_T32 = "VOC2011 val 736-image subset (Table 3.2)"
-
-
-def _card(name, section, *, head, numbers, paper=_PAPER):
-    return register(
-        name,
-        family="fcn",
-        paper=paper,
-        section=section,
-        task="segmentation",
-        input_contract=_CONTRACT,
-        paper_numbers=numbers,
-        head_layers=head,
-        default_num_classes=21,
-        test_kwargs={"width": 16, "num_classes": 5},
-        test_input_shape=(64, 64, 3),
-        slow=True,
-    )
-
-
-def _table_3_2(pixel, mean_acc, mean_iu, fw_iu):
-    return {f"pixel acc., {_T32}": pixel, f"mean acc., {_T32}": mean_acc, f"mean IU, {_T32}": mean_iu,
-            f"f.w. IU, {_T32}": fw_iu}
-
-
-_HEAD32 = ("score_fr", "upscore")
-_HEAD16 = ("score_fr", "upscore2", "score_pool4", "upscore16")
-_HEAD8 = ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8")
-
-
-@_card("fcn32s", "§3.3.1-3.3.2, Table 3.1 (FCN-VGG16), Table 3.2", head=_HEAD32, numbers={
-    **_table_3_2(89.1, 73.3, 59.4, 81.4),
-    "mean IU, VOC2011 val, FCN-VGG16 without extra data (Table 3.1)": 56.0,
-    "parameters (Table 3.1)": "134M",
-    "receptive field size (Table 3.1)": 404,
-    "max stride (Table 3.1)": 32,
-    "forward time, 500x500, Tesla K40c (Table 3.1)": "210 ms",
-})
 def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s: VGG16 convolutionalized, stride-32 scores upsampled 32x in one step (thesis §3.3.1-3.3.2).
 
@@ -244,7 +198,6 @@ def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="the
     return _fcn("fcn32s", 32, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
 
 
-@_card("fcn16s", "§3.3.2, Fig. 3.3, Table 3.2", head=_HEAD16, numbers=_table_3_2(90.0, 75.7, 62.4, 83.0))
 def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s: FCN-32s plus pool4 scores fused at stride 16 (thesis §3.3.2).
 
@@ -253,12 +206,6 @@ def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="the
     return _fcn("fcn16s", 16, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
 
 
-@_card("fcn8s", "§3.3.2, Fig. 3.3, Tables 3.2 and 3.4", head=_HEAD8, numbers={
-    **_table_3_2(90.3, 75.9, 62.7, 83.2),
-    "mean IU, VOC2011 test (Table 3.4)": 62.7,
-    "mean IU, VOC2012 test (Table 3.4)": 62.2,
-    "inference time (Table 3.4)": "~175 ms",
-})
 def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s: FCN-16s plus pool3 scores fused at stride 8 (thesis §3.3.2).
 
@@ -267,13 +214,6 @@ def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thes
     return _fcn("fcn8s", 8, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
 
 
-@_card(
-    "fcn8s_atonce",
-    "reference code voc-fcn8s-atonce/net.py (not in the thesis)",
-    head=_HEAD8,
-    numbers={},
-    paper="Shelhamer, Long & Darrell, Fully Convolutional Networks for Semantic Segmentation, PAMI 2016",
-)
 def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s trained in one stage: pool4 scaled by 0.01 and pool3 by 0.0001 before their score layers.
 
@@ -286,7 +226,6 @@ def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsamplin
                 upsampling=upsampling, skip_scales={"pool4": 0.01, "pool3": 0.0001})
 
 
-@_card("fcn32s_fixed", "§3.3.6, Table 3.2", head=_HEAD32, numbers=_table_3_2(83.0, 59.7, 45.4, 72.0))
 def fcn32s_fixed(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s-fixed: FCN-32s where only the class scoring layer learns (thesis §3.3.6, Table 3.2).
 

@@ -16,6 +16,7 @@ import keras
 from zoo.errors import ConfigError
 from zoo.layers.crop import CaffeCrop
 from zoo.models.alexnet.alexnet import caffenet
+from zoo.models.fcn.cards import GOOGLENET_MIN_SIZE
 from zoo.models.fcn.fcn import (
     _fcn,
     _score,
@@ -28,56 +29,10 @@ from zoo.models.fcn.fcn import (
     vgg16_pools,
 )
 from zoo.models.googlenet.googlenet import googlenet
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
-
-_PAPER = (
-    "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 "
-    "(Long thesis 2016, ch. 3)"
-)
-_SMALL = {"width": 16, "num_classes": 5}
-
-
-def _card(name, section, *, contract, numbers, head, classes, test_kwargs=_SMALL, channels=3, slow=True,
-          task="segmentation"):
-    # slow: export and JAX parity of the small net run in the slow tier only (tests/test_models_registry.py),
-    # except for the nets with code paths no sibling has (odd 63x63 upsampling, 4-channel input, two outputs).
-    return register(
-        name,
-        family="fcn",
-        paper=_PAPER,
-        section=section,
-        task=task,
-        input_contract=contract,
-        paper_numbers=numbers,
-        head_layers=head,
-        default_num_classes=classes,
-        test_kwargs=test_kwargs,
-        test_input_shape=(64, 64, channels),
-        slow=slow,
-    )
-
-
-def _four(table, pixel, mean_acc, mean_iu, fw_iu):
-    return {f"pixel acc. ({table})": pixel, f"mean acc. ({table})": mean_acc, f"mean IU ({table})": mean_iu,
-            f"f.w. IU ({table})": fw_iu}
-
 
 # ------------------------------------------------------------------ Table 3.1: other backbones
 
-_VOC = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN)
-_T31 = "PASCAL VOC 2011 val, Table 3.1"
 
-
-@_card("fcn_alexnet", "§3.3.1, Table 3.1 (FCN-AlexNet); reference voc-fcn-alexnet/net.py", contract=_VOC,
-       head=("score_fr", "upscore"), classes=21, slow=False, numbers={
-           f"mean IU, {_T31}": 39.8,
-           "mean IU, VOC2011 val 736-image subset, with extra data (§3.3.1)": 48.0,
-           "forward time, 500x500, Tesla K40c (Table 3.1)": "50 ms",
-           "conv. layers (Table 3.1)": 8,
-           "parameters (Table 3.1)": "57M",
-           "receptive field size (Table 3.1)": 355,
-           "max stride (Table 3.1)": 32,
-       })
 def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-AlexNet: CaffeNet convolutionalized, scores upsampled 32x in one step (thesis §3.3.1, Table 3.1).
 
@@ -104,23 +59,6 @@ def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling
     return keras.Model(data, CaffeCrop(18, name="score")([up, data]), name="fcn_alexnet")
 
 
-# The smallest input every pooling layer of GoogLeNet can read without an extra pad: pool4's
-# input (pool3's output) needs 2 positions; conv1 31 -> 16 -> pool1 8 -> 4 -> 2 -> pool4 1.
-GOOGLENET_MIN_SIZE = 31
-
-
-@_card("fcn_googlenet", "§3.3.1, Table 3.1 (FCN-GoogLeNet, footnote 5)",
-       contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN,
-                              min_size=GOOGLENET_MIN_SIZE),
-       head=("score_fr", "upscore"), classes=21, test_kwargs={"width": 8, "num_classes": 5}, numbers={
-           f"mean IU, {_T31}": 42.5,
-           "forward time, 500x500, Tesla K40c (Table 3.1)": "59 ms",
-           "conv. layers (Table 3.1)": 22,
-           "parameters (Table 3.1)": "6M",
-           "receptive field size (Table 3.1)": 907,
-           "max stride (Table 3.1)": 32,
-           "their GoogLeNet reimplementation, ILSVRC top-1 / top-5 accuracy % (footnote 5)": "68.5 / 88.4",
-       })
 def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-GoogLeNet: GoogLeNet without its average pool, scored by a 1x1 conv, upsampled 32x (§3.3.1).
 
@@ -157,21 +95,7 @@ def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampli
 
 # ------------------------------------------------------------------ Table 3.5: NYUDv2 RGB-D
 
-# nyud_layers.py: color is BGR minus this mean; depth is log(depth PNG) minus 7.844; HHA is the
-# PNG's channels as stored (no reversal) minus its mean.
-NYUD_BGR_MEAN = (116.190, 97.203, 92.318)
-NYUD_LOG_DEPTH_MEAN = 7.844
-NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
-_T35 = "NYUDv2 test, Table 3.5"
-_NYUD = "NYUDv2 40-class task of Gupta et al."
-_HEAD32 = ("score_fr", "upscore")
 
-
-@_card("fcn32s_rgbd", "§3.4.2, Table 3.5 (FCN-32s RGBD); reference nyud-fcn32s-color-d/net.py",
-       contract=InputContract(shape=(None, None, 4), kind="rgbd", sources=("image", "depth"), channel_order="BGR",
-                              mean=(*NYUD_BGR_MEAN, NYUD_LOG_DEPTH_MEAN),
-                              note="log of depth in millimetres as the 4th channel, reference nyud_layers.py"),
-       head=_HEAD32, classes=40, channels=4, slow=False, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5))
 def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="thesis"):
     """FCN-32s RGBD: "early fusion", FCN-32s on a 4-channel RGB-D input (thesis §3.4.2, Table 3.5).
 
@@ -189,11 +113,6 @@ def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling
                 upsampling=upsampling, rename=lambda name: "conv1_1_bgrd" if name == "conv1_1" else name)
 
 
-@_card("fcn32s_hha", "§3.4.2, Table 3.5 (FCN-32s HHA); reference nyud-fcn32s-hha/net.py",
-       contract=InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, sources=("hha",),
-                              note="HHA (horizontal disparity, height above ground, angle with gravity) "
-                                   "PNG channels as stored, minus the reference nyud_layers.py mean"),
-       head=_HEAD32, classes=40, numbers=_four(_T35, 57.1, 35.2, 24.2, 40.4))
 def fcn32s_hha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s HHA: FCN-32s trained on the HHA encoding of depth alone (thesis §3.4.2, Table 3.5).
 
@@ -221,20 +140,6 @@ def _late_fusion(name, stride, *, num_classes, input_shape, width, upsampling):
     return keras.Model(inputs, scores, name=name)
 
 
-_RGBHHA = InputContract(
-    shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN,
-    note="two inputs, means of the reference nyud_layers.py",
-    streams=(
-        InputContract(shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN, name="color"),
-        InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, name="hha", sources=("hha",),
-                      note="HHA PNG channels as stored"),
-    ),
-)
-
-
-@_card("fcn32s_rgbhha", "§3.4.2, Table 3.5 (FCN-32s RGB-HHA); reference nyud-fcn32s-color-hha/net.py",
-       contract=_RGBHHA, head=("score_frcolor", "score_frhha", "upscore"), classes=40,
-       numbers=_four(_T35, 64.3, 44.9, 32.8, 48.0))
 def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s RGB-HHA: "late fusion" of an RGB and an HHA FCN-32s, learned jointly (§3.4.2, Table 3.5).
 
@@ -251,10 +156,6 @@ def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampli
                         upsampling=upsampling)
 
 
-@_card("fcn16s_rgbhha", "§3.4.2, Table 3.5 (FCN-16s RGB-HHA; not in the reference code)", contract=_RGBHHA,
-       head=("score_frcolor", "upscore2color", "score_pool4color", "score_frhha", "upscore2hha", "score_pool4hha",
-             "upscore16"),
-       classes=40, numbers=_four(_T35, 65.4, 46.1, 34.0, 49.5))
 def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s RGB-HHA: the late-fusion net "upgraded to a 16-stride version" (thesis §3.4.2, Table 3.5).
 
@@ -272,20 +173,7 @@ def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampli
 
 # ------------------------------------------------------------------ Table 3.6: SIFT Flow
 
-SIFTFLOW_BGR_MEAN = (114.578, 115.294, 108.353)  # reference siftflow_layers.py
 
-
-@_card("fcn16s_siftflow", "§3.4.2, Table 3.6; reference siftflow-fcn16s/net.py",
-       contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=SIFTFLOW_BGR_MEAN,
-                              note="outputs [score_sem, score_geo]"),
-       head=("score_fr_sem", "upscore2_sem", "score_pool4_sem", "upscore16_sem"), classes=33, slow=False,
-       # Not "segmentation": the recipe runner's segmentation task would score the second output against
-       # the semantic labels as an auxiliary head; a task of its own makes the runner refuse it instead.
-       task="multitask_segmentation",
-       numbers={
-           **_four("SIFT Flow test, semantic classes, Table 3.6", 85.2, 51.7, 39.5, 76.1),
-           "geometric pixel accuracy (SIFT Flow test, Table 3.6)": 94.3,
-       })
 def fcn16s_siftflow(num_classes=33, geometric_classes=3, input_shape=(None, None, 3), width=1,
                     upsampling="thesis"):
     """FCN-16s with two heads, semantic and geometric, on one trunk (thesis §3.4.2, Table 3.6).
@@ -314,18 +202,7 @@ def fcn16s_siftflow(num_classes=33, geometric_classes=3, input_shape=(None, None
 
 # ------------------------------------------------------------------ Table 3.7: PASCAL-Context
 
-# pascalcontext_layers.py subtracts (104.007, 116.669, 122.679): the ILSVRC mean to 3 decimals.
-_CONTEXT = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN,
-                         note="59 PASCAL-Context classes plus background (index 0)")
-_T37 = "PASCAL-Context val, 59 classes, Table 3.7"
 
-
-def _context(name, head, numbers):
-    section = f"§3.6, Table 3.7; reference pascalcontext-{name.split('_')[0]}/net.py"
-    return _card(name, section, contract=_CONTEXT, head=head, classes=60, numbers=numbers)
-
-
-@_context("fcn32s_context", ("score_fr", "upscore"), _four(_T37, 65.4, 47.2, 35.1, 50.3))
 def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7).
 
@@ -336,17 +213,12 @@ def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampl
                 upsampling=upsampling)
 
 
-@_context("fcn16s_context", ("score_fr", "upscore2", "score_pool4", "upscore16"),
-          _four(_T37, 66.8, 49.6, 37.6, 52.3))
 def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn16s_context", 16, num_classes=num_classes, input_shape=input_shape, width=width,
                 upsampling=upsampling)
 
 
-@_context("fcn8s_context",
-          ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8"),
-          {**_four(_T37, 67.0, 50.7, 37.8, 52.5), "mean IU, CFM, previous state of the art (Table 3.7)": 31.5})
 def fcn8s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn8s_context", 8, num_classes=num_classes, input_shape=input_shape, width=width,

@@ -1,3 +1,1 @@
-"""GoogLeNet (Inception v1) as released by BVLC."""
-
-from zoo.models.googlenet import googlenet  # noqa: F401  (registers the builder)
+"""GoogLeNet (Inception v1) as released by BVLC: the card in `cards.py`, the builder in `googlenet.py`."""

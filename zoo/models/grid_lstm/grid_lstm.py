@@ -23,9 +23,7 @@ import keras
 
 from zoo.errors import ConfigError
 from zoo.layers.grid_lstm import GridLSTMBlock
-from zoo.registry import InputContract, register
 
-PAPER = "Kalchbrenner, Danihelka, Graves 2015, Grid Long Short-Term Memory (arXiv:1507.01526)"
 SEQUENCE_VARIANTS = ("tied", "untied", "stacked")
 PARITY_CELLS = ("lstm", "tanh", "relu")
 
@@ -49,22 +47,6 @@ def _token_input(input_shape):
 # --------------------------------------------------------------------------------------- parity
 
 
-@register(
-    "grid_lstm_parity", family="grid_lstm", task="classification", paper=PAPER,
-    section="Parity (digest §B.2 item 1): tied 1-LSTM over depth; tied tanh/ReLU FFN baselines",
-    input_contract=InputContract(
-        shape=(250,), dtype="float32", kind="vector", channel_order=None, mean=None, sources=("bits",),
-        note="k bits as 0.0/1.0, all given at once to the first layer",
-    ),
-    paper_numbers={
-        "Tied 1-LSTM, 1500 hidden, 72 layers: largest k at 100% accuracy": 220,
-        "Tied 1-LSTM, 500 hidden, 148 layers: largest k at 100% accuracy": 250,
-        "Tied tanh FFN, 1500 hidden, 5 layers: largest k": 30,
-        "Tied ReLU FFN, 1500 hidden, 4 layers: largest k": 30,
-    },
-    head_layers=("output",), default_num_classes=2,
-    test_kwargs={"input_shape": (8,), "units": 8, "num_layers": 3}, test_input_shape=(8,),
-)
 def grid_lstm_parity(
     num_classes=2, input_shape=(250,), units=500, num_layers=148, cell="lstm", output_form="paper", use_bias=True,
     kernel_initializer="he_normal", signed_bits=True,
@@ -167,24 +149,6 @@ def _sequence_network(name, *, num_classes, input_shape, units, num_layers, vari
     return keras.Model(tokens, logits, name=name)
 
 
-_SEQUENCE_TEST = {"units": 8, "num_layers": 2}
-
-
-@register(
-    "grid_lstm_addition", family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="15-digit addition (digest §B.2 item 2): tied 2-LSTM over time x depth; untied and stacked baselines",
-    input_contract=InputContract(
-        shape=(49,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
-        note="digits 0-9, 10 = blank; zoo.data.sequence_tasks 'addition' layout, 3n+4 tokens for n digits",
-    ),
-    paper_numbers={
-        "Tied 2-LSTM, 18 layers: accuracy after 0.55M samples": ">99%",
-        "Untied 2-LSTM, 5 layers: accuracy after 5M samples": "67%",
-        "Stacked LSTM, 1 layer: accuracy after 5M samples": "51%",
-    },
-    head_layers=("output",), default_num_classes=11,
-    test_kwargs={**_SEQUENCE_TEST, "input_shape": (3,)}, test_input_shape=(3,),
-)
 def grid_lstm_addition(
     num_classes=11, input_shape=(49,), units=128, num_layers=18, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
@@ -211,17 +175,6 @@ def grid_lstm_addition(
     )
 
 
-@register(
-    "grid_lstm_memorization", family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Memorization of 20 symbols (digest §B.2 item 3): 2-LSTM, 100 hidden units",
-    input_contract=InputContract(
-        shape=(42,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
-        note="symbols 0..S-1, S = blank; zoo.data.sequence_tasks 'memorization' layout, 2n+2 tokens for n symbols",
-    ),
-    paper_numbers={"hidden units of every network": 100, "symbols to memorise": 20},
-    head_layers=("output",), default_num_classes=11,
-    test_kwargs={**_SEQUENCE_TEST, "input_shape": (3,)}, test_input_shape=(3,),
-)
 def grid_lstm_memorization(
     num_classes=11, input_shape=(42,), units=100, num_layers=2, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
@@ -243,18 +196,6 @@ def grid_lstm_memorization(
     )
 
 
-@register(
-    "grid_lstm_charlm", family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Character-level language modelling on Hutter's Wikipedia (digest §B.2 item 4): tied 2-LSTM",
-    input_contract=InputContract(
-        shape=(50,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
-        note="character ids; 50-step windows (the slides' truncated back-propagation length)",
-    ),
-    paper_numbers={"Tied 2-LSTM bits per character (Hutter, test: last 5MB)": 1.47,
-                   "Tied 2-LSTM parameters": "16.8M", "alphabet": 205},
-    head_layers=("output",), default_num_classes=205,
-    test_kwargs={**_SEQUENCE_TEST, "input_shape": (3,), "num_classes": 12}, test_input_shape=(3,),
-)
 def grid_lstm_charlm(
     num_classes=205, input_shape=(50,), units=1000, num_layers=3, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
@@ -281,17 +222,6 @@ def grid_lstm_charlm(
 # ------------------------------------------------------------------------------ images (3-LSTM)
 
 
-@register(
-    "grid_lstm_mnist", family="grid_lstm", task="classification", paper=PAPER,
-    section="MNIST (digest §B.2 item 5): untied 3-LSTM over a 2-D grid of patches and depth",
-    input_contract=InputContract(
-        shape=(28, 28, 1), channel_order=None, mean=None, std=(255.0,), note="grayscale scaled to [0, 1]"
-    ),
-    paper_numbers={"Untied 3-LSTM test error (%)": 0.32, "Untied 3-LSTM with ReLU test error (%)": 0.36},
-    head_layers=("output",), default_num_classes=10,
-    test_kwargs={"input_shape": (4, 4, 1), "patch_size": 2, "units": 6, "num_layers": 1, "fc_units": 8},
-    test_input_shape=(4, 4, 1),
-)
 def grid_lstm_mnist(
     num_classes=10, input_shape=(28, 28, 1), patch_size=4, units=100, num_layers=2, depth_transfer="lstm",
     fc_units=256, output_form="paper", use_bias=True,
@@ -360,18 +290,6 @@ def grid_lstm_mnist(
 # -------------------------------------------------------------------------- translation (3-LSTM)
 
 
-@register(
-    "grid_lstm_translation", family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Translation (digest §B.2 item 6): the 3-LSTM re-encoder, source x target x depth",
-    input_contract=InputContract(
-        shape=(24,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
-        note="source_length source tokens, then the target tokens shifted right (a start token first)",
-    ),
-    paper_numbers={"3-LSTM BLEU Valid-1 / Test-1 / Valid-15 / Test-15 (IWSLT BTEC zh-en)": "30.3 / 42.4 / 51.8 / 60.2"},
-    head_layers=("output",), default_num_classes=1000,
-    test_kwargs={"num_classes": 12, "input_shape": (4,), "source_length": 2, "units": 6, "num_layers": 1},
-    test_input_shape=(4,),
-)
 def grid_lstm_translation(
     num_classes=1000, input_shape=(24,), source_length=12, units=128, num_layers=2, output_form="paper", use_bias=True
 ):

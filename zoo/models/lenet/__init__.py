@@ -1,3 +1,1 @@
-"""LeNet-5 (LeCun et al. 1998)."""
-
-from zoo.models.lenet import lenet  # noqa: F401  (registers the builder)
+"""LeNet-5 (LeCun et al. 1998): cards in `cards.py`, the builder in `lenet.py`."""

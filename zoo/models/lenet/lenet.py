@@ -20,21 +20,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.registry import InputContract, register
 
-
-@register(
-    "lenet5", family="lenet", task="classification", aliases=("lenet",),
-    paper="LeCun, Bottou, Bengio, Haffner 1998, Gradient-Based Learning Applied to Document Recognition",
-    section="§II.B (LeNet-5), Fig. 2",
-    input_contract=InputContract(
-        shape=(32, 32, 1), channel_order=None, mean=(20.0,), std=(200.0,),
-        note="§II.B: background (0) -> -0.1, ink (255) -> 1.175; 28x28 MNIST digits are padded to 32x32",
-    ),
-    paper_numbers={"trainable parameters (§II.B; the RBF output is fixed)": 60_000},
-    head_layers=("output",), default_num_classes=10,
-    test_kwargs={"num_classes": 4}, test_input_shape=(32, 32, 1),
-)
 def lenet5(num_classes=10, input_shape=(32, 32, 1), activation="tanh", classifier_activation=None):
     """LeNet-5: C1 6@5×5 → S2 → C3 16@5×5 → S4 → C5 120@5×5 → F6 84 → output (logits).
 

@@ -1,9 +1,7 @@
 """LRCN: Long-term Recurrent Convolutional Networks (Donahue thesis 2017, ch. 4).
 
-Activity recognition (`activity`, `protocol`), image captioning (`captioning`, `vocab`,
-`parts`, `decoding`), video description (`video_description`) and the Caffe LSTM weight
-conversion (`convert`).
+Cards in `cards.py`; builders in `activity.py` (activity recognition), `captioning.py` (image
+description) and `video_description.py`; `parts.py` cuts a trained model into the pieces that
+decoding steps through; `layers.py` the time-folding layers; `convert.py` the Caffe LSTM weight
+conversion (registered with zoo.convert when a builder of this family is first used).
 """
-
-# Register the builders, and the Caffe LSTM conversion with zoo.convert (weights="x.caffemodel").
-from zoo.models.lrcn import activity, captioning, convert, video_description  # noqa: F401

@@ -34,34 +34,8 @@ from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
 from zoo.layers.pooling import CaffeMaxPooling2D
 from zoo.models.alexnet.alexnet import caffenet, scaled
+from zoo.models.lrcn.cards import CLIP_FRAMES
 from zoo.models.lrcn.layers import FoldTime, UnfoldTime
-from zoo.registry import InputContract, register
-
-PAPER = (
-    "Donahue, Hendricks, Rohrbach, Venugopalan, Guadarrama, Saenko, Darrell, Long-term Recurrent Convolutional "
-    "Networks for Visual Recognition and Description (CVPR 2015, TPAMI 2017); Donahue PhD thesis 2017, ch. 4"
-)
-CLIP_FRAMES = 16  # training and test clips (thesis §4.3; sequence_input_layer.py)
-
-# The release's data layers (reference_code §2.2): the LSTM RGB model was trained by
-# sequence_input_layer.py with BGR means (103.939, 116.779, 128.68) (sic: 128.68 for R, not
-# ImageNet's 123.68), the single-frame RGB model by an ImageData layer with (103.939, 116.779,
-# 123.68). Flow images (x, y flow scaled to [-128, 128] and shifted by 128, magnitude as the
-# third channel; thesis §4.3) have 128 subtracted from every channel.
-_RGB_LSTM_MEAN = (103.939, 116.779, 128.68)
-_RGB_FRAME_MEAN = (103.939, 116.779, 123.68)
-_FLOW_MEAN = (128.0, 128.0, 128.0)
-
-
-def _contract(mean, flow, note):
-    return InputContract(
-        shape=(CLIP_FRAMES, 227, 227, 3), kind="clip", channel_order=None if flow else "BGR", mean=mean,
-        note=f"{note}; frames resized to 240x320, 227x227 crops; input_shape=(None, 227, 227, 3) takes any length",
-    )
-
-
-_UCF101 = "UCF101 accuracy %, 3-split average (thesis Table 4.1)"
-_SMALL = {"num_classes": 5, "width": 16, "input_shape": (4, 67, 67, 3)}
 
 
 def _hybrid_trunk(x, width):
@@ -154,24 +128,6 @@ def _single_frame(name, num_classes, input_shape, trunk, width):
     return keras.Model(inputs, x, name=name)
 
 
-def _card(name, *, flow, lstm, numbers):
-    mean = _FLOW_MEAN if flow else (_RGB_LSTM_MEAN if lstm else _RGB_FRAME_MEAN)
-    kind = "flow images (x, y, magnitude) minus 128" if flow else "RGB frames"
-    head = ("fc8-final",) if lstm else ("fc8-ucf",)
-    small = {**_SMALL, "lstm_units": 8} if lstm else _SMALL
-    return register(
-        name, family="lrcn", paper=PAPER, task="video_classification",
-        section="§4.3 (activity recognition), Table 4.1; lisa-caffe-public examples/LRCN_activity_recognition",
-        input_contract=_contract(mean, flow, kind), paper_numbers=numbers, head_layers=head, default_num_classes=101,
-        test_kwargs=small, test_input_shape=small["input_shape"],
-    )
-
-
-@_card("lrcn_activity_rgb", flow=False, lstm=True, numbers={
-    f"{_UCF101}, LRCN-fc6 RGB": 68.20, f"{_UCF101}, single frame RGB": 67.37,
-    f"{_UCF101}, LRCN-fc6 RGB+flow 1/2,1/2": 80.90, f"{_UCF101}, LRCN-fc6 RGB+flow 1/3,2/3": 82.34,
-    "LSTM hidden units, RGB (thesis §4.3)": 256,
-})
 def lrcn_activity_rgb(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), lstm_units=256, trunk="hybrid",
                       width=1, unroll=None):
     """LRCN-fc6 on RGB clips: shared CNN per frame, fc6 into a 256-unit LSTM, logits at every step.
@@ -192,10 +148,6 @@ def lrcn_activity_rgb(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), l
     return _lrcn("lrcn_activity_rgb", num_classes, input_shape, lstm_units, trunk, width, unroll)
 
 
-@_card("lrcn_activity_flow", flow=True, lstm=True, numbers={
-    f"{_UCF101}, LRCN-fc6 flow": 77.28, f"{_UCF101}, single frame flow": 74.37,
-    "LSTM hidden units, flow (thesis §4.3; 1024 vs 256: +1.7%)": 1024,
-})
 def lrcn_activity_flow(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), lstm_units=1024, trunk="hybrid",
                        width=1, unroll=None):
     """LRCN-fc6 on optical-flow clips: as `lrcn_activity_rgb` with a 1024-unit LSTM.
@@ -215,7 +167,6 @@ def lrcn_activity_flow(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), 
     return _lrcn("lrcn_activity_flow", num_classes, input_shape, lstm_units, trunk, width, unroll)
 
 
-@_card("lrcn_singleframe_rgb", flow=False, lstm=False, numbers={f"{_UCF101}, single frame RGB": 67.37})
 def lrcn_singleframe_rgb(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), trunk="hybrid", width=1):
     """Single-frame baseline on RGB: each frame classified alone (fc6, fc7, fc8-ucf), logits per frame.
 
@@ -231,7 +182,6 @@ def lrcn_singleframe_rgb(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3)
     return _single_frame("lrcn_singleframe_rgb", num_classes, input_shape, trunk, width)
 
 
-@_card("lrcn_singleframe_flow", flow=True, lstm=False, numbers={f"{_UCF101}, single frame flow": 74.37})
 def lrcn_singleframe_flow(num_classes=101, input_shape=(CLIP_FRAMES, 227, 227, 3), trunk="hybrid", width=1):
     """Single-frame baseline on optical flow: each flow image classified alone, logits per frame.
 

@@ -32,16 +32,15 @@ import keras
 
 from zoo.errors import ConfigError
 from zoo.models.alexnet.alexnet import caffenet
-from zoo.models.lrcn.activity import PAPER, caffe_lstm, clone_layers
+from zoo.models.lrcn.activity import caffe_lstm, clone_layers
 from zoo.models.lrcn.layers import RepeatOverTime
-from zoo.models.vgg.vgg import vgg_d
-from zoo.registry import InputContract, register
+from zoo.models.vgg.vgg import vgg16
 
 COCO_VOCABULARY = 8801  # lrcn.prototxt: Embed input_dim and predict num_output
 HIDDEN = 1000  # "each with 1000 hidden units" (thesis §4.4); lrcn.prototxt num_output 1000
 INIT = 0.08  # lrcn.prototxt: uniform ±0.08 for embedding, LSTMs and predict
 
-_ENCODERS = {"caffenet": (caffenet, (227, 227, 3)), "vgg16": (vgg_d, (224, 224, 3))}
+_ENCODERS = {"caffenet": (caffenet, (227, 227, 3)), "vgg16": (vgg16, (224, 224, 3))}
 
 
 def image_encoder(image, encoder, *, input_shape, width, trainable):
@@ -99,29 +98,6 @@ def _captioner(name, *, layers, factored, vocab_size, encoder, input_shape, free
     return keras.Model([image, words], logits, name=name)
 
 
-# lrcn.prototxt's data layer and captioner.py subtract the BGR mean values (104, 117, 123).
-_IMAGE = InputContract(shape=(227, 227, 3), mean=(104.0, 117.0, 123.0), name="image", note="VGG16 encoder: 224x224")
-WORDS_CONTRACT = InputContract(shape=(None,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="words",
-                               sources=("caption",), note="[<eos>, w1 .. wn] padded with 0, ids below vocab_size")
-_CONTRACT = InputContract(
-    shape=(227, 227, 3), mean=(104.0, 117.0, 123.0), streams=(_IMAGE, WORDS_CONTRACT),
-    note="second input `words` (T,) int32: [<eos>, w1 .. wn] padded with 0; VGG16 encoder: 224x224",
-)
-_SMALL = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
-_T46 = "COCO 2014 val, greedy (beam 1), CaffeNet not fine-tuned: B4 / CIDEr-D / METEOR / ROUGE-L (thesis Table 4.6)"
-_T45 = "COCO 1k-image val subset, CaffeNet not fine-tuned, caption->image R@1 / R@5 / R@10 / Med r (Table 4.5)"
-
-
-def _card(name, numbers):
-    return register(
-        name, family="lrcn", paper=PAPER, task="captioning",
-        section="§4.4 (image description), Fig. 4.4, Tables 4.4-4.7; BVLC/caffe examples/coco_caption/lrcn.prototxt",
-        input_contract=_CONTRACT, paper_numbers=numbers, head_layers=("embedding", "predict"),
-        default_num_classes=None, test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
-    )
-
-
-@_card("lrcn1u", {_T46: "0.231 / 0.661 / 0.209 / 0.480", _T45: "25.2 / 56.2 / 70.8 / 4"})
 def lrcn1u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
            hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
     """LRCN1u: one LSTM reading [word embedding ; image fc8] at every step (thesis §4.4, Fig. 4.4).
@@ -133,7 +109,6 @@ def lrcn1u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, fre
                       embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
 
 
-@_card("lrcn2u", {_T46: "0.230 / 0.682 / 0.212 / 0.480", _T45: "23.4 / 54.8 / 69.3 / 5"})
 def lrcn2u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
            hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
     """LRCN2u: two stacked LSTMs, the image fc8 with the word into the first (thesis §4.4, unfactored).
@@ -145,13 +120,6 @@ def lrcn2u(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, fre
                       embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
 
 
-@_card("lrcn2f", {
-    _T46: "0.224 / 0.674 / 0.210 / 0.477", _T45: "25.0 / 56.2 / 70.6 / 4",
-    "COCO 2014 val, VGGNet FT, sampling N=100 T=1.5: B4 / CIDEr-D / METEOR / ROUGE-L (Table 4.6)":
-        "0.300 / 0.896 / 0.242 / 0.524",
-    "COCO 2014 test (challenge server), LRCN (sample): CIDEr-D / METEOR (Table 4.7)": "0.934 / 0.335",
-    "Flickr30k image->caption R@1 / R@5 / R@10 / Med r (Table 4.4)": "23.6 / 46.6 / 58.3 / 7",
-})
 def lrcn2f(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, rnn="lstm",
            hidden=HIDDEN, embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
     """LRCN2f: two LSTMs, factored: lstm1 sees only words, lstm2 sees [h1 ; image fc8] (thesis §4.4).

@@ -19,7 +19,8 @@ Keras LSTM started from a zero state on each clip or caption computes the same t
 
 Importing this module registers the conversion with the Caffe importer and writer
 (`register_layer_converter` / `register_layer_exporter`), so `zoo.get(name, weights=
-"x.caffemodel")` loads LRCN files and `keras_to_caffe` writes them; zoo.models.lrcn imports it.
+"x.caffemodel")` loads LRCN files and `keras_to_caffe` writes them; `ModelCard.builder` imports
+it with the first LRCN builder it resolves (zoo.registry).
 """
 
 from __future__ import annotations

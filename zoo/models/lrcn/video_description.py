@@ -26,39 +26,14 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ConfigError
-from zoo.models.lrcn.activity import PAPER
+from zoo.models.lrcn.cards import CRF_SLOTS
 from zoo.models.lrcn.captioning import HIDDEN, INIT, recurrent_layer, word_decoder
 from zoo.models.lrcn.layers import SlotOneHot
-from zoo.registry import InputContract, register
 
 ARCHITECTURES = ("a", "b", "c")
-_SLOTS = (100, 100, 100, 100)  # placeholder label counts of activity, tool, object, location
-_SMALL = {"architecture": "c", "slot_sizes": (3, 4, 5, 2), "vocab_size": 30, "hidden": 16, "embed_dim": 8,
-          "max_words": 5}
 
 
-def _contract(architecture, slot_sizes):
-    if architecture == "c":
-        return InputContract(shape=(sum(slot_sizes),), kind="vector", channel_order=None, mean=None,
-                             note="CRF probabilities of each slot, concatenated; second input `words` (T,) int32")
-    return InputContract(shape=(len(slot_sizes),), dtype="int32", kind="tokens", channel_order=None, mean=None,
-                         note="CRF MAP label per slot; second input `words` (T,) int32")
-
-
-@register(
-    "lrcn_video_description", family="lrcn", paper=PAPER, task="captioning",
-    section="§4.5 (video description), Fig. 4.5 (a)-(c), Table 4.9",
-    input_contract=_contract("c", _SLOTS), head_layers=("embedding", "predict"),
-    paper_numbers={
-        "TACoS multilevel BLEU-4 %, (a) LSTM encoder-decoder on CRF max (Table 4.9)": 25.3,
-        "TACoS multilevel BLEU-4 %, (b) LSTM decoder on CRF max (Table 4.9)": 27.4,
-        "TACoS multilevel BLEU-4 %, (c) LSTM decoder on CRF probabilities (Table 4.9)": 28.8,
-        "TACoS multilevel BLEU-4 %, SMT on CRF prob, Rohrbach et al. 2014 (Table 4.9)": 26.9,
-        "TACoS multilevel video/sentence pairs (§4.5)": 44762,
-    },
-    test_kwargs=_SMALL, test_input_shape=(sum(_SMALL["slot_sizes"]),),
-)
-def lrcn_video_description(architecture="c", slot_sizes=_SLOTS, vocab_size=1000, hidden=HIDDEN, embed_dim=HIDDEN,
+def lrcn_video_description(architecture="c", slot_sizes=CRF_SLOTS, vocab_size=1000, hidden=HIDDEN, embed_dim=HIDDEN,
                            max_words=None, unroll=False):
     """LRCN video description from CRF outputs, architectures (a), (b), (c) of thesis §4.5, Fig. 4.5.
 

@@ -1,3 +1,1 @@
-"""Multi-layer perceptrons."""
-
-from zoo.models.mlp import mlp  # noqa: F401  (registers the builder)
+"""Multi-layer perceptrons: cards in `cards.py`, the builder in `mlp.py`."""

@@ -6,19 +6,8 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ConfigError
-from zoo.registry import InputContract, register
 
 
-@register(
-    "mlp", family="mlp", task="classification",
-    paper="Rumelhart, Hinton, Williams 1986 (back-propagation), as presented in Laptev's CNN slides",
-    section="Laptev slides §A.2 (Perceptron / multi-layer neural networks)",
-    input_contract=InputContract(
-        shape=(28, 28, 1), channel_order=None, mean=None, std=(255.0,), note="grayscale scaled to [0, 1]"
-    ),
-    head_layers=("output",), default_num_classes=10,
-    test_kwargs={"num_classes": 4, "hidden_sizes": (16,), "input_shape": (8, 8, 1)}, test_input_shape=(8, 8, 1),
-)
 def mlp(
     num_classes=10, input_shape=(28, 28, 1), hidden_sizes=(300, 100), activation="sigmoid", classifier_activation=None
 ):

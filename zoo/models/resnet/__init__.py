@@ -1,3 +1,1 @@
-"""Residual networks (He et al. 2016) and their plain twins."""
-
-from zoo.models.resnet import resnet  # noqa: F401  (registers the builders)
+"""Residual networks (He et al. 2016) and their plain twins: cards in `cards.py`, builders in `resnet.py`."""

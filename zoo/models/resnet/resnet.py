@@ -26,16 +26,7 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ConfigError
-from zoo.registry import InputContract, WeightsSpec, register
 
-# keras.applications.imagenet_utils.preprocess_input(mode="caffe").
-KERAS_CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
-_CONTRACT = InputContract(
-    shape=(224, 224, 3), mean=KERAS_CAFFE_BGR_MEAN,
-    note="keras.applications 'caffe' mode: BGR, mean subtracted, not scaled",
-)
-_PAPER = "He, Zhang, Ren, Sun 2016, Deep Residual Learning for Image Recognition (CVPR)"
-_SMALL = {"num_classes": 10, "width": 16, "input_shape": (64, 64, 3)}
 BN_EPSILON = 1.001e-5  # keras.applications' value
 
 
@@ -100,89 +91,94 @@ def build_resnet(name, blocks, *, bottleneck, residual=True, num_classes=1000, i
     return keras.Model(inputs, x, name=name)
 
 
-_DOC_ARGS = """
-    Args:
-        num_classes: size of the `predictions` layer.
-        input_shape: (H, W, 3) in keras.applications 'caffe' mode; 224×224 in the paper.
-        include_top: False ends at the last block's output (conv5_block*_out).
-        width: divides every layer's width (small test configurations).
-        conv_bias: give convolutions a bias, as keras.applications does (to load its weights).
-        classifier_activation: None for logits, or e.g. "softmax" (keras.applications' output).
-"""
-
-_SPECS = {
-    # name: (blocks per stage, bottleneck, residual, trainable parameters with 1000 classes)
-    "resnet18": ((2, 2, 2, 2), False, True, 11_689_512),
-    "resnet34": ((3, 4, 6, 3), False, True, 21_797_672),
-    "resnet50": ((3, 4, 6, 3), True, True, 25_557_032),
-    "resnet101": ((3, 4, 23, 3), True, True, 44_549_160),
-    "resnet152": ((3, 8, 36, 3), True, True, 60_192_808),
-    "plainnet18": ((2, 2, 2, 2), False, False, None),
-    "plainnet34": ((3, 4, 6, 3), False, False, None),
-}
-
-_KERAS_RESNET = "https://storage.googleapis.com/tensorflow/keras-applications/resnet"
+# The builders: Table 1's columns. Arguments (the same for all):
+#   num_classes: size of the `predictions` layer.
+#   input_shape: (H, W, 3) in keras.applications 'caffe' mode; 224x224 in the paper.
+#   include_top: False ends at the last block's output (conv5_block*_out).
+#   width: divides every layer's width (small test configurations).
+#   conv_bias: give convolutions a bias, as keras.applications does (to load its weights).
+#   classifier_activation: None for logits, or e.g. "softmax" (keras.applications' output).
 
 
-def _keras_weights(name, tag, md5, suffix, metrics):
-    """keras.applications' ImageNet weights (resnet.py: BASE_WEIGHTS_PATH and WEIGHTS_HASHES, md5)."""
-    return WeightsSpec(
-        tag=tag, aliases=("imagenet",) if tag == "keras_imagenet" else (),
-        url=f"{_KERAS_RESNET}/{name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5", file_hash=md5,
-        hash_algorithm="md5", format="keras_applications_h5", num_classes=1000 if not suffix else None,
-        source=("keras.applications (resnet.py: BASE_WEIGHTS_PATH, WEIGHTS_HASHES), ported from Kaiming He's Caffe "
-                "release; with conv biases, folded into BatchNormalization unless built with conv_bias=True"),
-        license=("MIT: 'The ResNet50 weights are ported from the ones released by Kaiming He under the MIT license' "
-                 "(fchollet/deep-learning-models README)"),
-        preprocessing=_CONTRACT, metrics=metrics,
-    )
+def resnet18(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+             classifier_activation=None):
+    """18-layer residual network, stages of 2/2/2/2 basic blocks.
+
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3.
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("resnet18", (2, 2, 2, 2), bottleneck=False, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
 
 
-# keras.io/api/applications table: 224x224 single center crop on ILSVRC-2012 val.
-_WEIGHTS = {
-    "resnet50": (
-        _keras_weights("resnet50", "keras_imagenet", "2cb95161c43110f7111970584f804107", "", {
-            "ILSVRC-2012 val, 224x224 single center crop (released: keras.io/api/applications table)":
-                {"top1_accuracy_%": 74.9, "top5_accuracy_%": 92.1},
-        }),
-        # No classifier: build with include_top=False.
-        _keras_weights("resnet50", "keras_imagenet_notop", "4d473c1dd8becc155b73f8504c6f6626", "_notop", {}),
-    ),
-}
+def resnet34(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+             classifier_activation=None):
+    """34-layer residual network, stages of 3/4/6/3 basic blocks.
 
-_PAPER_NUMBERS = {
-    "resnet152": {
-        "ILSVRC top-5 error %, '152 layers' (Oquab thesis §2 overview)": 4,
-        "ILSVRC-2015 test top-5 error % of an ensemble of residual nets (He et al. 2016, abstract)": 3.57,
-    },
-}
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3.
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("resnet34", (3, 4, 6, 3), bottleneck=False, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
 
 
-def _register(name):
-    blocks, bottleneck, residual, _ = _SPECS[name]
-    depth = name.removeprefix("resnet").removeprefix("plainnet")
-    kind = "residual" if residual else "plain (no shortcuts, the paper's baseline)"
-    section = "§3.3–§4.1, Table 1, Fig. 3" + ("" if residual else " (plain networks)")
+def resnet50(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+             classifier_activation=None):
+    """50-layer residual network, stages of 3/4/6/3 bottleneck blocks.
 
-    def builder(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
-                classifier_activation=None):
-        return build_resnet(name, blocks, bottleneck=bottleneck, residual=residual, num_classes=num_classes,
-                            input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
-                            classifier_activation=classifier_activation)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"{depth}-layer {kind} network, stages of {'/'.join(map(str, blocks))} "
-        f"{'bottleneck' if bottleneck else 'basic'} blocks.\n\n    {_PAPER}, {section}.\n" + _DOC_ARGS
-    )
-    register(
-        name, family="resnet", task="classification", paper=_PAPER, section=section, input_contract=_CONTRACT,
-        paper_numbers=_PAPER_NUMBERS.get(name, {}), head_layers=("predictions",), default_num_classes=1000,
-        test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"], weights=_WEIGHTS.get(name, ()),
-        # resnet50 covers the bottleneck code path in the default tier; the deeper two export in the slow tier
-        slow=name in ("resnet101", "resnet152"),
-    )(builder)
-    return builder
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3.
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("resnet50", (3, 4, 6, 3), bottleneck=True, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
 
 
-resnet18, resnet34, resnet50, resnet101, resnet152, plainnet18, plainnet34 = map(_register, _SPECS)
+def resnet101(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+              classifier_activation=None):
+    """101-layer residual network, stages of 3/4/23/3 bottleneck blocks.
+
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3.
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("resnet101", (3, 4, 23, 3), bottleneck=True, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
+
+
+def resnet152(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+              classifier_activation=None):
+    """152-layer residual network, stages of 3/8/36/3 bottleneck blocks.
+
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3.
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("resnet152", (3, 8, 36, 3), bottleneck=True, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
+
+
+def plainnet18(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+               classifier_activation=None):
+    """18-layer plain network (no shortcuts: the paper's baseline), stages of 2/2/2/2 basic blocks.
+
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3 (plain networks).
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("plainnet18", (2, 2, 2, 2), bottleneck=False, residual=False, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)
+
+
+def plainnet34(num_classes=1000, input_shape=(224, 224, 3), include_top=True, width=1, conv_bias=False,
+               classifier_activation=None):
+    """34-layer plain network (no shortcuts, the paper's baseline), stages of 3/4/6/3 basic blocks.
+
+    He et al. 2016, §3.3–§4.1, Table 1, Fig. 3 (plain networks).
+    Arguments: see the comment above the builders.
+    """
+    return build_resnet("plainnet34", (3, 4, 6, 3), bottleneck=False, residual=False, num_classes=num_classes,
+                        input_shape=input_shape, include_top=include_top, width=width, conv_bias=conv_bias,
+                        classifier_activation=classifier_activation)

@@ -1,5 +1,5 @@
-"""VGG (Simonyan & Zisserman, ICLR 2015): configurations A, A-LRN, B, C, D, E."""
+"""VGG (Simonyan & Zisserman, ICLR 2015): configurations A, A-LRN, B, C, D, E.
 
-from zoo.models.vgg.vgg import CONFIGS, vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d, vgg_e, vgg_trunk
-
-__all__ = ["CONFIGS", "vgg_a", "vgg_a_lrn", "vgg_b", "vgg_c", "vgg_d", "vgg_e", "vgg_trunk"]
+Cards in `cards.py` (vgg11, vgg_a_lrn, vgg13, vgg_c, vgg16, vgg19); builders and the conv trunk
+shared with FCN in `vgg.py`.
+"""

@@ -17,7 +17,6 @@ import keras
 from zoo.errors import ConfigError
 from zoo.layers.lrn import LocalResponseNormalization
 from zoo.layers.pooling import CaffeMaxPooling2D
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, WeightsSpec, register
 
 # Table 1: per block, the (channels, kernel) of each conv. C adds a 1x1 conv to blocks 3-5.
 _B = [[(64, 3)] * 2, [(128, 3)] * 2, [(256, 3)] * 2, [(512, 3)] * 2, [(512, 3)] * 2]
@@ -84,126 +83,43 @@ def _vgg(config, name, *, num_classes, input_shape, width, classifier_activation
     return keras.Model(inputs, x, name=name)
 
 
-_PAPER = "Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015"
-_CONTRACT = InputContract(
-    shape=(224, 224, 3),
-    channel_order="BGR",
-    mean=CAFFE_BGR_MEAN,
-    note="the VGG Caffe release and keras.applications subtract (103.939, 116.779, 123.68) BGR",
-)
-_SLIDES = "Laptev CNN slides, VGG Table 1"
-
-
-def _card(name, config, layers, aliases=(), numbers=None, weights=()):
-    return register(
-        name,
-        family="vgg",
-        paper=_PAPER,
-        section=f"Sec. 2.3, Table 1, configuration {config}",
-        task="classification",
-        input_contract=_CONTRACT,
-        paper_numbers={f"weight layers ({_SLIDES})": layers, **(numbers or {})},
-        head_layers=("fc8",),
-        default_num_classes=1000,
-        aliases=aliases,
-        test_kwargs={"width": 16, "num_classes": 5},
-        test_input_shape=(224, 224, 3),
-        slow=True,
-        weights=weights,
-    )
-
-
-# The released weights of D and E. keras.applications ported the VGG team's Caffe weights; both expect
-# keras.applications' 'caffe' mode, the mean pixel the VGG release states (gist readme: "the following BGR
-# values should be subtracted: [103.939, 116.779, 123.68]").
-_VGG_MEAN_CONTRACT = InputContract(
-    shape=(224, 224, 3), channel_order="BGR", mean=(103.939, 116.779, 123.68),
-    note="keras.applications 'caffe' mode: BGR minus the VGG release's mean pixel, not scaled",
-)
-_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications"
-_KERAS_SOURCE = ("keras.applications ({}.py: WEIGHTS_PATH and the md5 file_hash passed to get_file), "
-                 "ported from the VGG release")
-_KERAS_LICENSE = ("Creative Commons Attribution: 'The VGG16 and VGG19 weights are ported from the ones released by VGG "
-                  "at Oxford under the Creative Commons Attribution License' (fchollet/deep-learning-models README)")
-_OXFORD = "http://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe"
-_OXFORD_SOURCE = ("VGG, Oxford: gist ksimonyan/{}, caffemodel_url of its readme; the readme publishes no hash, "
-                  "so the download is unverified")
-_OXFORD_LICENSE = "see http://www.robots.ox.ac.uk/~vgg/research/very_deep/ (the gist readme's license line)"
-
-
-def _keras_weights(model, top_md5, metrics):
-    """keras.applications' ImageNet weights of `model` ("vgg16" | "vgg19"), tag keras_imagenet (alias imagenet)."""
-    return WeightsSpec(
-        tag="keras_imagenet", aliases=("imagenet",),
-        url=f"{_KERAS_APPS}/{model}/{model}_weights_tf_dim_ordering_tf_kernels.h5",
-        file_hash=top_md5, hash_algorithm="md5", format="keras_applications_h5", num_classes=1000,
-        source=_KERAS_SOURCE.format(model), license=_KERAS_LICENSE, preprocessing=_VGG_MEAN_CONTRACT,
-        metrics={"ILSVRC-2012 val, 224x224 single center crop (released: keras.io/api/applications table)": metrics},
-    )
-
-
-def _oxford_weights(model, gist, metrics):
-    """The VGG team's own Caffe release (VGG_ILSVRC_16_layers / _19_layers.caffemodel), tag vgg_caffe."""
-    return WeightsSpec(
-        tag="vgg_caffe", url=f"{_OXFORD}/{model}.caffemodel", file_hash=None, format="caffemodel", num_classes=1000,
-        source=_OXFORD_SOURCE.format(gist), license=_OXFORD_LICENSE, preprocessing=_VGG_MEAN_CONTRACT,
-        metrics=metrics,
-    )
-
-
-@_card("vgg_a", "A", 11, aliases=("vgg11",))
-def vgg_a(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
+def vgg11(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration A (VGG-11): 8 conv layers, 3 FC (Simonyan & Zisserman 2015, Table 1).
 
-    Arguments as for `vgg_d`.
+    Arguments as for `vgg16`.
     """
-    return _vgg("A", "vgg_a", num_classes=num_classes, input_shape=input_shape, width=width,
+    return _vgg("A", "vgg11", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation)
 
 
-@_card("vgg_a_lrn", "A-LRN", 11)
 def vgg_a_lrn(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration A-LRN: A with Local Response Normalization after conv1_1 (Table 1).
 
-    Arguments as for `vgg_d`.
+    Arguments as for `vgg16`.
     """
     return _vgg("A", "vgg_a_lrn", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation, lrn=True)
 
 
-@_card("vgg_b", "B", 13, aliases=("vgg13",))
-def vgg_b(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
+def vgg13(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration B (VGG-13): two 3x3 convs in every block (Table 1).
 
-    Arguments as for `vgg_d`.
+    Arguments as for `vgg16`.
     """
-    return _vgg("B", "vgg_b", num_classes=num_classes, input_shape=input_shape, width=width,
+    return _vgg("B", "vgg13", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation)
 
 
-@_card("vgg_c", "C", 16)
 def vgg_c(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration C: B plus a 1x1 conv closing blocks 3-5 (Table 1).
 
-    Arguments as for `vgg_d`.
+    Arguments as for `vgg16`.
     """
     return _vgg("C", "vgg_c", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation)
 
 
-@_card(
-    "vgg_d", "D", 16, aliases=("vgg16",), numbers={"parameters (Laptev CNN slides, VGG-16 table)": "138M"},
-    weights=(
-        _keras_weights("vgg16", "64373286793e3c8b2b4e3219cbf3544b", {"top1_accuracy_%": 71.3, "top5_accuracy_%": 90.1}),
-        _oxford_weights("VGG_ILSVRC_16_layers", "211839e770f7b538e2d8", {
-            "ILSVRC-2012 val, dense single-scale evaluation at Q=384 (released: gist readme, paper Table 3)":
-                {"top5_error_%": 8.1},
-            "ILSVRC-2012 val / test, dense multi-scale evaluation (released: gist readme, paper Table 4)":
-                {"top5_error_%_val": 7.5, "top5_error_%_test": 7.4},
-        }),
-    ),
-)
-def vgg_d(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
+def vgg16(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration D (VGG-16): three 3x3 convs in blocks 3-5 (Table 1).
 
     Args (the same for every configuration):
@@ -213,21 +129,14 @@ def vgg_d(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activ
             the paper's net.
         classifier_activation: None for fc8 logits, or e.g. "softmax" for Caffe's `prob`.
     """
-    return _vgg("D", "vgg_d", num_classes=num_classes, input_shape=input_shape, width=width,
+    return _vgg("D", "vgg16", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation)
 
 
-@_card(
-    "vgg_e", "E", 19, aliases=("vgg19",),
-    weights=(
-        _keras_weights("vgg19", "cbe5617147190e668d6c5d5026f83318", {"top1_accuracy_%": 71.3, "top5_accuracy_%": 90.0}),
-        _oxford_weights("VGG_ILSVRC_19_layers", "3785162f95cd2d5fee77", {}),
-    ),
-)
-def vgg_e(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
+def vgg19(num_classes=1000, input_shape=(224, 224, 3), width=1, classifier_activation=None):
     """VGG configuration E (VGG-19): four 3x3 convs in blocks 3-5 (Table 1).
 
-    Arguments as for `vgg_d`.
+    Arguments as for `vgg16`.
     """
-    return _vgg("E", "vgg_e", num_classes=num_classes, input_shape=input_shape, width=width,
+    return _vgg("E", "vgg19", num_classes=num_classes, input_shape=input_shape, width=width,
                 classifier_activation=classifier_activation)

@@ -1,15 +1,15 @@
 """The Grid LSTM paper's synthetic experiments at a scale a 2-core CPU runs in minutes.
 
-    python -m zoo.models.grid_lstm.experiments parity     [--quick] [--out results/grid_lstm.json]
-    python -m zoo.models.grid_lstm.experiments addition   [--quick]
-    python -m zoo.models.grid_lstm.experiments memorization [--quick]
-    python -m zoo.models.grid_lstm.experiments charlm     [--quick]
-    python -m zoo.models.grid_lstm.experiments digits     [--quick]
+    python -m zoo.experiments.grid_lstm parity     [--quick] [--out results/grid_lstm.json]
+    python -m zoo.experiments.grid_lstm addition   [--quick]
+    python -m zoo.experiments.grid_lstm memorization [--quick]
+    python -m zoo.experiments.grid_lstm charlm     [--quick]
+    python -m zoo.experiments.grid_lstm digits     [--quick]
 
 Each writes its measured numbers, the configuration and the command under its own key of the
 JSON file (other keys are kept). The paper's numbers (digest §B.2) are stored beside ours under
 "paper", labelled; ours are never the paper's. Training draws fresh examples for every step from
-zoo.data.sequence_tasks (as the paper's "samples"), with Adam, and scores held-out test splits.
+zoo.data.sequence.tasks (as the paper's "samples"), with Adam, and scores held-out test splits.
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def main(argv=None):
     keras = _keras()
     t = time.time()
     result = EXPERIMENTS[args.experiment](args.quick)
-    result["command"] = "python -m zoo.models.grid_lstm.experiments " + " ".join(argv or sys.argv[1:])
+    result["command"] = "python -m zoo.experiments.grid_lstm " + " ".join(argv or sys.argv[1:])
     result["environment"] = {"backend": keras.backend.backend(), "keras": keras.__version__,
                              "python": platform.python_version(), "cpus": os.cpu_count(),
                              "total_seconds": round(time.time() - t, 1)}

@@ -1,0 +1,99 @@
+"""The small configuration of every registered model for the registry-parametrized tests
+(tests/test_models_registry.py), keyed by model name; test-only, so it lives here, not on the cards.
+
+`kwargs` go to the builder (reduced widths, fewer classes, smaller inputs: named small, never the
+paper's network); `input_shape` is the test input (None: the card's input contract); `slow` moves
+the model's export and JAX checks to the slow tier (deep nets whose code paths a shallower
+sibling already covers, and the 224x224 VGGs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Small:
+    kwargs: dict
+    input_shape: tuple | None
+    slow: bool = False
+
+
+_ALEXNET = {"num_classes": 10, "width": 16, "input_shape": (67, 67, 3)}
+_VGG = {"width": 16, "num_classes": 5}
+_FCN = {"width": 16, "num_classes": 5}
+_RESNET = {"num_classes": 10, "width": 16, "input_shape": (64, 64, 3)}
+_SEQUENCE = {"units": 8, "num_layers": 2, "input_shape": (3,)}
+_CLIP = {"num_classes": 5, "width": 16, "input_shape": (4, 67, 67, 3)}
+_CAPTIONER = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
+
+SMALL = {
+    "mlp": Small({"num_classes": 4, "hidden_sizes": (16,), "input_shape": (8, 8, 1)}, (8, 8, 1)),
+    "lenet5": Small({"num_classes": 4}, (32, 32, 1)),
+    "alexnet": Small(_ALEXNET, (67, 67, 3)),
+    "caffenet": Small(_ALEXNET, (67, 67, 3)),
+    "zfnet": Small({**_ALEXNET, "input_shape": (64, 64, 3)}, (64, 64, 3)),
+    "overfeat_fast": Small({**_ALEXNET, "input_shape": (71, 71, 3)}, (71, 71, 3)),
+    "overfeat_accurate": Small({**_ALEXNET, "input_shape": (77, 77, 3)}, (77, 77, 3)),
+    "vgg11": Small(_VGG, (224, 224, 3), slow=True),
+    "vgg_a_lrn": Small(_VGG, (224, 224, 3), slow=True),
+    "vgg13": Small(_VGG, (224, 224, 3), slow=True),
+    "vgg_c": Small(_VGG, (224, 224, 3), slow=True),
+    "vgg16": Small(_VGG, (224, 224, 3), slow=True),
+    "vgg19": Small(_VGG, (224, 224, 3), slow=True),
+    "googlenet": Small({"num_classes": 10, "width": 8, "input_shape": (96, 96, 3)}, (96, 96, 3)),
+    "resnet18": Small(_RESNET, (64, 64, 3)),
+    "resnet34": Small(_RESNET, (64, 64, 3)),
+    "resnet50": Small(_RESNET, (64, 64, 3)),
+    "resnet101": Small(_RESNET, (64, 64, 3), slow=True),
+    "resnet152": Small(_RESNET, (64, 64, 3), slow=True),
+    "plainnet18": Small(_RESNET, (64, 64, 3)),
+    "plainnet34": Small(_RESNET, (64, 64, 3)),
+    # FCN: export and JAX parity in the slow tier, except for the nets with code paths no sibling has
+    # (odd 63x63 upsampling, 4-channel input, two outputs)
+    "fcn32s": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn16s": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn8s": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn8s_atonce": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn32s_fixed": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn_alexnet": Small(_FCN, (64, 64, 3)),
+    "fcn_googlenet": Small({"width": 8, "num_classes": 5}, (64, 64, 3), slow=True),
+    "fcn32s_rgbd": Small(_FCN, (64, 64, 4)),
+    "fcn32s_hha": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn32s_rgbhha": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn16s_rgbhha": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn16s_siftflow": Small(_FCN, (64, 64, 3)),
+    "fcn32s_context": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn16s_context": Small(_FCN, (64, 64, 3), slow=True),
+    "fcn8s_context": Small(_FCN, (64, 64, 3), slow=True),
+    "grid_lstm_parity": Small({"input_shape": (8,), "units": 8, "num_layers": 3}, (8,)),
+    "grid_lstm_addition": Small(_SEQUENCE, (3,)),
+    "grid_lstm_memorization": Small(_SEQUENCE, (3,)),
+    "grid_lstm_charlm": Small({**_SEQUENCE, "num_classes": 12}, (3,)),
+    "grid_lstm_mnist": Small({"input_shape": (4, 4, 1), "patch_size": 2, "units": 6, "num_layers": 1, "fc_units": 8},
+                             (4, 4, 1)),
+    "grid_lstm_translation": Small({"num_classes": 12, "input_shape": (4,), "source_length": 2, "units": 6,
+                                    "num_layers": 1}, (4,)),
+    "lrcn_activity_rgb": Small({**_CLIP, "lstm_units": 8}, (4, 67, 67, 3)),
+    "lrcn_activity_flow": Small({**_CLIP, "lstm_units": 8}, (4, 67, 67, 3)),
+    "lrcn_singleframe_rgb": Small(_CLIP, (4, 67, 67, 3)),
+    "lrcn_singleframe_flow": Small(_CLIP, (4, 67, 67, 3)),
+    "lrcn1u": Small(_CAPTIONER, (67, 67, 3)),
+    "lrcn2u": Small(_CAPTIONER, (67, 67, 3)),
+    "lrcn2f": Small(_CAPTIONER, (67, 67, 3)),
+    "lrcn_video_description": Small({"architecture": "c", "slot_sizes": (3, 4, 5, 2), "vocab_size": 30, "hidden": 16,
+                                     "embed_dim": 8, "max_words": 5}, (14,)),
+    # the tests' tiny models (tests/tiny_models.py)
+    "test/tiny_segmenter": Small({}, (16, 16, 3)),
+    "test/tiny_classifier": Small({}, (16, 16, 3)),
+}
+
+# Models whose stated parameter counts are checked at full size in the default tier: the ones that
+# build in a few seconds on 2 cores (measured: under 7 s each with pytest --durations), one or more
+# per kind of counting: dense and conv layers, BatchNormalization's non-trainable statistics
+# (resnet18), the Grid LSTM block, the captioning decoder, the tiny models. The slow tier checks every
+# card; tests/models/ asserts the classic nets' paper counts at full size in the default tier anyway.
+COUNTED_IN_DEFAULT_TIER = {
+    "mlp", "lenet5", "resnet18", "grid_lstm_memorization", "grid_lstm_mnist", "grid_lstm_translation",
+    "lrcn_video_description", "test/tiny_segmenter", "test/tiny_classifier",
+}

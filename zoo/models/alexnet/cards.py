@@ -1,0 +1,109 @@
+"""Cards of the AlexNet-era classifiers and their released weights (metadata only, no Keras).
+
+Builders: `zoo.models.alexnet.alexnet` (BVLC AlexNet, CaffeNet, ZFNet) and
+`zoo.models.alexnet.overfeat` (OverFeat fast and accurate).
+"""
+
+from zoo.registry import CAFFE_BGR_MEAN, InputContract, WeightsSpec, register
+
+BVLC_CONTRACT = InputContract(
+    shape=(227, 227, 3), note="Caffe: 227x227 crop of the 256x256 image, ILSVRC-2012 mean subtracted"
+)
+
+
+def _bvlc_weights(model, sha1, top1, top5, trainer):
+    """The BVLC release `model`.caffemodel (BVLC/caffe models/<model>/readme.md: caffemodel_url, sha1, numbers)."""
+    return WeightsSpec(
+        tag="bvlc", url=f"http://dl.caffe.berkeleyvision.org/{model}.caffemodel", file_hash=sha1,
+        hash_algorithm="sha1", format="caffemodel", num_classes=1000,
+        source=f"BVLC (trained by {trainer}); BVLC/caffe models/{model}/readme.md",
+        license="unrestricted use (readme); the ImageNet terms of access apply to the training data",
+        # Trained on the mean image (ilsvrc_2012_mean.binaryproto); its per-channel average is subtracted here.
+        preprocessing=BVLC_CONTRACT,
+        metrics={"ILSVRC-2012 val, single center crop (released: BVLC readme)": {"top1_accuracy_%": top1,
+                                                                                 "top5_accuracy_%": top5}},
+    )
+
+
+_ALEXNET_NUMBERS = {
+    "ILSVRC-2012 top-5 error %, Krizhevsky et al. 2012 (Laptev slides §A.6)": 16.4,
+    "ILSVRC-2012 top-5 error % of the next best, non-convnet entry (slides §A.6)": 26.2,
+    "parameters (slides §A.6)": "~60M",
+    "released bvlc_alexnet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)": "57.1 / 80.2",
+}
+
+register(
+    "alexnet", builder="zoo.models.alexnet.alexnet:alexnet", family="alexnet", task="classification",
+    paper="Krizhevsky, Sutskever, Hinton 2012, ImageNet Classification with Deep Convolutional Neural Networks",
+    section="§3 (architecture); BVLC/caffe models/bvlc_alexnet/deploy.prototxt",
+    input_contract=BVLC_CONTRACT, paper_numbers=_ALEXNET_NUMBERS, head_layers=("fc8",),
+    default_num_classes=1000, parameters={"total": 60_965_224, "trainable": 60_965_224},
+    weights=(_bvlc_weights("bvlc_alexnet", "9116a64c0fbe4459d18f4bb6b56d647b63920377", 57.1, 80.2, "Evan Shelhamer"),),
+)
+
+register(
+    "caffenet", builder="zoo.models.alexnet.alexnet:caffenet", family="alexnet", task="classification",
+    paper="Jia et al. 2014 (Caffe) bvlc_reference_caffenet; Donahue et al. 2014 (DeCAF)",
+    section="Donahue thesis §0.2/§4.3; BVLC/caffe models/bvlc_reference_caffenet/deploy.prototxt",
+    input_contract=BVLC_CONTRACT, head_layers=("fc8",), default_num_classes=1000,
+    paper_numbers={
+        "released bvlc_reference_caffenet, ILSVRC-2012 val center crop top-1 / top-5 accuracy % (BVLC readme)":
+            "57.4 / 80.4",
+        "center-crop top-1 accuracy % (Donahue thesis §4.3)": 57.4,
+        "pool5 receptive field / stride in pixels (Long thesis Table 2.1; Donahue thesis §3.1.6.1)": "195 / 32",
+        "pool5 features (Donahue thesis §3.1.6.1)": "6x6x256 = 9216",
+    },
+    parameters={"total": 60_965_224, "trainable": 60_965_224},
+    weights=(
+        _bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
+                      "Jeff Donahue"),
+    ),
+)
+
+register(
+    "zfnet", builder="zoo.models.alexnet.alexnet:zfnet", family="alexnet", task="classification",
+    paper="Zeiler & Fergus 2014, Visualizing and Understanding Convolutional Networks",
+    section="§3, Fig. 3 (quoted in Laptev slides §A.6)",
+    input_contract=InputContract(shape=(224, 224, 3), note="224x224 crop, BGR minus the ILSVRC mean"),
+    head_layers=("fc8",), default_num_classes=1000,
+    paper_numbers={
+        "layer 1: filters, size / stride (Fig. 3)": "96, 7x7 / 2",
+        "layer 1 output after pooling (Fig. 3)": "55x55x96",
+        "fc6 input (Fig. 3)": "6*6*256 = 9216",
+    },
+    parameters={"total": 62_357_608, "trainable": 62_357_608},
+)
+
+_OVERFEAT = (
+    "Sermanet, Eigen, Zhang, Mathieu, Fergus, LeCun 2014, OverFeat: Integrated Recognition, Localization and "
+    "Detection using Convolutional Networks (ICLR)"
+)
+
+
+def _overfeat_contract(size):
+    # No OverFeat weights are registered: this is the zoo's choice for training from scratch.
+    return InputContract(
+        shape=(size, size, 3), channel_order="RGB", mean=CAFFE_BGR_MEAN[::-1],
+        note="zoo choice for training from scratch; OverFeat's released normalisation is not used",
+    )
+
+
+register(
+    "overfeat_fast", builder="zoo.models.alexnet.overfeat:overfeat_fast", family="alexnet", task="classification",
+    paper=_OVERFEAT, section="§3.1, Table 1 (fast model)",
+    input_contract=_overfeat_contract(231), head_layers=("fc8",), default_num_classes=1000,
+    paper_numbers={"layer sizes (Table 1)": "conv 96/256/512/1024/1024, fc 3072/4096/1000, input 231x231"},
+    parameters={"total": 145_920_872, "trainable": 145_920_872},
+)
+
+register(
+    "overfeat_accurate", builder="zoo.models.alexnet.overfeat:overfeat_accurate", family="alexnet",
+    task="classification", paper=_OVERFEAT, section="§3.1, Table 3 (accurate model)",
+    input_contract=_overfeat_contract(221), head_layers=("fc9",), default_num_classes=1000,
+    paper_numbers={
+        "layer sizes (Table 3)": "conv 96/256/512/512/1024/1024, fc 4096/4096/1000, input 221x221",
+        "ILSVRC top-5 error %, '9 layers' (Oquab thesis §2 overview)": 13,
+        "global stride in pixels (Oquab thesis §4.2)": 36,
+    },
+    parameters={"total": 144_656_488, "trainable": 144_656_488},
+)
