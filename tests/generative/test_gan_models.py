@@ -1,0 +1,88 @@
+"""DCGAN (Oquab thesis App. C) and BiGAN MLP (Donahue thesis App. 5.5.3.1): parameter counts derived
+by hand from the papers' layer sizes, shapes, the two discriminator variants, parameter-free BN and
+D's conditioning on z."""
+
+import numpy as np
+import pytest
+
+import keras
+
+from zoo import registry
+from zoo.models.bigan import bigan
+from zoo.models.dcgan import dcgan
+
+
+def _count(model, trainable=None):
+    weights = model.weights if trainable is None else (model.trainable_weights if trainable else model.non_trainable_weights)
+    return sum(int(np.prod(w.shape)) for w in weights)
+
+
+@pytest.mark.parametrize("gf", [32, 64, 96])
+def test_generator_parameters_and_shapes(gf):
+    g = dcgan.dcgan_generator(gf)
+    # 4x4 deconvolutions without bias: 100 -> 8gf -> 4gf -> 2gf -> gf -> 3
+    kernels = 16 * (100 * 8 * gf + 8 * gf * 4 * gf + 4 * gf * 2 * gf + 2 * gf * gf + gf * 3)
+    bn = (8 + 4 + 2 + 1) * gf  # channels with BN: gamma, beta trainable; moving mean, variance not
+    assert _count(g, True) == kernels + 2 * bn and _count(g, False) == 2 * bn
+    sizes = [g.get_layer(f"dc{i}").output.shape[1:] for i in range(1, 6)]
+    assert sizes == [(4, 4, 8 * gf), (8, 8, 4 * gf), (16, 16, 2 * gf), (32, 32, gf), (64, 64, 3)]
+    if gf == 64:
+        assert _count(g) == registry.card("dcgan_generator").parameters["total"] == 3_578_624
+
+
+@pytest.mark.parametrize("df", [32, 64, 96])
+def test_discriminator_variants(df):
+    torch_d = dcgan.dcgan_discriminator(df)
+    kernels = 16 * (3 * df + df * 2 * df + 2 * df * 4 * df + 4 * df * 8 * df + 8 * df)
+    assert _count(torch_d, True) == kernels + 2 * 14 * df  # BN on c2..c4 only
+    printed = dcgan.dcgan_discriminator(df, variant="appendix")
+    assert _count(printed, True) == kernels + 2 * 15 * df  # BN on c1 too, as printed
+    assert [torch_d.get_layer(f"c{i}").output.shape[1] for i in range(1, 6)] == [32, 16, 8, 4, 1]
+    assert any(isinstance(lay, keras.layers.LeakyReLU) for lay in torch_d.layers)
+    assert not any(isinstance(lay, keras.layers.LeakyReLU) for lay in printed.layers)
+    assert "c1_bn" in [lay.name for lay in printed.layers] and "c1_bn" not in [lay.name for lay in torch_d.layers]
+    if df == 64:
+        assert _count(torch_d) == registry.card("dcgan_discriminator").parameters["total"] == 2_767_360
+
+
+def test_dcgan_pair_is_what_the_adversarial_step_trains():
+    from zoo.training.steps.adversarial import sub_models
+
+    pair = dcgan.dcgan(8, 8)
+    assert sorted(sub_models(pair)) == ["discriminator", "generator"]
+    out = pair({"image": np.zeros((2, 64, 64, 3), "float32"), "noise": np.ones((2, 100), "float32")})
+    assert out["generated"].shape == (2, 64, 64, 3) and out["real"].shape == (2, 1) and out["fake"].shape == (2, 1)
+    assert np.abs(np.asarray(out["generated"])).max() <= 1
+    with pytest.raises(Exception, match="variant"):
+        dcgan.dcgan_discriminator(8, variant="lua")
+
+
+def test_bigan_mlp_parameters_by_hand():
+    model = bigan.bigan_mlp()
+    x, z, h = 784, 50, 1024
+    # E: fc1 784x1024 + b, fc2 1024x1024 (no bias, parameter-free BN follows), fc3 1024x50 + b
+    assert _count(model.get_layer("encoder"), True) == x * h + h + h * h + h * z + z == 1_903_666
+    # G: fc1 50x1024 + b, fc2 1024x1024, fc3 1024x784 + b
+    assert _count(model.get_layer("generator"), True) == z * h + h + h * h + h * x + x == 1_904_400
+    # D: fc1 784x1024 + b, fc2 1024x1024, fc3 1024x1 + b, and z -> 1024, 1024, 1 projections
+    assert _count(model.get_layer("discriminator"), True) == x * h + h + h * h + h + 1 + z * (2 * h + 1) == 1_955_891
+    # parameter-free BN: only moving mean and variance (1024 each) in each network
+    for name in ("encoder", "generator", "discriminator"):
+        bn = model.get_layer(name).get_layer("bn2")
+        assert not bn.trainable_weights and _count(bn) == 2 * h
+    assert _count(model) == registry.card("bigan_mlp").parameters["total"]
+
+
+def test_bigan_mlp_activations_and_z_conditioning():
+    model = bigan.bigan_mlp(hidden=16, latent_dim=5)
+    enc, gen, disc = (model.get_layer(n) for n in ("encoder", "generator", "discriminator"))
+    assert enc.get_layer("act1").negative_slope == pytest.approx(0.2)
+    assert disc.get_layer("act2").negative_slope == pytest.approx(0.2)
+    assert isinstance(gen.get_layer("act1"), keras.layers.ReLU)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (4, 28, 28, 1)).astype("float32")
+    z1, z2 = rng.uniform(-1, 1, (2, 4, 5)).astype("float32")
+    assert not np.allclose(disc([x, z1]), disc([x, z2]))  # D sees z at each layer
+    plain = bigan.bigan_mlp(hidden=16, latent_dim=5, joint=False).get_layer("discriminator")
+    assert len(plain.inputs) == 1
+    assert gen(z1).shape == (4, 28, 28, 1)
