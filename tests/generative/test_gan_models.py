@@ -86,3 +86,19 @@ def test_bigan_mlp_activations_and_z_conditioning():
     plain = bigan.bigan_mlp(hidden=16, latent_dim=5, joint=False).get_layer("discriminator")
     assert len(plain.inputs) == 1
     assert gen(z1).shape == (4, 28, 28, 1)
+
+
+@pytest.mark.slow  # about 2.5 min on 2 shared cores (graph tracing of the pair); the step itself is covered fast
+def test_dcgan_recipe_runs_on_the_shapes_standin(tmp_path):
+    from pathlib import Path
+
+    from zoo.training import recipes, runner
+
+    path = Path(__file__).resolve().parents[2] / "recipes/dcgan/dcgan_shapes.toml"
+    recipe = recipes.load(str(path), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2",
+                                      "model.options.gf=4", "model.options.df=4", "data.global_batch_size=8",
+                                      "data.options.num_examples=32", "data.eval_split=''"])
+    res = runner.train(recipe, tmp_path / "run")
+    samples = res.model.get_layer("generator")(np.random.default_rng(0).standard_normal((3, 100)).astype("float32"))
+    assert samples.shape == (3, 64, 64, 3) and np.isfinite(np.asarray(samples)).all()
+    assert (tmp_path / "run" / "final.weights.h5").exists()
