@@ -102,3 +102,48 @@ def test_dcgan_recipe_runs_on_the_shapes_standin(tmp_path):
     samples = res.model.get_layer("generator")(np.random.default_rng(0).standard_normal((3, 100)).astype("float32"))
     assert samples.shape == (3, 64, 64, 3) and np.isfinite(np.asarray(samples)).all()
     assert (tmp_path / "run" / "final.weights.h5").exists()
+
+
+def test_bigan_alexnet_parameters_shapes_and_initialisation():
+    from zoo.models.bigan import bigan_alexnet
+
+    keras.utils.set_random_seed(0)
+    model = bigan_alexnet.bigan_alexnet()
+    enc, gen, disc = (model.get_layer(n) for n in ("encoder", "generator", "discriminator"))
+    # E: conv1 11x11x3x96, conv2 5x5x48x256 (2 groups), conv3 3x3x256x384, conv4 3x3x192x384, conv5 3x3x192x256,
+    # no conv bias (BN follows), BN gamma/beta on 1376 channels, fc_z 2304x200 + 200
+    assert _count(enc, True) == 34_848 + 307_200 + 884_736 + 663_552 + 442_368 + 2 * 1376 + 461_000
+    # G: fc 200 x 4*4*1024, BN 1024, deconv 5x5 1024->512->256->128 (BN) ->3 (+ bias)
+    assert _count(gen, True) == 3_276_800 + 13_107_200 + 3_276_800 + 819_200 + 9_600 + 3 + 2 * 1920
+    # D: conv 5x5 3->128 (+bias) ->256->512->1024 (BN on the last three), z projections 200 x (128+256+512+1024+1),
+    # logit 4*4*1024 + 1
+    assert _count(disc, True) == 9_600 + 128 + 819_200 + 3_276_800 + 13_107_200 + 2 * 1792 + 200 * 1921 + 16_385
+    assert _count(model) == registry.card("bigan_alexnet").parameters["total"]
+    assert enc.get_layer("conv5").output.shape[1:] == (3, 3, 256)
+    assert not any("norm" in lay.name or "lrn" in lay.name.lower() for lay in enc.layers)
+    assert all(f"conv{i}_bn" in [lay.name for lay in enc.layers] for i in range(1, 6))
+    assert np.std(np.asarray(disc.get_layer("z_proj3").kernel)) == pytest.approx(0.5, rel=0.05)
+    assert np.std(np.asarray(disc.get_layer("conv3").kernel)) == pytest.approx(0.02, rel=0.05)
+    assert gen.output.shape[1:] == (64, 64, 3)
+    big = bigan_alexnet.bigan_alexnet(encoder_size=112, gf=4, df=4, latent_dim=6)
+    assert big.get_layer("encoder").get_layer("conv5").output.shape[1:] == (6, 6, 256)
+    assert big.get_layer("g_x").output.shape[1:] == (64, 64, 3)
+
+
+def test_alexnet_encoder_folds_its_batchnorm():
+    from zoo.export.fold_bn import fold_batchnorm
+    from zoo.models.bigan import bigan_alexnet
+
+    enc = bigan_alexnet.alexnet_encoder(latent_dim=8)
+    rng = np.random.default_rng(3)
+    for lay in enc.layers:
+        if isinstance(lay, keras.layers.BatchNormalization):
+            c = lay.gamma.shape[0]
+            for var, value in ((lay.gamma, rng.uniform(0.5, 1.5, c)), (lay.beta, rng.normal(size=c) * 0.1),
+                               (lay.moving_mean, rng.normal(size=c) * 0.01), (lay.moving_variance, rng.uniform(0.5, 2, c) * 1e-3)):
+                var.assign(value.astype("float32"))
+    folded = fold_batchnorm(enc)
+    assert not any(isinstance(lay, keras.layers.BatchNormalization) for lay in folded.layers)
+    x = rng.uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    want = np.asarray(enc(x, training=False))
+    np.testing.assert_allclose(folded(x), want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
