@@ -78,6 +78,8 @@ def _input(card, model, shape, batch=2, seed=0):
 
 
 def _first(out):
+    if isinstance(out, dict):  # named outputs (a GAN's generated / real / fake): the first one
+        return next(iter(out.values()))
     return out[0] if isinstance(out, (list, tuple)) else out
 
 
@@ -132,7 +134,11 @@ def test_one_training_step(card, built):
     opt = keras.optimizers.SGD(1e-3)
     with tf.GradientTape() as tape:
         logits = _first(model(x, training=True))
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.cast(logits, tf.float32)))
+        if logits.shape[-1] == 1:  # one logit (a GAN discriminator): sigmoid cross-entropy, softmax over one class is 0
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(logits, tf.float32),
+                                                                          tf.cast(logits, tf.float32)))
+        else:
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.cast(logits, tf.float32)))
     grads = tape.gradient(loss, model.trainable_variables)
     assert np.isfinite(float(loss))
     assert any(g is not None for g in grads), "no gradient reaches any trainable variable"
@@ -183,6 +189,7 @@ for job in jobs:
     data = np.load(job["input"])
     x = data["x"] if data.files == ["x"] else {k: data[k] for k in data.files}
     out = model(x, training=False)
+    out = next(iter(out.values())) if isinstance(out, dict) else out
     out = out[0] if isinstance(out, (list, tuple)) else out
     np.save(job["output"], np.asarray(out))
 print("jax ok", len(jobs))

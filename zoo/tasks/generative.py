@@ -78,14 +78,18 @@ class AdversarialGeneration(Task):
         def to_xy(ex):
             x = make_input(ex)
             content = tf.strings.to_hash_bucket_fast(tf.io.serialize_tensor(x), 2**62)
-            z = tf.random.stateless_normal(shape, tf.stack([tf.constant(seed, tf.int64), content]))
+            z = self.draw_noise(shape, tf.stack([tf.constant(seed, tf.int64), content]))
             return {"image": x, "noise": z}, tf.zeros([], tf.int32)
 
         return to_xy
 
+    def draw_noise(self, shape, seed):
+        """p_Z: N(0, 1) per dimension (dcgan.torch's default)."""
+        return tf.random.stateless_normal(shape, seed)
+
     def adversarial_losses(self, model, batch, *, seed, global_batch_size):
         x, _ = batch
-        z = tf.random.stateless_normal([tf.shape(x)[0], *noise_shape(model)], seed)
+        z = self.draw_noise([tf.shape(x)[0], *noise_shape(model)], seed)
         outputs = model({"image": x, "noise": z}, training=True)
         d, g = gan_losses(outputs["real"], outputs["fake"], global_batch_size)
         return {"discriminator": d, "generator": g}
@@ -94,4 +98,47 @@ class AdversarialGeneration(Task):
         return AdversarialEvaluator()
 
 
-TASKS = (AdversarialGeneration(),)
+def latent_regression_loss(code_logits, z, global_batch_size):
+    """The latent regressor's loss (Donahue thesis §5.3.1): sigmoid cross-entropy between E(G(z))
+    read as logits and (z + 1) / 2, the U(-1, 1) code mapped to [0, 1]; mean over the code's
+    dimensions, summed over this replica's examples / the global batch."""
+    per_dim = tf.nn.sigmoid_cross_entropy_with_logits(labels=(tf.cast(z, tf.float32) + 1.0) / 2.0,
+                                                      logits=tf.cast(code_logits, tf.float32))
+    return tf.reduce_sum(tf.reduce_mean(per_dim, axis=-1)) / global_batch_size
+
+
+class BiGANTraining(AdversarialGeneration):
+    """BiGAN (Donahue thesis §5.2, §5.2.4) on a model with sub-models "encoder", "generator" and
+    "discriminator" (zoo.models.bigan), with z ~ U(-1, 1)^d.
+
+    With a joint discriminator D(x, z) (two inputs): D ascends V = E_x log D(x, E(x)) +
+    E_z log(1 - D(G(z), z)) and G and E ascend the "inverse" objective with the labels swapped,
+    E_x log(1 - D(x, E(x))) + E_z log D(G(z), z) (§5.2.4), each from the same forward pass.
+    With a standard D(x) (the JLR baseline, §5.3.1): the GAN losses for D and G (non-saturating,
+    i.e. the same label swap) and the latent regressor's loss on E(G(z)) for E, trained jointly.
+    The adversarial step's `simultaneous` updates are the thesis's.
+    """
+
+    name = "bigan"
+
+    def bind(self, recipe, info, load, model=None):
+        return BiGANTraining(noise_shape(model) if model is not None else None, recipe.train.seed)
+
+    def draw_noise(self, shape, seed):
+        """p_Z = U(-1, 1)^d (§5.3.2)."""
+        return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
+
+    def adversarial_losses(self, model, batch, *, seed, global_batch_size):
+        x, _ = batch
+        z = self.draw_noise([tf.shape(x)[0], *noise_shape(model)], seed)
+        outputs = model({"image": x, "noise": z}, training=True)
+        d, inverse = gan_losses(outputs["real"], outputs["fake"], global_batch_size)
+        if len(model.get_layer("discriminator").inputs) == 2:  # BiGAN: labels swapped for G and E
+            real = tf.cast(outputs["real"], tf.float32)
+            inverse = inverse + tf.reduce_sum(tf.nn.softplus(real)) / global_batch_size
+            return {"discriminator": d, "generator": inverse, "encoder": inverse}
+        code = model.get_layer("encoder")(tf.stop_gradient(outputs["generated"]), training=True)
+        return {"discriminator": d, "generator": inverse, "encoder": latent_regression_loss(code, z, global_batch_size)}
+
+
+TASKS = (AdversarialGeneration(), BiGANTraining())

@@ -80,7 +80,8 @@ class OptimizerConfig:
 
 @dataclasses.dataclass
 class ScheduleConfig:
-    # Caffe's lr_policy: fixed | step | multistep | poly; cosine as a modern option; plateau (AlexNet, VGG)
+    # Caffe's lr_policy: fixed | step | multistep | poly; cosine as a modern option; plateau (AlexNet, VGG);
+    # exp_from_half (BiGAN: constant, then exponential decay to base_lr * gamma from half-way)
     policy: str = "fixed"
     gamma: float = 0.1
     step_size: int = 0  # step
@@ -161,7 +162,7 @@ class Recipe:
 
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "parameter_server", "tpu")
-SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine", "plateau")
+SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine", "plateau", "exp_from_half")
 OPTIMIZERS = ("sgd", "adam")
 
 

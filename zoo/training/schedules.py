@@ -5,6 +5,9 @@
 - multistep: base_lr * gamma ^ (number of boundaries in `steps` that iter has reached)
 - poly:      base_lr * (1 - iter / max_iter) ^ power
 - cosine:    base_lr * (1 + cos(pi * iter / max_iter)) / 2 (a modern option, not in the papers)
+- exp_from_half: base_lr until max_iter / 2, then exponentially down to base_lr * gamma at max_iter:
+             base_lr * gamma ^ ((iter - max_iter / 2) / (max_iter / 2)) (BiGAN, Donahue thesis §5.2.4:
+             "decays exponentially to 2e-6 starting halfway through training", gamma = 2e-6 / 2e-4)
 - plateau:   base_lr * gamma ^ drops, where the runner adds a drop each time the monitored validation
              metric has not improved for `patience` evaluations ("divided by 10 when the validation
              error rate stopped improving", AlexNet §5; VGG §3.1), at most `max_drops` times
@@ -46,6 +49,9 @@ class CaffeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         elif self.policy == "plateau":
             drops = ops.cast(self.drops, "float32") if self.drops is not None else 0.0
             lr = self.base_lr * ops.power(self.gamma, drops)
+        elif self.policy == "exp_from_half":
+            half = self.max_iter / 2.0
+            lr = self.base_lr * ops.power(self.gamma, ops.clip((it - half) / half, 0.0, 1.0))
         elif self.policy == "cosine":
             frac = ops.clip(it / self.max_iter, 0.0, 1.0)
             lr = self.base_lr * 0.5 * (1.0 + ops.cos(math.pi * frac))

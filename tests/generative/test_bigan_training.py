@@ -1,0 +1,129 @@
+"""BiGAN training (Donahue thesis §5.2.4) through the adversarial step: the task's losses against
+NumPy transcriptions of V and the inverse objective, the JLR baseline's latent regressor, the
+exp_from_half schedule, weight decay on multiplicative weights only, a short run of the recipe on
+the digits stand-in, and the encoder exported with BN folded."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import tasks
+from zoo.models.bigan import bigan
+from zoo.training import recipes, schedules
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def softplus(v):
+    return np.logaddexp(0, v)
+
+
+def _batch(n=6, shape=(4, 4, 1), seed=0):
+    x = np.random.default_rng(seed).uniform(0, 1, (n, *shape)).astype("float32")
+    return tf.constant(x), tf.zeros([n], tf.int32)
+
+
+@pytest.mark.parametrize("joint", [True, False])
+def test_bigan_losses_equal_the_thesis_objectives(joint):
+    tf.keras.utils.set_random_seed(0)
+    model = bigan.bigan_mlp(latent_dim=3, image_shape=(4, 4, 1), hidden=8, joint=joint)
+    task = tasks.get("bigan")
+    x, y = _batch()
+    seed = tf.constant([7, 11], tf.int64)
+    losses = task.adversarial_losses(model, (x, y), seed=seed, global_batch_size=12)
+    z = tf.random.stateless_uniform([6, 3], seed, minval=-1.0, maxval=1.0)
+    assert float(tf.reduce_min(z)) >= -1 and float(tf.reduce_max(z)) <= 1
+    out = {k: np.asarray(v, np.float64) for k, v in model({"image": x, "noise": z}, training=True).items()}
+    real, fake = out["real"], out["fake"]
+    # D ascends V = E log D(x, E(x)) + E log(1 - D(G(z), z)): its loss is -V (per example / global batch 12)
+    np.testing.assert_allclose(losses["discriminator"], (softplus(-real) + softplus(fake)).sum() / 12, rtol=1e-5)
+    if joint:
+        # G and E ascend E log(1 - D(x, E(x))) + E log D(G(z), z): labels swapped
+        want = (softplus(real) + softplus(-fake)).sum() / 12
+        np.testing.assert_allclose(losses["generator"], want, rtol=1e-5)
+        np.testing.assert_allclose(losses["encoder"], want, rtol=1e-5)
+    else:
+        np.testing.assert_allclose(losses["generator"], softplus(-fake).sum() / 12, rtol=1e-5)
+        code = np.asarray(model.get_layer("encoder")(out["generated"].astype("float32"), training=True), np.float64)
+        t = (z.numpy() + 1) / 2  # sigmoid cross-entropy towards the U(-1, 1) code mapped to [0, 1]
+        ce = softplus(code) - t * code
+        np.testing.assert_allclose(losses["encoder"], ce.mean(axis=1).sum() / 12, rtol=1e-5)
+
+
+def test_exp_from_half_schedule():
+    s = schedules.CaffeSchedule("exp_from_half", 2e-4, 1000, gamma=0.01)
+    lr = [float(s(i)) for i in (0, 499, 500, 750, 1000, 1200)]
+    want = [2e-4, 2e-4, 2e-4, 2e-4 * 0.01**0.5, 2e-6, 2e-6]
+    np.testing.assert_allclose(lr, want, rtol=1e-5)
+
+
+def test_recipe_decays_multiplicative_weights_only():
+    from zoo.training.steps.base import variable_multipliers
+
+    recipe = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits.toml"))
+    assert (recipe.optimizer.learning_rate, recipe.optimizer.beta_1, recipe.optimizer.beta_2) == (2e-4, 0.5, 0.999)
+    assert recipe.optimizer.weight_decay == 2.5e-5 and recipe.data.global_batch_size == 128
+    assert recipe.schedule.policy == "exp_from_half" and recipe.schedule.gamma * 2e-4 == pytest.approx(2e-6)
+    model = bigan.bigan_mlp(image_shape=(8, 8, 1), hidden=8)
+    decays = {v.path: d for v, (_, d) in zip(model.trainable_variables, variable_multipliers(model.trainable_variables,
+                                                                                            recipe.lr_mult))}
+    assert decays and all(d == (0.0 if p.endswith("bias") else 1.0) for p, d in decays.items()), decays
+    assert any(p.endswith("kernel") for p in decays) and any(p.endswith("bias") for p in decays)
+
+
+def test_bigan_recipe_runs_on_the_digits_standin(tmp_path):
+    from zoo.training import runner
+
+    recipe = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits.toml"),
+                          ["train.steps=20", "train.checkpoint_every=10", "train.log_every=10",
+                           "model.options.hidden=32", "data.global_batch_size=32"])
+    res = runner.train(recipe, tmp_path / "run")
+    assert set(res.metrics) >= {"discriminator_loss", "generator_loss"}
+    assert all(np.isfinite(v) for v in res.metrics.values())
+    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,loss,learning_rate")
+    last = [row for row in log if row.startswith("20,")][0].split(",")
+    assert float(last[2]) == pytest.approx(2e-6)  # decayed to 2e-6 at the end
+    encoder = res.model.get_layer("encoder")
+    assert encoder(np.zeros((1, 8, 8, 1), "float32")).shape == (1, 50)
+
+
+def test_encoder_exports_with_batchnorm_folded(tmp_path):
+    import keras
+
+    from zoo import export
+    from zoo.export.fold_bn import fold_batchnorm
+
+    keras.utils.set_random_seed(1)
+    encoder = bigan.bigan_mlp(hidden=16, latent_dim=5).get_layer("encoder")
+    bn = encoder.get_layer("bn2")
+    rng = np.random.default_rng(2)
+    bn.moving_mean.assign(rng.normal(size=16).astype("float32"))
+    bn.moving_variance.assign(rng.uniform(0.2, 3, 16).astype("float32"))
+    folded = fold_batchnorm(encoder)
+    assert not any(isinstance(lay, keras.layers.BatchNormalization) for lay in folded.layers)
+    assert folded.get_layer("fc2").use_bias
+    x = rng.uniform(0, 1, (8, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(folded(x), encoder(x, training=False), rtol=1e-5, atol=1e-6)
+    # a conv + BN with scale and shift (the AlexNet encoder's form) folds too
+    inp = keras.Input((9, 9, 3))
+    conv = keras.Model(inp, keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization(name="bn1")(
+        keras.layers.Conv2D(4, 3, strides=2, name="conv1")(inp))))
+    b = conv.get_layer("bn1")
+    for var, value in ((b.gamma, rng.normal(size=4)), (b.beta, rng.normal(size=4)), (b.moving_mean, rng.normal(size=4)),
+                       (b.moving_variance, rng.uniform(0.5, 2, 4))):
+        var.assign(value.astype("float32"))
+    xc = rng.normal(size=(2, 9, 9, 3)).astype("float32")
+    np.testing.assert_allclose(fold_batchnorm(conv)(xc), conv(xc, training=False), rtol=1e-5, atol=1e-5)
+    from zoo import registry
+
+    contract = registry.card("bigan_mlp").input_contract
+    check = x[:1]
+    sm = export.export_savedmodel(folded, tmp_path / "sm", input_contract=contract, input_shape=(28, 28, 1),
+                                  check_inputs=check)
+    assert sm.max_abs_diff <= sm.tolerance
+    lite = export.export_tflite(folded, tmp_path / "e.tflite", input_shape=(28, 28, 1), check_inputs=check,
+                                input_contract=contract)
+    assert lite.max_abs_diff <= lite.tolerance
