@@ -83,6 +83,13 @@ SMALL = {
     "lrcn2f": Small(_CAPTIONER, (67, 67, 3)),
     "lrcn_video_description": Small({"architecture": "c", "slot_sizes": (3, 4, 5, 2), "vocab_size": 30, "hidden": 16,
                                      "embed_dim": 8, "max_words": 5}, (14,)),
+    # generative (Oquab App. C, Donahue ch. 5): reduced widths; the AlexNet encoder keeps its full
+    # width, so its export and JAX checks are in the slow tier
+    "bigan_mlp": Small({"hidden": 32}, None),
+    "bigan_alexnet": Small({"gf": 8, "df": 8, "latent_dim": 10}, None, slow=True),
+    "dcgan_generator": Small({"gf": 8}, None),
+    "dcgan_discriminator": Small({"df": 8}, None),
+    "dcgan": Small({"gf": 8, "df": 8}, None),
     # the tests' tiny models (tests/tiny_models.py)
     "test/tiny_segmenter": Small({}, (16, 16, 3)),
     "test/tiny_classifier": Small({}, (16, 16, 3)),

@@ -23,7 +23,7 @@ register("bigan_mlp", builder="zoo.models.bigan.bigan:bigan_mlp", family="bigan"
          paper_numbers={"hidden": 1024, "latent_dim": 50, "latent": "U(-1, 1)^50", "leak": 0.2,
                         "table_5_1_1nn_accuracy": {"BiGAN": 97.39, "D": 97.30, "LR": 97.44, "JLR": 97.13,
                                                    "AE (l2)": 97.58, "AE (l1)": 97.63}},
-         parameters=_mlp_counts(), test_kwargs={"hidden": 32})
+         parameters=_mlp_counts())
 
 
 IMAGENET_64 = InputContract(shape=(64, 64, 3), kind="image", channel_order="RGB", mean=(127.5,) * 3, std=(127.5,) * 3,
@@ -48,4 +48,4 @@ register("bigan_alexnet", builder="zoo.models.bigan.bigan_alexnet:bigan_alexnet"
                         "init_std": 0.02, "z_to_5x5_conv_init_std": 0.5,
                         "table_5_2_top1_conv1_to_conv5": (56.2, 54.4, 49.4, 43.9, 33.3),
                         "table_5_3_voc07_cls_fc8_fc6-8_all": (37.5, 48.7, 58.9)},
-         parameters=_alexnet_counts(), test_kwargs={"gf": 8, "df": 8, "latent_dim": 10})
+         parameters=_alexnet_counts())

@@ -22,11 +22,11 @@ def _d(df):  # variant "torch": no BN on c1
 register("dcgan_generator", builder="zoo.models.dcgan.dcgan:dcgan_generator", family="dcgan", paper=PAPER,
          section="App. C (generator gf; gf in {32, 64, 96})", task="generation", input_contract=NOISE,
          paper_numbers={"noise_dim": 100, "image_size": 64, "gf_grid": (32, 64, 96)},
-         parameters=_g(64), test_kwargs={"gf": 8})
+         parameters=_g(64))
 register("dcgan_discriminator", builder="zoo.models.dcgan.dcgan:dcgan_discriminator", family="dcgan", paper=PAPER,
          section="App. C (discriminator df; df in {32, 64, 96})", task="generation", input_contract=IMAGE,
-         paper_numbers={"image_size": 64, "df_grid": (32, 64, 96)}, parameters=_d(64), test_kwargs={"df": 8})
+         paper_numbers={"image_size": 64, "df_grid": (32, 64, 96)}, parameters=_d(64))
 register("dcgan", builder="zoo.models.dcgan.dcgan:dcgan", family="dcgan", paper=PAPER,
          section="§5.3.3, App. C (the gf x df x epochs grid)", task="adversarial_generation", input_contract=IMAGE,
          paper_numbers={"noise_dim": 100, "image_size": 64, "grid": "gf, df in {32, 64, 96} x epochs {1, 10, 50, 100, 200}"},
-         parameters={k: _g(64)[k] + _d(64)[k] for k in ("total", "trainable")}, test_kwargs={"gf": 8, "df": 8})
+         parameters={k: _g(64)[k] + _d(64)[k] for k in ("total", "trainable")})
