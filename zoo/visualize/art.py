@@ -38,6 +38,9 @@ def dream(model, layer, image, *, octaves=3, octave_scale=1.4, steps=10, step_si
         return 0.5 * ops.mean(a * a)
 
     h, w = image.shape[1:3]
+    if octaves > 1 and None not in model.inputs[0].shape[1:3]:
+        raise ConfigError(f"{model.name} takes only {tuple(model.inputs[0].shape[1:3])} images; octaves need a model "
+                          "built for free sizes (e.g. zoo.get(NAME, input_shape=(None, None, 3))) or octaves=1")
     sizes = [(max(1, round(h / octave_scale**i)), max(1, round(w / octave_scale**i))) for i in range(octaves)]
     base = ops.convert_to_tensor(image)
     detail = None

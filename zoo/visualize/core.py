@@ -33,14 +33,16 @@ def get_layer(model, name):
 
 
 def feature_model(model, layers, *, with_output=False):
-    """A keras.Model from `model`'s input to the named layers' outputs (and the model's output)."""
+    """A keras.Model from `model`'s input to the named layer's output, or to a list of the named
+    layers' outputs (a list or tuple of names), the model's output appended with `with_output`."""
     if len(model.inputs) != 1:
         raise ConfigError(f"{model.name} has {len(model.inputs)} inputs; the visualizations take single-image models")
     names = [layers] if isinstance(layers, str) else list(layers)
     outputs = [get_layer(model, n).output for n in names]
     if with_output:
         outputs.append(model.outputs[0])
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+    single = isinstance(layers, str) and not with_output
+    return keras.Model(model.inputs[0], outputs[0] if single else outputs, name=f"{model.name}_features")
 
 
 def input_shape(model, image_shape=None) -> tuple:
