@@ -18,14 +18,19 @@ def layer_features(model, layer, images, *, batch_size=32) -> np.ndarray:
 
 
 def tsne(model, layer, images, *, perplexity=30.0, seed=0, batch_size=32) -> np.ndarray:
-    """(N, 2) t-SNE embedding of `layer`'s features (perplexity capped below N as scikit-learn needs)."""
+    """(N, 2) t-SNE embedding of `layer`'s features (perplexity capped below N as scikit-learn needs).
+
+    Up to 500 points use the exact gradient (more accurate, and on these shared machines faster
+    than Barnes-Hut's threads: 1.8 s against 43 s for 24 points, measured with 2 busy cores).
+    """
     from sklearn.manifold import TSNE
 
     feats = layer_features(model, layer, images, batch_size=batch_size)
     if len(feats) < 3:
         raise ConfigError(f"t-SNE needs at least 3 images, got {len(feats)}")
     perplexity = min(perplexity, (len(feats) - 1) / 3.0)
-    return TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(feats)
+    return TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca",
+                method="exact" if len(feats) <= 500 else "barnes_hut").fit_transform(feats)
 
 
 def plot_embedding(points, labels, path, *, label_names=None, title=None):
