@@ -23,7 +23,10 @@ def tsne(model, layer, images, *, perplexity=30.0, seed=0, batch_size=32) -> np.
     Up to 500 points use the exact gradient (more accurate, and on these shared machines faster
     than Barnes-Hut's threads: 1.8 s against 43 s for 24 points, measured with 2 busy cores).
     """
-    from sklearn.manifold import TSNE
+    try:
+        from sklearn.manifold import TSNE
+    except ImportError:
+        raise ConfigError("t-SNE needs scikit-learn: pip install 'zoo[visualize]'") from None
 
     feats = layer_features(model, layer, images, batch_size=batch_size)
     if len(feats) < 3:
