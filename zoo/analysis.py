@@ -12,6 +12,11 @@ Padding, cropping, normalisation and element-wise layers leave rf and jump uncha
 branches merge (Inception, ResNet) the largest rf and jump are kept. Boundary effects are
 ignored, as in the papers.
 
+Each row also carries the `offset`: the input coordinate of the centre of unit 0's field (pixel
+i's centre is at i), so unit c's field is centred at offset + c * stride. It follows
+caffe.coord_map's rule: a layer with kernel k and leading padding p moves the centre by
+((k − 1) / 2 − p) · jump; padding layers move it back by their padding, crops forward.
+
 Both functions walk the model's graph symbolically for a given input shape, so a model built
 for one size can be analysed at another.
 """
@@ -28,12 +33,30 @@ from zoo.errors import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class ReceptiveField:
-    """One layer's receptive field `size` and `stride` (jump) in input pixels, per spatial axis."""
+    """One layer's receptive field `size` and `stride` (jump) in input pixels, per spatial axis.
+
+    `offset` is the input coordinate of unit 0's field centre per axis (None where a "same"
+    padding's split depends on an input size left free).
+    """
 
     name: str
     size: tuple
     stride: tuple
     output_shape: tuple
+    offset: tuple | None = None
+
+    def box(self, index) -> tuple:
+        """((start, stop), ...) per axis: the input pixels (stop exclusive) in unit `index`'s field.
+
+        The box may reach outside the image (into the padding); callers clip it.
+        """
+        if self.offset is None:
+            raise ConfigError(f"{self.name}'s field offset is unknown: give receptive_fields an input_shape")
+        box = []
+        for c, o, s, r in zip(index, self.offset, self.stride, self.size):
+            start = o + c * s - (r - 1) / 2
+            box.append((int(math.floor(start)), int(math.floor(start)) + r))
+        return tuple(box)
 
 
 _GLOBAL = (
@@ -100,6 +123,42 @@ def _trace(model, input_shape, visit):
     run(model, inputs)
 
 
+def _leading_padding(layer, kernel, stride, in_space):
+    """Pixels of padding before the first input position, per axis (None where unknown)."""
+    pad = getattr(layer, "padding", "valid")
+    if isinstance(pad, str):
+        if pad == "valid":
+            return (0,) * len(kernel)
+        if pad == "causal":
+            return tuple(k - 1 for k in kernel)
+        # "same": TensorFlow's and XLA's split, the extra pixel after (keras.ops.conv / max_pool).
+        out = []
+        for n, k, s in zip(in_space, kernel, stride):
+            if n is None and s != 1:
+                return None
+            total = k - 1 if n is None else max((-(-n // s) - 1) * s + k - n, 0)
+            out.append(total // 2)
+        return tuple(out)
+    return tuple(int(p) for p in pad)  # Caffe pooling: an explicit pad per axis
+
+
+def _size_change(layer, n):
+    """Leading pixels a padding (negative) or cropping (positive) layer removes, per axis."""
+    if isinstance(layer, (keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D)):
+        amounts, sign = layer.padding, -1
+    else:
+        amounts, sign = layer.cropping, 1
+    pairs = [amounts] if n == 1 and not isinstance(amounts[0], (tuple, list)) else amounts
+    return tuple(sign * int(pair[0]) for pair in pairs)
+
+
+def _move(offset, jump, shift):
+    """The centre moved by `shift` input-layer pixels (each `jump` input pixels wide)."""
+    if offset is None or shift is None:
+        return None
+    return tuple(o + d * j for o, d, j in zip(offset, shift, jump))
+
+
 def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
     """Receptive field size and stride of every layer's output, in input pixels, in graph order.
 
@@ -107,7 +166,7 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
     Flatten or global pooling reads a whole map. Raises ConfigError for a layer that changes
     the spatial size in a way the recurrence does not know (e.g. bilinear up-sampling).
     """
-    fields: dict[int, tuple] = {}  # id(KerasTensor) -> (rf, jump, the tensor, kept alive so ids stay unique)
+    fields: dict[int, tuple] = {}  # id(KerasTensor) -> (rf, jump, offset, the tensor, kept alive so ids stay unique)
     rows = []
 
     def visit(layer, inputs, outputs):
@@ -115,8 +174,11 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
         n = len(known[0][0]) if known else len(_spatial(inputs[0].shape))
         rf = tuple(max(f[0][i] for f in known) for i in range(n)) if known else (1,) * n
         jump = tuple(max(f[1][i] for f in known) for i in range(n)) if known else (1,) * n
+        # the centre of the widest branch (merged branches are aligned in the zoo's models)
+        offset = max(known, key=lambda f: f[0])[2] if known else (0.0,) * n
         in_space, out_space = _spatial(inputs[0].shape), _spatial(outputs[0].shape)
         kernel = stride = None
+        shift = (0,) * n
         if isinstance(layer, _TRANSPOSED):
             raise ConfigError(f"receptive_fields does not handle transposed convolutions ({layer.name})")
         if hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
@@ -130,17 +192,23 @@ def receptive_fields(model, input_shape=None) -> list[ReceptiveField]:
             if None in in_space:
                 raise ConfigError(f"{layer.name} reads its whole {in_space} map: give receptive_fields an input_shape")
             kernel, stride = in_space, (1,) * n
-        elif not (isinstance(layer, _SIZE_ONLY) or in_space == out_space or not in_space):
+        elif isinstance(layer, _SIZE_ONLY):
+            shift = _size_change(layer, n)
+        elif not (in_space == out_space or not in_space):
             raise ConfigError(
                 f"receptive_fields does not know how {layer.name} ({type(layer).__name__}) maps "
                 f"{in_space} to {out_space}"
             )
         if kernel is not None:
+            pad = (0,) * n if isinstance(layer, _GLOBAL) else _leading_padding(layer, kernel, stride, in_space)
+            shift = None if pad is None else tuple((k - 1) / 2 - p for k, p in zip(kernel, pad))
             rf = tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump))
+        offset = _move(offset, jump, shift)
+        if kernel is not None:
             jump = tuple(j * s for j, s in zip(jump, stride))
         for t in outputs:
-            fields[id(t)] = (rf, jump, t)
-        rows.append(ReceptiveField(layer.name, rf, jump, tuple(outputs[0].shape[1:])))
+            fields[id(t)] = (rf, jump, offset, t)
+        rows.append(ReceptiveField(layer.name, rf, jump, tuple(outputs[0].shape[1:]), offset))
 
     _trace(model, input_shape, visit)
     return rows

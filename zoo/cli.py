@@ -9,6 +9,7 @@
     zoo predict NAME IMAGE... --weights W --out FILE.png
     zoo convert NAME --weights ORIGINAL --out FILE.weights.h5
     zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
+    zoo visualize COMMAND NAME    occlusion|deconv|patches|invert|maximize|dream|style|fields, writing PNGs
 
 Errors are one sentence on stderr (exit status 2); `--debug` shows the traceback.
 """
@@ -129,6 +130,10 @@ def _parser():
     s.add_argument("--batches", type=int, default=200)
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
+
+    from zoo.visualize.cli import add_parser as add_visualize  # argparse only at import
+
+    add_visualize(sub)
     return p
 
 
@@ -368,6 +373,12 @@ def cmd_bench_input(args):
     return run(args)
 
 
+def cmd_visualize(args):
+    from zoo.visualize.cli import run
+
+    return run(args, _model_from_weights)
+
+
 def cmd_bench(args):
     from zoo.bench import run_bench
 
@@ -377,6 +388,7 @@ def cmd_bench(args):
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "recipes": cmd_recipes, "train": cmd_train, "eval": cmd_eval,
     "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench, "bench-input": cmd_bench_input,
+    "visualize": cmd_visualize,
 }
 
 
