@@ -90,6 +90,7 @@ SMALL = {
     "dcgan_generator": Small({"gf": 8}, None),
     "dcgan_discriminator": Small({"df": 8}, None),
     "dcgan": Small({"gf": 8, "df": 8}, None),
+    "context_prediction_alexnet": Small({"width": 0.0625, "fc": 64}, None),
     # the tests' tiny models (tests/tiny_models.py)
     "test/tiny_segmenter": Small({}, (16, 16, 3)),
     "test/tiny_classifier": Small({}, (16, 16, 3)),

@@ -24,7 +24,6 @@ register(
     parameters={"total": 57_542_568, "tower": 7_145_376},  # [derived] from the layers: see tests
     head_layers=("fc9",),
     default_num_classes=8,
-    test_kwargs={"width": 0.0625, "fc": 64},
     description="Pair network: two AlexNet-style towers with shared weights and batch normalisation, fc7-fc8 "
                 "fusion, 8-way relative-position classifier fc9",
 )
