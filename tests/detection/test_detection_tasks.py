@@ -51,6 +51,23 @@ def test_rcnn_window_sampler_is_32_positives_and_96_background():
         WindowSampler(np.zeros(10), 128)
 
 
+def test_window_stream_minibatches_and_svm_windows():
+    from zoo.data.detection.windows import window_table, windows_dataset
+
+    rng = np.random.default_rng(4)
+    examples = [_example(rng) for _ in range(2)]
+    _, _, labels = window_table(examples, "finetune")
+    assert (labels > 0).sum() >= 4 and (labels == 0).any()
+    ds = windows_dataset(examples, "finetune", crop_size=24, padding=2, batch_size=8, fg_fraction=0.25)
+    got = [int(ex["label"]) for ex in ds.take(16).as_numpy_iterator()]
+    for start in (0, 8):  # each minibatch: 2 foreground then 6 background
+        assert all(v > 0 for v in got[start:start + 2]) and all(v == 0 for v in got[start + 2:start + 8])
+    _, boxes, svm = window_table(examples, "svm")
+    assert (svm > 0).sum() == 4  # the ground truth only
+    svm_ds = list(windows_dataset(examples, "svm", crop_size=24, padding=2).as_numpy_iterator())
+    assert [int(e["label"]) for e in svm_ds] == svm.tolist() and svm_ds[0]["image"].shape == (24, 24, 3)
+
+
 def test_svm_labels_positives_are_ground_truth_and_negatives_below_03():
     labels = svm_window_labels([1.0, 0.7, 0.29, 0.3, 0.0], [4, 4, 4, 4, 0], [True, False, False, False, False])
     assert labels.tolist() == [4, -1, 0, -1, 0]

@@ -6,8 +6,8 @@ A detection example is a dict: "image" (H, W, 3) uint8 RGB, "boxes" (M, 4) float
 zoo.data.detection.proposals).
 
 - `detection_windows`: R-CNN fine-tuning, a classifier over warped proposal windows (label 0..N,
-  positive at IoU >= 0.5 with its max-overlap object); `WindowSampler` makes the 128-window
-  minibatches of 32 positives + 96 background (§3.1.3; Caffe's WindowDataLayer).
+  positive at IoU >= 0.5 with its max-overlap object), served by zoo.data.detection.windows
+  (`WindowSampler`: 128-window minibatches of 32 positives + 96 background, §3.1.3).
 - `detection_svm`: R-CNN's per-class linear SVMs on frozen pool5 / fc6 / fc7 features (the staged
   step: liblinear-like hinge loss, hard-negative mining); windows are ground truth (positives) and
   proposals below 0.3 IoU with every object (negatives).
@@ -26,6 +26,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.detection.windows import WindowSampler  # noqa: F401  (R-CNN's minibatches, data side)
 from zoo.errors import ConfigError
 from zoo.metrics.detection import DetectionAP
 from zoo.ops.boxes import batched_nms, decode_deltas, encode_deltas, pairwise_iou
@@ -70,30 +71,6 @@ def sample_fast_rcnn_rois(max_iou, rng, num_rois=64, fg_fraction=0.25, fg_thresh
     n_bg = min(num_rois - n_fg, bg.size)
     return (rng.choice(fg, n_fg, replace=False) if n_fg else fg[:0],
             rng.choice(bg, n_bg, replace=False) if n_bg else bg[:0])
-
-
-class WindowSampler:
-    """R-CNN fine-tuning minibatches (§3.1.3; Caffe's WindowDataLayer with fg_fraction 0.25).
-
-    `labels` (W,) are the windows' classes (0 = background) over the whole training set; each
-    minibatch draws round(fg_fraction * batch) foreground windows uniformly from all foreground
-    windows (so over all classes) and the rest from the background ones, with replacement as the
-    WindowDataLayer does (a random index per slot). 128 = 32 + 96 for T-Net; O-Net used 24.
-    """
-
-    def __init__(self, labels, batch_size=128, fg_fraction=0.25, seed=0):
-        labels = np.asarray(labels)
-        self.fg, self.bg = np.flatnonzero(labels > 0), np.flatnonzero(labels == 0)
-        if not self.fg.size or not self.bg.size:
-            raise ConfigError(f"R-CNN fine-tuning needs foreground and background windows; got {self.fg.size} "
-                              f"foreground and {self.bg.size} background")
-        self.n_fg = int(round(fg_fraction * batch_size))
-        self.n_bg = batch_size - self.n_fg
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self):
-        """Window indices of one minibatch: n_fg foreground then n_bg background."""
-        return np.concatenate([self.rng.choice(self.fg, self.n_fg), self.rng.choice(self.bg, self.n_bg)])
 
 
 def svm_window_labels(max_iou, labels_of_best, is_ground_truth):
