@@ -126,3 +126,32 @@ register_dataset("shapes_detection_windows", DatasetInfo(
     options={"mode": "finetune", "num_examples": None, "image_size": 64, "max_proposals": 200, "crop_size": 64,
              "padding": 4, "warp_mode": "warp", "batch_size": 128, "fg_fraction": 0.25},
 ), _load_shapes_windows)
+
+
+def _load_voc_windows(year):
+    def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, mode="finetune",
+             proposals_file="", max_proposals=2000, crop_size=227, padding=16, warp_mode="warp", batch_size=128,
+             fg_fraction=0.25):
+        """The windows of voc<year>_detection's split, whose examples are read into memory once (R-CNN
+        fine-tunes on VOC 2007 trainval: 5,011 images, ~10M windows listed, warped on demand)."""
+        from zoo.data import load as load_dataset
+
+        kwargs = {k: v for k, v in (("data_dir", data_dir), ("manual_dir", manual_dir)) if v}
+        source = load_dataset(f"voc{year}_detection", split, proposals_file=proposals_file,
+                              max_proposals=max_proposals, on_corrupt=on_corrupt, **kwargs)
+        return windows_dataset(source.as_numpy_iterator(), mode, crop_size=crop_size, padding=padding,
+                               warp_mode=warp_mode, batch_size=batch_size, fg_fraction=fg_fraction, seed=seed)
+
+    return load
+
+
+for _year in ("2007", "2012"):
+    register_dataset(f"voc{_year}_detection_windows", DatasetInfo(
+        name=f"voc{_year}_detection_windows", task="classification",
+        summary=f"R-CNN training windows of PASCAL VOC {_year} (warped proposals with labels)",
+        num_classes=21, splits={"train": None, "validation": None, "test": None},
+        features={"image": "float32 (227, 227, 3) RGB window, mean outside the image", "label": "int32 0..20"},
+        options={"mode": "finetune", "proposals_file": "", "max_proposals": 2000, "crop_size": 227, "padding": 16,
+                 "warp_mode": "warp", "batch_size": 128, "fg_fraction": 0.25},
+        instructions=f"as voc{_year}_detection (TFDS voc/{_year}; R-CNN's selective-search .mat for proposals_file)",
+    ), _load_voc_windows(_year))

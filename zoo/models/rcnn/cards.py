@@ -29,6 +29,15 @@ _ILSVRC13 = WeightsSpec(
     metrics={"ILSVRC2013 DET val2 mAP % (R-CNN, thesis Table 3.4, fc7 SVMs, no box regression)": {"mAP_%": 29.7}},
 )
 
+# R-CNN's starting point (§3.1.3, stage 1): the ImageNet CaffeNet (conv1 .. fc7 load by name, fc8 is left out).
+_CAFFENET_IMAGENET = WeightsSpec(
+    tag="bvlc", url="http://dl.caffe.berkeleyvision.org/bvlc_reference_caffenet.caffemodel",
+    file_hash="4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", hash_algorithm="sha1", format="caffemodel", num_classes=1000,
+    source="BVLC (trained by Jeff Donahue); BVLC/caffe models/bvlc_reference_caffenet/readme.md (as the caffenet card)",
+    license="unrestricted use (readme); the ImageNet terms of access apply to the training data",
+    preprocessing=_WINDOW,
+)
+
 register(
     "rcnn_caffenet", builder="zoo.models.rcnn.rcnn:rcnn_caffenet", family="rcnn", paper=_RCNN_PAPER,
     section="Donahue thesis §3.1.1-§3.1.3, App. 3.4 (T-Net)", task="detection_windows", input_contract=_WINDOW,
@@ -42,7 +51,8 @@ register(
         "pool5 features (§3.1.6.1)": "6x6x256 = 9216",
     },
     parameters={"total": 56_954_261}, head_layers=("fc8_pascal", "fc-rcnn", "bbox_pred"), default_num_classes=21,
-    test_kwargs=_SMALL, test_input_shape=(67, 67, 3), weights=(_ILSVRC13,),
+    ignorable_layers=("fc8",), test_kwargs=_SMALL, test_input_shape=(67, 67, 3),
+    weights=(_ILSVRC13, _CAFFENET_IMAGENET),
 )
 
 register(
