@@ -173,3 +173,25 @@ def test_fast_rcnn_task_samples_trains_and_evaluates():
     ev.update([scores, np.zeros((1, 2000, 12), np.float32)], ex_y)
     result = ev.result()
     assert result["map_area"] == 1.0 and result["map_11point"] == 1.0
+
+
+def test_rcnn_detect_scores_warped_proposals_with_the_svms():
+    from zoo.models.rcnn.rcnn import rcnn_caffenet
+    from zoo.ops.boxes import nms
+    from zoo.ops.warp import warp_regions
+    from zoo.tasks.detection import rcnn_detect
+
+    keras_model = rcnn_caffenet(num_classes=3, width=16, input_shape=(67, 67, 3), svm_layer="fc7", bbox_regression=True)
+    rng = np.random.default_rng(6)
+    image = rng.normal(0, 40, (60, 70, 3)).astype(np.float32)
+    proposals = np.concatenate([rng.uniform(0, 30, (12, 2)), rng.uniform(35, 59, (12, 2))], 1).astype(np.float32)
+    keras_model.get_layer("bbox_pred").kernel.assign(np.zeros(keras_model.get_layer("bbox_pred").kernel.shape))
+    keras_model.get_layer("bbox_pred").bias.assign(np.zeros(12))
+    boxes, scores, classes = rcnn_detect(keras_model, image, proposals, crop_size=67, padding=4, batch_size=5,
+                                         max_per_image=1000)
+    svm = np.asarray(keras_model(warp_regions(image, proposals, 67, 4))[1])
+    for c in (1, 2):  # zero deltas: each class's detections are NMS of the proposals by that class's SVM scores
+        kept = nms(proposals, svm[:, c], 0.3)
+        np.testing.assert_allclose(np.sort(scores[classes == c]), np.sort(svm[kept, c]), rtol=1e-5)
+        np.testing.assert_allclose(boxes[classes == c][np.argsort(-scores[classes == c])],
+                                   proposals[kept][np.argsort(-svm[kept, c])], atol=1e-3)

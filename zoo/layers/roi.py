@@ -35,14 +35,12 @@ class RoIMaxPooling(keras.layers.Layer):
         batch, count = shape[0], shape[1]
         index = ops.repeat(ops.arange(batch, dtype="float32"), count)
         flat = ops.reshape(ops.cast(rois, "float32"), (-1, 4))
-        # Corners ordered and clipped to the image area the feature map covers. Proposals inside the
-        # image are unchanged; for RoIs reaching outside the map, roi_max_pool's eager and graph
-        # results differ (measured: up to 3.1 on random RoIs), so exports would not match.
-        fshape = ops.shape(features)
-        high = ops.cast(ops.stack([fshape[2], fshape[1]]), "float32") / self.spatial_scale - 1.0
-        low = ops.minimum(flat[:, :2], flat[:, 2:])
-        far = ops.maximum(flat[:, :2], flat[:, 2:])
-        flat = ops.concatenate([ops.clip(low, 0.0, high), ops.clip(far, 0.0, high)], axis=1)
+        # Corners ordered and negative coordinates clipped to 0. Proposals inside the image are
+        # unchanged; for RoIs with negative corners roi_max_pool's eager and graph results differ
+        # (measured: up to 3.1 on random RoIs), so exports would not match.
+        low = ops.maximum(ops.minimum(flat[:, :2], flat[:, 2:]), 0.0)
+        far = ops.maximum(ops.maximum(flat[:, :2], flat[:, 2:]), 0.0)
+        flat = ops.concatenate([low, far], axis=1)
         rows = ops.concatenate([index[:, None], flat], axis=1)
         return roi_max_pool(features, rows, self.pooled_size, self.spatial_scale)
 

@@ -274,3 +274,43 @@ class DetectionRoIs(Task):
 
 
 TASKS = (DetectionWindows(), DetectionSVM(), DetectionRoIs())
+
+
+def rcnn_detect(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_mode="warp", batch_size=256,
+                nms=0.3, score_threshold=None, max_per_image=100, use_svm=True):
+    """R-CNN at test time on one image -> (boxes (D, 4), scores (D,), classes (D,)), NumPy.
+
+    Donahue thesis §3.1.2: every proposal is warped (zoo.ops.warp) from `image_bgr`, the network
+    input (BGR minus the mean, so the fill is 0), in batches of `batch_size` (the release: 256);
+    each class scores it with its SVM (`fc-rcnn`, or the fine-tuned softmax with use_svm=False,
+    App. 3.4.2); with a `bbox_pred` output the class's box is regressed once (R-CNN's pixel
+    convention, widths x2 - x1); then greedy per-class NMS at 0.3 (the release's test setting).
+    """
+    from zoo.ops.warp import warp_regions
+
+    names = list(model.output_names) if isinstance(model.outputs, (list, tuple)) else [model.output_names]
+    proposals = np.asarray(proposals, np.float32).reshape(-1, 4)
+    outs = {name: [] for name in names}
+    for start in range(0, len(proposals), batch_size):
+        windows = warp_regions(image_bgr, proposals[start:start + batch_size], crop_size, padding, warp_mode)
+        result = model(windows, training=False)
+        result = result if isinstance(result, (list, tuple)) else [result]
+        for name, value in zip(names, result):
+            outs[name].append(np.asarray(value))
+    outs = {name: np.concatenate(v) for name, v in outs.items()}
+    if use_svm and "fc-rcnn" not in outs:
+        raise ConfigError("use_svm=True needs the SVM layer: build the model with svm_layer='fc7' (or pool5, fc6)")
+    scores = outs["fc-rcnn"] if use_svm else softmax(outs[names[0]])
+    k = scores.shape[1]
+    boxes = np.repeat(proposals[:, None, :], k, axis=1)
+    if "bbox_pred" in outs:
+        deltas = outs["bbox_pred"].reshape(len(proposals), k, 4)
+        boxes = np.asarray(decode_deltas(proposals[:, None, :], deltas, clip_to=np.shape(image_bgr)[:2],
+                                         pixel_offset=0.0))
+    cls = np.broadcast_to(np.arange(k), scores.shape)[:, 1:].reshape(-1)
+    scores, boxes = scores[:, 1:].reshape(-1), boxes[:, 1:].reshape(-1, 4)
+    if score_threshold is not None:
+        keep = scores >= score_threshold
+        boxes, scores, cls = boxes[keep], scores[keep], cls[keep]
+    kept = batched_nms(boxes, scores, cls, nms, max_output=max_per_image)
+    return boxes[kept], scores[kept], cls[kept]
