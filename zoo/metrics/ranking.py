@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 DEFINITIONS = ("area", "11point")
+# The devkit's recall thresholds `0:0.1:1` as MATLAB's colon makes them: k * 0.1 up to the middle,
+# 1 - (10 - k) * 0.1 after it, so 0.6 and 0.7 are the doubles nearest 0.6 and 0.7 (np.linspace and
+# py-faster-rcnn's np.arange give 0.6000000000000001 and 0.7000000000000001, which miss a recall
+# of exactly 3/5 or 7/10).
+ELEVEN_RECALLS = tuple(k * 0.1 if k <= 5 else 1.0 - (10 - k) * 0.1 for k in range(11))
 
 
 def ap_from_precision_recall(precision, recall, definition: str = "area") -> float:
@@ -18,7 +23,7 @@ def ap_from_precision_recall(precision, recall, definition: str = "area") -> flo
     precision, recall = np.asarray(precision, np.float64), np.asarray(recall, np.float64)
     if definition == "11point":
         return float(np.mean([precision[recall >= t].max() if (recall >= t).any() else 0.0
-                              for t in np.linspace(0, 1, 11)]))
+                              for t in ELEVEN_RECALLS]))
     mrec = np.concatenate([[0.0], recall, [1.0]])
     mpre = np.concatenate([[0.0], precision, [0.0]])
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]

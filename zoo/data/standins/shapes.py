@@ -187,6 +187,7 @@ def render_example(seed: int, split: str, index: int, image_size: int = 64, *, i
         "boxes": boxes,
         "classes": classes,
         "num_objects": np.int32(n),
+        "instances": instances.astype(np.uint8),  # shape k's visible pixels are k (not loaded; shapes_detection)
     }
 
 
