@@ -48,6 +48,8 @@ def _positive(text):
 def _parser():
     p = argparse.ArgumentParser(prog="zoo", description="Reference Keras 3 implementations of landmark vision papers.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="download registered weights whose releaser published no hash (the VGG Caffe models), unchecked")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("list", help="list registered models")
@@ -351,17 +353,21 @@ def cmd_export(args):
 
 def cmd_predict(args):
     from zoo import registry
-    from zoo.predict import predict_to_png
+    from zoo.predict import class_names_of, predict_to_png
 
     card = registry.card(args.name)
-    if not args.weights and not args.random_weights:
+    tag = registry.split_name(args.name)[1]
+    if not args.weights and not tag and not args.random_weights:
         from zoo.errors import ConfigError
 
         tags = ", ".join(card.weights) or "none registered"
         raise ConfigError(f"zoo predict needs weights: pass --weights PATH (a run's final.weights.h5) or --weights TAG "
                           f"({card.name}'s: {tags}); --random-weights predicts with the untrained model")
     model, meta = _model_from_weights(args.name, args.weights)
-    path = predict_to_png(model, card, args.images, args.out, class_names=(meta or {}).get("class_names"))
+    lines = []
+    path = predict_to_png(model, card, args.images, args.out, class_names=class_names_of(card, args.weights or tag, meta),
+                          report=lines)
+    print("\n".join(lines))
     print(f"wrote {path}")
     return 0
 
@@ -418,6 +424,9 @@ COMMANDS = {
 def main(argv=None):
     args = _parser().parse_args(argv)
     from zoo.errors import ZooError
+
+    if args.allow_unverified:
+        os.environ["ZOO_ALLOW_UNVERIFIED"] = "1"
 
     try:
         return COMMANDS[args.command](args) or 0

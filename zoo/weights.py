@@ -266,7 +266,8 @@ def fetch(spec, model_name: str) -> Path:
     The digest is checked here for every algorithm (the releases publish sha1, md5 or sha256). A
     cached copy that fails the check (an interrupted download) is downloaded again once; a fresh
     download that fails it is deleted and raises WeightsFormatError. A spec without a published
-    hash loads with a warning that the file is unverified.
+    hash (the VGG team's Caffe models) is not downloaded unless the user allows unverified files
+    (ZOO_ALLOW_UNVERIFIED=1, `zoo --allow-unverified`); once in the cache it loads with a warning.
     """
     import keras
 
@@ -276,6 +277,14 @@ def fetch(spec, model_name: str) -> Path:
     # Keras falls back to /tmp/.keras when the folder does not exist yet; create it so the cache is where we look.
     os.makedirs(os.path.join(cache_dir, "zoo"), exist_ok=True)
     cached = os.path.exists(os.path.join(cache_dir, "zoo", fname))
+    if spec.file_hash is None and not cached and os.environ.get("ZOO_ALLOW_UNVERIFIED") != "1":
+        source = spec.source or "no source given"
+        text = f"{name} from {spec.url} cannot be verified: its releaser published no hash ({source}). Download it " \
+               "yourself and pass "
+        allow = "set ZOO_ALLOW_UNVERIFIED=1 to download it unchecked"
+        raise WeightsFormatError(text + f"weights=PATH, or {allow}",
+                                 cli=text + f"--weights PATH (in a recipe --set model.weights=PATH), or pass "
+                                            f"zoo --allow-unverified (or {allow})")
     for force in ((False, True) if cached else (False,)):
         try:
             path = Path(keras.utils.get_file(fname, spec.url, cache_subdir="zoo", cache_dir=cache_dir,

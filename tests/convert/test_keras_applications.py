@@ -294,9 +294,12 @@ def test_a_corrupt_cached_copy_is_downloaded_again(served):
     assert cached.read_bytes() == path.read_bytes()
 
 
-def test_a_file_without_published_hash_loads_with_a_warning(served, caplog):
+def test_a_file_without_published_hash_loads_with_a_warning(served, caplog, monkeypatch):
     _, _, register = served
     register(None, "sha256")
+    with pytest.raises(WeightsFormatError, match="published no hash.*ZOO_ALLOW_UNVERIFIED=1"):
+        zoo.get("test/tiny_classifier.served")  # not downloaded unless the user allows it
+    monkeypatch.setenv("ZOO_ALLOW_UNVERIFIED", "1")
     with caplog.at_level(logging.WARNING, logger="zoo.weights"):
         zoo.get("test/tiny_classifier.served")
     assert "unverified" in caplog.text

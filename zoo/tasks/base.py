@@ -172,7 +172,7 @@ def reraise_data_errors():
         match = _DATA_ERROR.search(e.message or "")
         if match is None:
             raise
-        raise ConfigError(match.group(1).replace('\\"', '"')) from None
+        raise ConfigError(match.group(1).replace('\\"', '"').replace("\\'", "'")) from None
 
 
 class LabelRange:
@@ -185,9 +185,10 @@ class LabelRange:
 
     def __call__(self, labels, ex, head=0):
         classes = self.classes[min(head, len(self.classes) - 1)]
-        bad = (labels < 0) | (labels >= classes)
+        flat = tf.reshape(labels, [-1])
+        bad = (flat < 0) | (flat >= classes)
         if self.ignore_label is not None:
-            bad &= labels != self.ignore_label
+            bad &= flat != self.ignore_label
         count = tf.reduce_sum(tf.cast(bad, tf.int32))
         key = next((k for k in EXAMPLE_ID_KEYS if k in ex), None)
         name = tf.strings.as_string(ex[key]) if key and ex[key].dtype != tf.string else ex[key] if key else "(no id)"
@@ -197,7 +198,7 @@ class LabelRange:
             "(e.g. {}): the model scores " + f"{classes} classes. Set model.options.num_classes to the dataset's number "
             "of classes (--set model.options.num_classes=N)" + (", or loss.ignore_label to the label of unlabelled "
                                                                "pixels" if self.ignore_label is not None else ""),
-            (count, name, tf.boolean_mask(labels, bad)[:1]))
+            (count, name, tf.boolean_mask(flat, bad)[:1]))
         with tf.control_dependencies([assert_in_data(count == 0, message)]):
             return tf.identity(labels)
 
