@@ -167,7 +167,7 @@ def test_full_or_read_only_run_directory_says_what_was_kept(recipe, tmp_path, ca
     import tensorflow as tf
 
     def fail(*args, **kwargs):
-        raise OSError(code, os.strerror(code), "somewhere")
+        raise OSError(code, os.strerror(code))
 
     if where == "final":  # the disk fills up when the final weights are written
         monkeypatch.setattr(keras.Model, "save_weights", fail)

@@ -6,8 +6,8 @@
     zoo train RECIPE              train a recipe (resumes from its backup when rerun)
     zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
     zoo export NAME --format savedmodel|tflite --out PATH [--input-shape H,W] [--tokens-length T]
-    zoo predict NAME IMAGE... --weights W --out FILE.png
-    zoo convert NAME --weights ORIGINAL --out FILE.weights.h5
+    zoo predict NAME IMAGE... --weights W|--random-weights --out FILE.png
+    zoo convert NAME --weights ORIGINAL --out FILE.weights.h5 [--num-classes N]
     zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
 
 Errors are one sentence on stderr (exit status 2); `--debug` shows the traceback.
@@ -111,6 +111,12 @@ def _parser():
     s.add_argument("--num-classes", type=_positive, help="head size of the converted model (default: the model's; "
                    "a file with another head size needs it: its own to keep the head, another to re-initialise it)")
 
+    _bench_parsers(sub)
+    return p
+
+
+def _bench_parsers(sub):
+    """`zoo bench` and `zoo bench-input`."""
     from zoo import bench  # zoo.bench loads only the standard library and NumPy
 
     s = sub.add_parser("bench", help="measure speed and memory, optionally beside PyTorch",
@@ -146,7 +152,6 @@ def _parser():
     s.add_argument("--batches", type=int, default=200)
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
-    return p
 
 
 def _model_from_weights(name, weights, **extra):

@@ -80,8 +80,10 @@ class Task:
         if model is None:
             return self
         bound = copy.copy(self)
-        bound.label_range = LabelRange(output_classes(model), getattr(self, "ignore_label", recipe.loss.ignore_label),
-                                       info.name)
+        ignore = self.ignore_label if hasattr(self, "ignore_label") else recipe.loss.ignore_label
+        data = recipe.data if recipe is not None else None
+        dataset = info.name + (f"' or '{data.eval_name}" if data is not None and data.eval_name else "")
+        bound.label_range = LabelRange(output_classes(model), ignore, dataset)
         return bound
 
     def checked_labels(self, labels, ex, head=0):

@@ -303,9 +303,10 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     _check_workdir(workdir, recipe, fresh, chief)
     # Non-chief workers of a multi-worker job write their (required) checkpoint copies to a scratch dir.
     writedir = workdir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
-    writedir.mkdir(parents=True, exist_ok=True)
-    if chief:
-        (workdir / "recipe.toml").write_text(recipe.to_toml())
+    with _storage_errors(workdir):
+        writedir.mkdir(parents=True, exist_ok=True)
+        if chief:
+            (workdir / "recipe.toml").write_text(recipe.to_toml())
 
     keras.utils.set_random_seed(recipe.train.seed)
     if recipe.train.deterministic and not recipe.train.xla:
@@ -329,8 +330,17 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
             shutil.rmtree(writedir, ignore_errors=True)
 
 
-STORAGE_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT)
-STORAGE_MESSAGES = ("No space left", "Read-only file system", "Permission denied", "Disk quota")
+FULL_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)  # only writes fail so
+DENIED_ERRNOS = (errno.EACCES, errno.EPERM)  # reads too: the run's only when the path is in the run directory
+STORAGE_MESSAGES = ("No space left", "Read-only file system", "Disk quota")
+
+
+def _is_storage_error(e, workdir) -> bool:
+    text = str(getattr(e, "message", "") or e)
+    code = getattr(e, "errno", None)
+    if code in FULL_ERRNOS or any(m in text for m in STORAGE_MESSAGES):
+        return True
+    return (code in DENIED_ERRNOS or "Permission denied" in text) and str(workdir) in text
 
 
 @contextlib.contextmanager
@@ -340,9 +350,9 @@ def _storage_errors(workdir):
     try:
         yield
     except (OSError, tf.errors.OpError) as e:
-        text = str(getattr(e, "message", "") or e)
-        if not (getattr(e, "errno", None) in STORAGE_ERRNOS or any(m in text for m in STORAGE_MESSAGES)):
+        if not _is_storage_error(e, workdir):
             raise
+        text = str(getattr(e, "message", "") or e)
         latest = tf.train.latest_checkpoint(str(Path(workdir) / "backup"))
         kept = (f"the backup at step {latest.rsplit('-', 1)[-1]} ({latest}) is kept" if latest
                 else "no backup had been written")
