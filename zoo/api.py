@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 from zoo import registry
+from zoo.config_tables import check_keywords
 from zoo.errors import ConfigError
 from zoo.preprocessing import ImagePreprocessing
 
 
 def _check_kwargs(card, kwargs):
-    params = inspect.signature(card.builder).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    unknown = [k for k in kwargs if k not in params]
-    if unknown:
-        allowed = ", ".join(p for p in params)
-        raise ConfigError(f"{card.name} does not take {', '.join(map(repr, unknown))}; it takes: {allowed}")
+    check_keywords(card.builder, kwargs, card.name)
 
 
 def get(name: str, *, weights=None, num_classes: int | None = None, **overrides):
@@ -38,7 +32,8 @@ def get(name: str, *, weights=None, num_classes: int | None = None, **overrides)
     _, tag = registry.split_name(name)
     if tag is not None:
         if weights is not None:
-            raise ConfigError(f"{name!r} names weights {tag!r} and weights={weights!r} was given too; give one")
+            raise ConfigError(f"{name!r} names weights {tag!r} and weights={weights!r} was given too; give one",
+                              cli=f"{name!r} names weights {tag!r} and --weights {weights} was given too; give one")
         weights = tag
     from zoo import weights as weights_mod
 

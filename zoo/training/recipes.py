@@ -13,7 +13,7 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from zoo.config_tables import build_table, parse_override
+from zoo.config_tables import build_table, check_keywords, parse_override
 from zoo.recipe_files import find
 from zoo.errors import ConfigError, closest_names, unknown_name
 
@@ -173,7 +173,9 @@ def check_task_tables(r: Recipe) -> None:
     from zoo import registry, tasks
     from zoo.training import steps
 
-    task = tasks.get(registry.card(r.model.name).task)
+    card = registry.card(r.model.name)
+    check_keywords(card.builder, r.model.options, card.name, prefix="model.options.")
+    task = tasks.get(card.task)
     names = task.metric_names(task.eval_options(r.eval))
     build_table(steps.get(task.step).Options, r.step, ("step",))
     if r.train.monitor and names and not any(fnmatch.fnmatchcase(r.train.monitor, p) for p in names):
