@@ -15,10 +15,13 @@ from tests.training.helpers import REPO, read_weights, write_recipe, zoo_cmd
 
 
 def _backup_step(workdir):
+    """The step of the backup a rerun resumes from: the one the `checkpoint` state file names (it is updated
+    after the backup's files are complete, so a kill between the two leaves the previous one named)."""
     import re
 
-    steps = [int(m.group(1)) for f in (workdir / "backup").glob("ckpt-*.index") if (m := re.match(r"ckpt-(\d+)", f.name))]
-    return max(steps, default=0)
+    state = workdir / "backup" / "checkpoint"
+    match = re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state.read_text() if state.exists() else "", re.M)
+    return int(match.group(1)) if match else 0
 
 
 def test_sigkill_then_rerun_equals_uninterrupted(tmp_path):
