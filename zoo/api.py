@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 from zoo import registry
+from zoo.config_tables import check_keywords
 from zoo.errors import ConfigError
 
 
 def _check_kwargs(card, kwargs):
-    params = inspect.signature(card.builder).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    unknown = [k for k in kwargs if k not in params]
-    if unknown:
-        allowed = ", ".join(p for p in params)
-        raise ConfigError(f"{card.name} does not take {', '.join(map(repr, unknown))}; it takes: {allowed}")
+    check_keywords(card.builder, kwargs, card.name)
 
 
 def get(name: str, *, weights=None, num_classes: int | None = None, **overrides):
@@ -29,21 +23,25 @@ def get(name: str, *, weights=None, num_classes: int | None = None, **overrides)
     - `num_classes`: the size of the classification head. With weights of another head size,
       the body is loaded and the head layers (the card's `head_layers`) are re-initialised.
     - other keyword arguments go to the builder (e.g. `input_shape=(500, 500, 3)`).
+
+    A weights file the runner wrote (`run/final.weights.h5`) has a sidecar recording the builder
+    options of its run (num_classes, width, ...): they are the defaults here, as for `zoo eval`.
     """
     card = registry.card(name)
     _, tag = registry.split_name(name)
     if tag is not None:
         if weights is not None:
-            raise ConfigError(f"{name!r} names weights {tag!r} and weights={weights!r} was given too; give one")
+            raise ConfigError(f"{name!r} names weights {tag!r} and weights={weights!r} was given too; give one",
+                              cli=f"{name!r} names weights {tag!r} and --weights {weights} was given too; give one")
         weights = tag
-    kwargs = dict(overrides)
+    from zoo import weights as weights_mod
+
+    kwargs = {**weights_mod.recorded_options(name, weights), **overrides}
     if num_classes is not None:
         kwargs["num_classes"] = int(num_classes)
     _check_kwargs(card, kwargs)
     model = card.builder(**kwargs)
     if weights is not None:
-        from zoo import weights as weights_mod
-
         weights_mod.load_into(model, weights, card=card, build_kwargs=kwargs)
     return model
 

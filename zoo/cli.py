@@ -6,8 +6,8 @@
     zoo train RECIPE              train a recipe (resumes from its backup when rerun)
     zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
     zoo export NAME --format savedmodel|tflite --out PATH [--input-shape H,W] [--tokens-length T]
-    zoo predict NAME IMAGE... --weights W --out FILE.png
-    zoo convert NAME --weights ORIGINAL --out FILE.weights.h5
+    zoo predict NAME IMAGE... --weights W|--random-weights --out FILE.png
+    zoo convert NAME --weights ORIGINAL --out FILE.weights.h5 [--num-classes N]
     zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
     zoo visualize COMMAND NAME    occlusion|deconv|patches|invert|maximize|dream|style|fields, writing PNGs
 
@@ -36,9 +36,21 @@ def _shape(text):
     return tuple(parts)
 
 
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (at least 1), got {value}")
+    return value
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="zoo", description="Reference Keras 3 implementations of landmark vision papers.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="download registered weights whose releaser published no hash (the VGG Caffe models), unchecked")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("list", help="list registered models")
@@ -59,7 +71,7 @@ def _parser():
     s.add_argument("--workdir", help="run directory (default runs/RECIPE)")
     s.add_argument("--fresh", action="store_true", help="discard an earlier run in the work directory")
     s.add_argument("--cpu-replicas", type=int, default=2, help="logical CPU devices for 'mirrored' without GPUs")
-    s.add_argument("--max-steps", type=int, help="stop after this many steps (resumable)")
+    s.add_argument("--max-steps", type=_positive, help="stop after this many steps (resumable)")
 
     s = sub.add_parser("eval", help="evaluate weights on a recipe's evaluation split")
     s.add_argument("recipe")
@@ -82,19 +94,33 @@ def _parser():
     s.add_argument("--allow-flex", action="store_true", help="allow TensorFlow (Flex) ops in TFLite")
     s.add_argument("--calibration-data", help="dataset for int8: calibrated on its train split, the task metric "
                    "measured on its validation split (default: the weights' dataset)")
-    s.add_argument("--calibration-examples", type=int, default=32)
+    s.add_argument("--calibration-examples", type=_positive, default=32,
+                   help="int8: images to calibrate on, and to measure the task metric on")
 
     s = sub.add_parser("predict", help="run a model on images and write a picture of its predictions")
     s.add_argument("name")
     s.add_argument("images", nargs="+")
-    s.add_argument("--weights")
+    s.add_argument("--weights", help="a registered tag or a weights file (a run's final.weights.h5)")
+    s.add_argument("--random-weights", action="store_true",
+                   help="predict with the untrained, randomly initialised model (to check the pipeline)")
     s.add_argument("--out", required=True, help="PNG file")
 
     s = sub.add_parser("convert", help="convert original released weights into a Keras weights file")
     s.add_argument("name")
     s.add_argument("--weights", required=True, help=".caffemodel, keras.applications .h5, ...")
     s.add_argument("--out", required=True, help="FILE.weights.h5")
+    s.add_argument("--num-classes", type=_positive, help="head size of the converted model (default: the model's; "
+                   "a file with another head size needs it: its own to keep the head, another to re-initialise it)")
 
+    _bench_parsers(sub)
+    from zoo.visualize.cli import add_parser as add_visualize  # argparse only at import
+
+    add_visualize(sub)
+    return p
+
+
+def _bench_parsers(sub):
+    """`zoo bench` and `zoo bench-input`."""
     from zoo import bench  # zoo.bench loads only the standard library and NumPy
 
     s = sub.add_parser("bench", help="measure speed and memory, optionally beside PyTorch",
@@ -131,26 +157,14 @@ def _parser():
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
 
-    from zoo.visualize.cli import add_parser as add_visualize  # argparse only at import
-
-    add_visualize(sub)
-    return p
-
 
 def _model_from_weights(name, weights, **extra):
     """Build NAME with the builder options recorded beside a weights file (the runner's sidecar)."""
     import zoo
     from zoo import weights as weights_mod
 
-    options = {}
-    meta = weights_mod.read_sidecar(weights) if weights and Path(weights).exists() else None
-    if meta:
-        if meta.get("model") != zoo.registry.card(name).name:
-            options = {}  # weights of another model: the strict loader explains the mismatch
-        else:
-            options = dict(meta.get("options", {}))
-    options.update(extra)
-    return zoo.get(name, weights=weights, **options), meta
+    meta = weights_mod.read_sidecar(weights) if weights and Path(weights).is_file() else None
+    return zoo.get(name, weights=weights, **extra), meta
 
 
 def cmd_list(args):
@@ -206,6 +220,7 @@ def cmd_train(args):
 
 def cmd_eval(args):
     from zoo import registry
+    from zoo.tasks.base import reraise_data_errors
     from zoo.training import runner
 
     recipe = runner.load_recipe(args.recipe, args.overrides)
@@ -213,9 +228,10 @@ def cmd_eval(args):
     model, _ = _model_from_weights(recipe.model.name, args.weights)
     if args.split:
         recipe.data.eval_split = args.split
-    _, eval_ds, _ = runner.make_datasets(recipe, card, start_step=0)
+    _, eval_ds, _ = runner.make_datasets(recipe, card, start_step=0, model=model)
     t0 = time.time()
-    metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label, eval_cfg=recipe.eval)
+    with reraise_data_errors():
+        metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label, eval_cfg=recipe.eval)
     print(f"{recipe.model.name} on {recipe.data.name}/{recipe.data.eval_split} ({time.time() - t0:.1f}s):")
     for k, v in metrics.items():
         print(f"  {k:<16} {v:.4f}")
@@ -274,6 +290,9 @@ def cmd_export(args):
     from zoo.errors import ConfigError
 
     card = registry.card(args.name)
+    if args.format == "savedmodel" and args.quantize:
+        raise ConfigError(f"--quantize {args.quantize} applies to --format tflite; a SavedModel keeps the model's "
+                          "float weights. Drop --quantize, or pass --format tflite")
     model, meta = _model_from_weights(args.name, args.weights)
     if len(model.inputs) > 1:
         shape = _export_shapes(card, model, args, fixed=args.format == "tflite")
@@ -343,26 +362,52 @@ def cmd_export(args):
 
 def cmd_predict(args):
     from zoo import registry
-    from zoo.predict import predict_to_png
+    from zoo.predict import class_names_of, predict_to_png
 
     card = registry.card(args.name)
+    tag = registry.split_name(args.name)[1]
+    if not args.weights and not tag and not args.random_weights:
+        from zoo.errors import ConfigError
+
+        tags = ", ".join(card.weights) or "none registered"
+        raise ConfigError(f"zoo predict needs weights: pass --weights PATH (a run's final.weights.h5) or --weights TAG "
+                          f"({card.name}'s: {tags}); --random-weights predicts with the untrained model")
     model, meta = _model_from_weights(args.name, args.weights)
-    path = predict_to_png(model, card, args.images, args.out, class_names=(meta or {}).get("class_names"))
+    lines = []
+    path = predict_to_png(model, card, args.images, args.out, class_names=class_names_of(card, args.weights or tag, meta),
+                          report=lines)
+    print("\n".join(lines))
     print(f"wrote {path}")
     return 0
 
 
 def cmd_convert(args):
-    import zoo
+    from zoo import registry
+    from zoo import weights as weights_mod
+    from zoo.errors import ConfigError
     from zoo.training.runner import save_weights_atomic
 
-    model = zoo.get(args.name, weights=args.weights)
     out = Path(args.out)
     if not out.name.endswith(".weights.h5"):
-        from zoo.errors import ConfigError
-
         raise ConfigError(f"--out must end in .weights.h5, got {out.name}")
-    save_weights_atomic(model, out)
+    card = registry.card(args.name)
+    options = {**weights_mod.recorded_options(args.name, args.weights)}
+    if args.num_classes:
+        options["num_classes"] = args.num_classes
+    model = card.builder(**options)
+    report = weights_mod.load_into(model, args.weights, card=card, build_kwargs=options)
+    fresh = [name for name in report["initialised"] if name in card.head_layers]
+    if fresh and not args.num_classes:
+        raise ConfigError(f"the head of {args.weights} scores another number of classes than {card.name}'s "
+                          f"{options.get('num_classes', card.default_num_classes)}: its layers {', '.join(fresh)} would "
+                          "be re-initialised. Pass --num-classes N with the file's number of classes to keep its head, "
+                          "or with another to re-initialise it")
+    if fresh:
+        print(f"re-initialised for {args.num_classes} classes (not in the file): {', '.join(fresh)}")
+    try:
+        save_weights_atomic(model, out)
+    except OSError as e:
+        raise ConfigError(f"cannot write {out}: {e.strerror}; choose another --out") from e
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -396,12 +441,15 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     from zoo.errors import ZooError
 
+    if args.allow_unverified:
+        os.environ["ZOO_ALLOW_UNVERIFIED"] = "1"
+
     try:
         return COMMANDS[args.command](args) or 0
     except ZooError as e:
         if args.debug:
             raise
-        print(f"zoo {args.command}: {e}", file=sys.stderr)
+        print(f"zoo {args.command}: {getattr(e, 'cli', None) or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"zoo {args.command}: interrupted", file=sys.stderr)

@@ -54,6 +54,20 @@ def coerce(value, ftype, where):
     return value
 
 
+def check_keywords(fn, kwargs: dict, what: str, prefix: str = "") -> None:
+    """ConfigError when `fn` takes none of some `kwargs` (a builder's options): names them as `prefix`KEY."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [f"{prefix}{k}" for k in kwargs if k not in params]
+    if unknown:
+        close = closest_names(unknown[0].removeprefix(prefix), params)
+        hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+        raise ConfigError(f"{what} does not take {', '.join(map(repr, unknown))}{hint}; it takes: {', '.join(params)}")
+
+
 def parse_override(text: str) -> tuple[list[str], object]:
     """'optimizer.learning_rate=1e-4' -> (['optimizer', 'learning_rate'], 1e-4). Values are TOML literals;
     anything that is not one is taken as a string."""

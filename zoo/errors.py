@@ -8,7 +8,15 @@ bad input), so generic handlers keep working.
 
 
 class ZooError(Exception):
-    """Base class of errors caused by the caller's input or environment."""
+    """Base class of errors caused by the caller's input or environment.
+
+    `cli`: the same message for the `zoo` command, where it names the command's flags (--overwrite,
+    --weights PATH) instead of the Python keywords (overwrite=True, weights=PATH); the CLI prints it.
+    """
+
+    def __init__(self, *args, cli=None):
+        super().__init__(*args)
+        self.cli = cli
 
 
 class UnknownNameError(ZooError, KeyError):
@@ -48,6 +56,14 @@ class CorruptRecordError(ZooError, ValueError):
 
 class NaNLossError(ZooError, FloatingPointError):
     """Training produced a non-finite loss."""
+
+
+class RunStorageError(ZooError, OSError):
+    """A run directory that became full or unwritable during training; the message says what was kept."""
+
+
+class WeightsNotFoundError(WeightsFormatError, FileNotFoundError):
+    """A weights path that does not exist; the message names it."""
 
 
 class ExportError(ZooError, RuntimeError):

@@ -39,10 +39,41 @@ def overlay(image: np.ndarray, labels: np.ndarray, colors: np.ndarray, alpha: fl
     return np.where((labels > 0)[..., None], tinted, image).round().astype(np.uint8)
 
 
-def predict_to_png(model, card, image_paths, out, *, class_names=None):
+def classifier_view(image, contract):
+    """A picture as a fixed-size classifier sees it: the shorter side scaled to 256/224 of the input size,
+    then the central crop (the single center-crop evaluation, zoo.data.classification.imagenet)."""
+    from zoo.data.classification.imagenet import center_crop
+
+    height, width = contract.shape[:2]
+    if height is None or width is None or height != width or image.shape[:2] == (height, width):
+        return image
+    return np.asarray(center_crop(image, height, round(height * 256 / 224)))
+
+
+def class_names_of(card, weights=None, meta=None):
+    """The names of the classes the model scores: the dataset's recorded in a run's sidecar; for registered
+    weights (which name no dataset), those of the registered datasets of the same number of classes when
+    they all agree (ImageNet's 1000 WordNet ids, VOC's 21 names); None when unknown."""
+    if meta and meta.get("class_names"):
+        return list(meta["class_names"])
+    spec = card.weights.get(str(weights)) if weights is not None else None
+    if spec is None or not spec.num_classes:
+        return None
+    from zoo import data as data_mod
+
+    found = set()
+    for name in data_mod.list_datasets():
+        names = tuple(getattr(data_mod.info(name), "class_names", None) or ())
+        if len(names) == spec.num_classes:
+            found.add(names)
+    return list(found.pop()) if len(found) == 1 else None
+
+
+def predict_to_png(model, card, image_paths, out, *, class_names=None, report=None):
     """Segmentation: image | colour overlay | predicted label map, with a legend of the classes present
     (a two-head net, FCN SIFT Flow, shows its first, semantic, head). Classification: image | top-5
-    probabilities."""
+    probabilities, the picture resized and centre-cropped to the classifier's fixed input (`classifier_view`).
+    `report`: a list that receives one line per image (its top class, or the classes it shows)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,6 +91,8 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
     segmentation = card.task in ("segmentation", "multitask_segmentation")
     pre = ImagePreprocessing.from_contract(card.input_contract)
     images = [read_image(p) for p in image_paths]
+    if not segmentation:
+        images = [classifier_view(img, card.input_contract) for img in images]
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must be a .png file, got {out.name}")
@@ -71,7 +104,8 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
         check_image_batch(batch, card.input_contract, what=str(path))
         scores = model(pre(batch), training=False)
         scores = np.asarray(scores[0] if isinstance(scores, (list, tuple)) else scores)
-        names = class_names or [f"class {i}" for i in range(scores.shape[-1])]
+        names = class_names if class_names and len(class_names) == scores.shape[-1] else \
+            [f"class {i}" for i in range(scores.shape[-1])]
         axes[row, 0].imshow(img)
         axes[row, 0].set_title(Path(path).name)
         if segmentation:
@@ -81,6 +115,7 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
             axes[row, 1].set_title("overlay")
             axes[row, 2].imshow(colors[labels], interpolation="nearest")
             present = [int(c) for c in np.unique(labels)]
+            line = f"{Path(path).name}: " + ", ".join(f"{names[c]} {np.mean(labels == c):.1%}" for c in present)
             axes[row, 2].legend(
                 handles=[Patch(color=colors[c] / 255.0, label=names[c]) for c in present],
                 loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
@@ -91,8 +126,11 @@ def predict_to_png(model, card, image_paths, out, *, class_names=None):
             probs = np.exp(logits - logits.max())
             probs /= probs.sum()
             top = np.argsort(probs)[::-1][:5]
+            line = f"{Path(path).name}: " + ", ".join(f"{names[i]} {probs[i]:.3f}" for i in top)
             axes[row, 1].barh([names[i] for i in top][::-1], probs[top][::-1])
             axes[row, 1].set_title("top-5 probabilities")
+        if report is not None:
+            report.append(line)
         for col in range(cols if segmentation else 1):
             axes[row, col].axis("off")
     fig.tight_layout()

@@ -18,7 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from zoo.errors import ConfigError, UnknownNameError, WeightsFormatError, WeightsMismatchError, unknown_name
+from zoo.errors import (ConfigError, UnknownNameError, WeightsFormatError, WeightsMismatchError, WeightsNotFoundError,
+                        unknown_name)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,30 @@ def read_sidecar(path) -> dict | None:
     import json
 
     p = sidecar_path(path)
-    return json.loads(p.read_text()) if p.exists() else None
+    if not p.exists():
+        return None
+    try:
+        meta = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        meta = e
+    if not isinstance(meta, dict) or not isinstance(meta.get("options", {}), dict):
+        raise WeightsFormatError(
+            f"the sidecar {p} of {Path(path).name} is not the JSON object the runner writes ({meta}): restore it "
+            f"from the run directory, or delete it to load {Path(path).name} with the model's default options")
+    return meta
+
+
+def recorded_options(name, weights) -> dict:
+    """The builder options recorded in the sidecar of a weights path, when it was written for model `name`
+    (a run's final.weights.h5: its num_classes, width, ...); {} otherwise."""
+    from zoo import registry
+
+    if not isinstance(weights, (str, os.PathLike)) or not Path(weights).is_file():
+        return {}
+    meta = read_sidecar(weights)
+    if not meta or meta.get("model") != registry.card(name).name:
+        return {}  # weights of another model: the strict loader explains the mismatch
+    return dict(meta.get("options", {}))
 
 
 def _check_all_loaded(path, donor):
@@ -211,7 +235,7 @@ def resolve_path(weights, card) -> tuple[Path, str]:
     if not path.exists():
         if isinstance(weights, str) and os.sep not in weights and "." not in weights:
             raise unknown_name(f"weights tag of {card.name}", weights, list(card.weights))
-        raise WeightsFormatError(f"weights file {path} does not exist")
+        raise WeightsNotFoundError(f"weights file {path} does not exist")
     name = path.name
     for suffix in sorted(_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):
@@ -242,7 +266,8 @@ def fetch(spec, model_name: str) -> Path:
     The digest is checked here for every algorithm (the releases publish sha1, md5 or sha256). A
     cached copy that fails the check (an interrupted download) is downloaded again once; a fresh
     download that fails it is deleted and raises WeightsFormatError. A spec without a published
-    hash loads with a warning that the file is unverified.
+    hash (the VGG team's Caffe models) is not downloaded unless the user allows unverified files
+    (ZOO_ALLOW_UNVERIFIED=1, `zoo --allow-unverified`); once in the cache it loads with a warning.
     """
     import keras
 
@@ -252,15 +277,22 @@ def fetch(spec, model_name: str) -> Path:
     # Keras falls back to /tmp/.keras when the folder does not exist yet; create it so the cache is where we look.
     os.makedirs(os.path.join(cache_dir, "zoo"), exist_ok=True)
     cached = os.path.exists(os.path.join(cache_dir, "zoo", fname))
+    if spec.file_hash is None and not cached and os.environ.get("ZOO_ALLOW_UNVERIFIED") != "1":
+        source = spec.source or "no source given"
+        text = f"{name} from {spec.url} cannot be verified: its releaser published no hash ({source}). Download it " \
+               "yourself and pass "
+        allow = "set ZOO_ALLOW_UNVERIFIED=1 to download it unchecked"
+        raise WeightsFormatError(text + f"weights=PATH, or {allow}",
+                                 cli=text + f"--weights PATH (in a recipe --set model.weights=PATH), or pass "
+                                            f"zoo --allow-unverified (or {allow})")
     for force in ((False, True) if cached else (False,)):
         try:
             path = Path(keras.utils.get_file(fname, spec.url, cache_subdir="zoo", cache_dir=cache_dir,
                                              force_download=force))
         except Exception as e:  # noqa: BLE001
-            raise WeightsFormatError(
-                f"could not download {name} from {spec.url} ({type(e).__name__}: {e}). "
-                f"Download it by hand and pass weights=PATH."
-            ) from e
+            text = f"could not download {name} from {spec.url} ({type(e).__name__}: {e}). Download it by hand and pass "
+            raise WeightsFormatError(text + "weights=PATH.",
+                                     cli=text + "--weights PATH (in a recipe: --set model.weights=PATH).") from e
         if spec.file_hash is None:
             log.warning("%s from %s is unverified: its releaser published no hash (%s)", name, spec.url,
                         spec.source or "no source given")

@@ -294,16 +294,20 @@ def test_a_corrupt_cached_copy_is_downloaded_again(served):
     assert cached.read_bytes() == path.read_bytes()
 
 
-def test_a_file_without_published_hash_loads_with_a_warning(served, caplog):
+def test_a_file_without_published_hash_loads_with_a_warning(served, caplog, monkeypatch):
     _, _, register = served
     register(None, "sha256")
+    with pytest.raises(WeightsFormatError, match="published no hash.*ZOO_ALLOW_UNVERIFIED=1"):
+        zoo.get("test/tiny_classifier.served")  # not downloaded unless the user allows it
+    monkeypatch.setenv("ZOO_ALLOW_UNVERIFIED", "1")
     with caplog.at_level(logging.WARNING, logger="zoo.weights"):
         zoo.get("test/tiny_classifier.served")
     assert "unverified" in caplog.text
 
 
-def test_an_unreachable_url_says_how_to_load_by_hand(served, tmp_path):
+def test_an_unreachable_url_says_how_to_load_by_hand(served, tmp_path, monkeypatch):
     _, _, register = served
+    monkeypatch.setenv("ZOO_ALLOW_UNVERIFIED", "1")  # a file without a published hash is fetched only when allowed
     register(None, "sha256", url=(tmp_path / "missing.weights.h5").as_uri())
     with pytest.raises(WeightsFormatError, match="could not download.*weights=PATH"):
         zoo.get("test/tiny_classifier.served")

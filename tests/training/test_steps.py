@@ -125,10 +125,9 @@ def test_adversarial_step_options_are_checked():
 
 
 def _backup_step(workdir):
-    import re
+    from tests.training.test_fault_tolerance import _backup_step as named_backup_step
 
-    steps = [int(m.group(1)) for f in (workdir / "backup").glob("ckpt-*.index") if (m := re.match(r"ckpt-(\d+)", f.name))]
-    return max(steps, default=0)
+    return named_backup_step(workdir)  # the backup the state file names: the one a rerun resumes from
 
 
 def _zoo_train(recipe, workdir):

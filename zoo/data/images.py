@@ -99,10 +99,9 @@ def decode_image(data: bytes, name: str = "<bytes>", *, mode: str = "rgb") -> np
     if mode == "raw":
         return np.asarray(image)
     if image.mode in _WIDE_MODES:
-        raise InputError(
-            f"{name} is a {image.mode} image (more than 8 bits per channel); "
-            "it is not converted to uint8 RGB: decode it with mode='raw'"
-        )
+        text = f"{name} is a {image.mode} image (more than 8 bits per channel); it is not converted to uint8 RGB: "
+        raise InputError(text + "decode it with mode='raw'",
+                         cli=text + "give an 8-bit RGB or grayscale image (e.g. scaled and saved as 8-bit PNG)")
     if image.mode != "RGB":
         image = image.convert("RGB")  # L/1: channel repeated; RGBA/LA/P: alpha dropped; CMYK/YCbCr: converted
     return np.asarray(image, dtype=np.uint8)

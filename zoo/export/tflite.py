@@ -102,10 +102,9 @@ def conversion_error(error: Exception, *, allow_flex: bool) -> ExportError:
         hint = ""
         if any(op.startswith("TensorList") for op in flex):
             hint = " (TensorList ops come from recurrent layers: unroll=True over a fixed length avoids them)"
-        return ExportError(
-            f"TFLite builtin ops cannot express {', '.join(flex)}{hint}; these need Flex (select TF) ops: "
-            "pass allow_flex=True to include them (the app then needs the Flex delegate)"
-        )
+        text = f"TFLite builtin ops cannot express {', '.join(flex)}{hint}; these need Flex (select TF) ops: pass {{}} " \
+               "to include them (the app then needs the Flex delegate)"
+        return ExportError(text.format("allow_flex=True"), cli=text.format("--allow-flex"))
     errors = [line.strip() for line in message.splitlines() if "error:" in line]
     return ExportError(f"TFLite conversion failed: {errors[-1] if errors else message.strip()[:500]}")
 

@@ -10,7 +10,10 @@ features as the card's InputContract says (`model_input`), so a two-input net (F
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -39,6 +42,12 @@ class Task:
     name = ""
     step = "supervised"
     EvalOptions = NoEvalOptions
+    # The metrics the evaluator reports (fnmatch patterns), what `train.monitor` may name; () = not declared.
+    metrics: tuple = ()
+
+    def metric_names(self, options) -> tuple:
+        """The metric names (fnmatch patterns) the evaluator reports with these [eval] options."""
+        return self.metrics
 
     def example_to_xy(self, contract):
         """A tf.data map function: dataset dict -> (network input, target)."""
@@ -61,6 +70,25 @@ class Task:
     def evaluator(self, model, ignore_label=255, eval_cfg=None) -> "Evaluator":
         """`eval_cfg` is the recipe's [eval] table as this task's EvalOptions, or None for its defaults."""
         raise NotImplementedError
+
+    # What `bind` fixes for `checked_labels` (a LabelRange): the classes the model scores, the ignore label.
+    label_range = None
+
+    def with_label_range(self, recipe, info, model) -> "Task":
+        """A copy of this task whose `checked_labels` refuses labels outside [0, classes) (the bind of tasks
+        with class labels); itself while the model is not built."""
+        if model is None:
+            return self
+        bound = copy.copy(self)
+        ignore = self.ignore_label if hasattr(self, "ignore_label") else recipe.loss.ignore_label
+        data = recipe.data if recipe is not None else None
+        dataset = info.name + (f"' or '{data.eval_name}" if data is not None and data.eval_name else "")
+        bound.label_range = LabelRange(output_classes(model), ignore, dataset)
+        return bound
+
+    def checked_labels(self, labels, ex, head=0):
+        """`labels`, checked against the bound LabelRange (unchecked when unbound)."""
+        return labels if self.label_range is None else self.label_range(labels, ex, head)
 
     def check_targets(self, model, info) -> None:
         """ConfigError when the dataset's labels cannot be the model's targets (e.g. more classes
@@ -125,6 +153,56 @@ def output_classes(model) -> list[int]:
     """The number of classes each output of `model` scores (its last axis)."""
     outputs = model.outputs if isinstance(model.outputs, (list, tuple)) else [model.outputs]
     return [int(o.shape[-1]) for o in outputs]
+
+
+EXAMPLE_ID_KEYS = ("id", "image_id", "video_id", "file_name")
+_DATA_ERROR = re.compile(r"<zoo-data-error>(.*?)</zoo-data-error>", re.S)
+
+
+def assert_in_data(condition, message):
+    """An assertion inside a tf.data map: when `condition` is false the iteration stops with `message` (a
+    string tensor or str), which `reraise_data_errors` turns into a ConfigError for the user."""
+    return tf.debugging.Assert(condition, [tf.strings.join(["<zoo-data-error>", message, "</zoo-data-error>"])])
+
+
+@contextlib.contextmanager
+def reraise_data_errors():
+    """Turn a failed `assert_in_data` (TensorFlow reports it as InvalidArgumentError) into a ConfigError."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as e:
+        match = _DATA_ERROR.search(e.message or "")
+        if match is None:
+            raise
+        raise ConfigError(match.group(1).replace('\\"', '"').replace("\\'", "'")) from None
+
+
+class LabelRange:
+    """Labels must lie in [0, classes) or be the ignore label: a label past the model's classes would be left
+    out of the loss and the metrics without a word. Called in the input pipeline on each example's labels;
+    the error gives the count of such labels in the first example that has them, its id and the fix."""
+
+    def __init__(self, classes, ignore_label, dataset):
+        self.classes, self.ignore_label, self.dataset = list(classes), ignore_label, dataset
+
+    def __call__(self, labels, ex, head=0):
+        classes = self.classes[min(head, len(self.classes) - 1)]
+        flat = tf.reshape(labels, [-1])
+        bad = (flat < 0) | (flat >= classes)
+        if self.ignore_label is not None:
+            bad &= flat != self.ignore_label
+        count = tf.reduce_sum(tf.cast(bad, tf.int32))
+        key = next((k for k in EXAMPLE_ID_KEYS if k in ex), None)
+        name = tf.strings.as_string(ex[key]) if key and ex[key].dtype != tf.string else ex[key] if key else "(no id)"
+        ignore = f" and not the ignore label {self.ignore_label}" if self.ignore_label is not None else ""
+        message = tf.strings.format(
+            "{} label(s) of example {} of dataset '" + self.dataset + f"' are outside [0, {classes}){ignore} "
+            "(e.g. {}): the model scores " + f"{classes} classes. Set model.options.num_classes to the dataset's number "
+            "of classes (--set model.options.num_classes=N)" + (", or loss.ignore_label to the label of unlabelled "
+                                                               "pixels" if self.ignore_label is not None else ""),
+            (count, name, tf.boolean_mask(flat, bad)[:1]))
+        with tf.control_dependencies([assert_in_data(count == 0, message)]):
+            return tf.identity(labels)
 
 
 def all_reduce_sum(value):

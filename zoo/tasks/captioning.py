@@ -13,7 +13,7 @@ from zoo.metrics.captions import evaluate
 from zoo.metrics.retrieval import caption_image_ranks, summarize
 from zoo.models.lrcn.parts import WORDS, Decoder
 from zoo.ops.numerics import log_softmax
-from zoo.tasks.base import Evaluator, Task, first_output, model_input, python_key
+from zoo.tasks.base import Evaluator, Task, assert_in_data, first_output, model_input, python_key
 from zoo.tasks.sequence import per_step_logits, step_cross_entropy
 from zoo.text.decoding import beam_search, greedy, sample, state_rows
 from zoo.text.vocab import EOS_ID, IGNORE, MAX_WORDS, Vocabulary
@@ -125,6 +125,16 @@ class Captioning(Task):
     name = "captioning"
     EvalOptions = CaptionEvalOptions
 
+    def metric_names(self, options):
+        """Teacher-forced scores; with eval.decode each caption metric (BLEU: BLEU-1..4); with
+        eval.retrieval the ranks of each direction (caption_to_image_R@1, ...)."""
+        names = ("cross_entropy", "perplexity", "word_accuracy")
+        if options.decode:
+            names += tuple(f"{m}*" for m in options.caption_metrics)
+        if options.retrieval:
+            names += ("caption_to_image_*", "image_to_caption_*")
+        return names
+
     def __init__(self, vocabulary=None, vocab_size=None):
         self.vocabulary = vocabulary  # encodes string captions; None: the captions are word ids
         self.vocab_size = vocab_size  # word-id captions: ids must be below it (the model's vocabulary)
@@ -188,11 +198,11 @@ class Captioning(Task):
         if "words" in ex and "targets" in ex:
             words, targets = tf.cast(ex["words"], tf.int32), tf.cast(ex["targets"], tf.int32)
             if self.vocab_size:  # an id past the model's vocabulary: ignored as a target, garbage as an input
-                check = tf.debugging.assert_less(
-                    tf.reduce_max(tf.concat([words, targets], 0)), self.vocab_size,
-                    message=f"a caption has a word id past the vocabulary of the model (vocab_size {self.vocab_size}):"
-                            " the vocabulary of the dataset is larger. Set model.options.vocab_size to its size, or "
-                            "data.options.vocabulary to the vocabulary file the model was trained with")
+                check = assert_in_data(
+                    tf.reduce_max(tf.concat([words, targets], 0)) < self.vocab_size,
+                    f"a caption has a word id past the vocabulary of the model (vocab_size {self.vocab_size}): the "
+                    "vocabulary of the dataset is larger. Set model.options.vocab_size to its size, or "
+                    "data.options.vocabulary to the vocabulary file the model was trained with")
                 with tf.control_dependencies([check]):
                     words = tf.identity(words)
             return words, targets

@@ -29,10 +29,15 @@ class Classification(Task):
     """One label per example; auxiliary heads (GoogLeNet §5) weigh 0.3 each."""
 
     name = "classification"
+    metrics = ("accuracy",)
+    ignore_label = None  # every example has a class
 
     def example_to_xy(self, contract):
         make_input = model_input(contract)
-        return lambda ex: (make_input(ex), tf.cast(ex["label"], tf.int32))
+        return lambda ex: (make_input(ex), self.checked_labels(tf.cast(ex["label"], tf.int32), ex))
+
+    def bind(self, recipe, info, load, model=None):
+        return self.with_label_range(recipe, info, model)
 
     def replica_loss(self, outputs, targets, *, loss_cfg, global_batch_size):
         heads = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
@@ -87,6 +92,7 @@ class MultiLabelClassification(Task):
     """
 
     name = "multilabel_classification"
+    metrics = ("mean_ap", "ap_*")
 
     def example_to_xy(self, contract):
         make_input = model_input(contract)

@@ -58,6 +58,7 @@ class AdversarialGeneration(Task):
     target unused; {"discriminator": its loss, "generator": its loss} for the adversarial step."""
 
     name = "adversarial_generation"
+    metrics = ("discriminator_loss", "generator_loss", "real_accuracy", "fake_accuracy")
     step = "adversarial"
 
     def __init__(self, noise=None, seed=0):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from zoo.errors import ConfigError
 from zoo.metrics.confusion import confusion_matrix
-from zoo.metrics.segmentation import metrics_from_confusion
+from zoo.metrics.segmentation import METRIC_NAMES, metrics_from_confusion
 from zoo.tasks.base import Evaluator, Task, all_reduce_sum, check_num_classes, model_input, output_classes
 
 
@@ -72,10 +72,14 @@ class Segmentation(Task):
     """Per-pixel classification (FCN, thesis §3.2); metrics of §3.4.1 from a confusion matrix."""
 
     name = "segmentation"
+    metrics = (*METRIC_NAMES, "mean_iu_present_classes")
 
     def example_to_xy(self, contract):
         make_input = model_input(contract)
-        return lambda ex: (make_input(ex), label_map(ex["segmentation"]))
+        return lambda ex: (make_input(ex), self.checked_labels(label_map(ex["segmentation"]), ex))
+
+    def bind(self, recipe, info, load, model=None):
+        return self.with_label_range(recipe, info, model)
 
     def replica_loss(self, outputs, targets, *, loss_cfg, global_batch_size):
         if isinstance(outputs, (list, tuple)):
@@ -98,11 +102,16 @@ class MultitaskSegmentation(Task):
     """
 
     name = "multitask_segmentation"
+    metrics = (*Segmentation.metrics, *(f"geometric_{m}" for m in Segmentation.metrics))
     TARGETS = ("segmentation", "geometry")
 
     def example_to_xy(self, contract):
         make_input = model_input(contract)
-        return lambda ex: (make_input(ex), tuple(label_map(ex[k]) for k in self.TARGETS))
+        return lambda ex: (make_input(ex), tuple(self.checked_labels(label_map(ex[k]), ex, head)
+                                                 for head, k in enumerate(self.TARGETS)))
+
+    def bind(self, recipe, info, load, model=None):
+        return self.with_label_range(recipe, info, model)
 
     def replica_loss(self, outputs, targets, *, loss_cfg, global_batch_size):
         if not isinstance(outputs, (list, tuple)) or len(outputs) != len(self.TARGETS):

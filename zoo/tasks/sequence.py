@@ -52,6 +52,7 @@ class SequencePrediction(Task):
     """
 
     name = "sequence_prediction"
+    metrics = ("accuracy", "sequence_accuracy", "cross_entropy", "bits_per_character")
 
     def example_to_xy(self, contract):
         make_input = model_input(contract)

@@ -44,16 +44,21 @@ class VideoClassification(Task):
     """
 
     name = "video_classification"
+    metrics = ("clip_accuracy", "video_accuracy", "accuracy")
+    ignore_label = None  # every clip has a class
 
     def example_to_xy(self, contract):
         make_input = clip_input(contract)
-        return lambda ex: (make_input(ex), tf.cast(ex["label"], tf.int32))
+        return lambda ex: (make_input(ex), self.checked_labels(tf.cast(ex["label"], tf.int32), ex))
+
+    def bind(self, recipe, info, load, model=None):
+        return self.with_label_range(recipe, info, model)
 
     def eval_example_to_xy(self, contract):
         make_input = clip_input(contract)
 
         def fn(ex):
-            targets = {"label": tf.cast(ex["label"], tf.int32)}
+            targets = {"label": self.checked_labels(tf.cast(ex["label"], tf.int32), ex)}
             for key in VIDEO_ID_KEYS:
                 if key in ex:
                     targets["video_id"] = ex[key]

@@ -13,9 +13,9 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
-from zoo.config_tables import build_table, parse_override
+from zoo.config_tables import build_table, check_keywords, parse_override
 from zoo.recipe_files import find
-from zoo.errors import ConfigError, unknown_name
+from zoo.errors import ConfigError, closest_names, unknown_name
 
 @dataclasses.dataclass
 class RecipeInfo:
@@ -168,13 +168,63 @@ OPTIMIZERS = ("sgd", "adam")
 
 def check_task_tables(r: Recipe) -> None:
     """The [eval] and [step] tables checked against the options of the model's task and of its training
-    step (ConfigError naming the key)."""
+    step (ConfigError naming the key), and train.monitor against the metrics the task's evaluator reports."""
+    import fnmatch
+
     from zoo import registry, tasks
     from zoo.training import steps
 
-    task = tasks.get(registry.card(r.model.name).task)
-    task.eval_options(r.eval)
+    card = registry.card(r.model.name)
+    check_keywords(card.builder, r.model.options, card.name, prefix="model.options.")
+    task = tasks.get(card.task)
+    names = task.metric_names(task.eval_options(r.eval))
     build_table(steps.get(task.step).Options, r.step, ("step",))
+    if r.train.monitor and names and not any(fnmatch.fnmatchcase(r.train.monitor, p) for p in names):
+        close = closest_names(r.train.monitor, [n for n in names if "*" not in n])
+        hint = f"; did you mean {close[0]!r} (--set train.monitor='{close[0]}')?" if close else ""
+        raise ConfigError(f"train.monitor = {r.train.monitor!r} is not a metric of the {task.name} task, so no "
+                          f"best weights would be kept: its evaluation reports {', '.join(names)}{hint}")
+
+
+# (field, least value, whether the least value itself is refused): checked when the recipe loads, so that a
+# negative interval or rate is an error naming the field instead of a run that never ends or silently diverges.
+BOUNDS = (
+    ("data.global_batch_size", 1, False), ("data.shuffle_buffer", 1, False), ("train.steps", 1, False),
+    ("train.checkpoint_every", 1, False), ("train.eval_every", 0, False), ("train.log_every", 1, False),
+    ("train.steps_per_execution", 1, False), ("train.seed", 0, False), ("optimizer.learning_rate", 0, True),
+    ("optimizer.momentum", 0, False), ("optimizer.beta_1", 0, False), ("optimizer.beta_2", 0, False),
+    ("optimizer.weight_decay", 0, False), ("optimizer.clipnorm", 0, False), ("schedule.gamma", 0, True),
+    ("schedule.step_size", 0, False), ("schedule.power", 0, True), ("schedule.warmup_steps", 0, False),
+    ("export.calibration_examples", 1, False),
+)
+BELOW_ONE = ("optimizer.momentum", "optimizer.beta_1", "optimizer.beta_2")
+# Builder options that are counts: a positive integer (or "data": the dataset fixes it).
+COUNT_OPTIONS = ("num_classes", "vocab_size")
+
+
+def _out_of_range(field, value, why):
+    return ConfigError(f"{field} {why}, got {value!r}: fix the recipe or pass --set {field}=VALUE")
+
+
+def check_ranges(r: Recipe) -> None:
+    """Every numeric field in its range (BOUNDS), builder counts positive integers (ConfigError naming the field)."""
+    for field, least, strict in BOUNDS:
+        table, key = field.split(".")
+        value = getattr(getattr(r, table), key)
+        if value < least or (strict and value == least):
+            raise _out_of_range(field, value, f"must be {'>' if strict else '>='} {least}")
+        if field in BELOW_ONE and value >= 1:
+            raise _out_of_range(field, value, "must be below 1")
+    for key in COUNT_OPTIONS:
+        value = r.model.options.get(key)
+        if value is not None and value != "data" and (type(value) is not int or value < 1):
+            raise _out_of_range(f"model.options.{key}", value, "must be a positive integer")
+    steps = r.schedule.steps
+    if any(type(s) is not int or s < 1 for s in steps) or steps != sorted(steps):
+        raise _out_of_range("schedule.steps", steps, "must be increasing positive step numbers")
+    for i, m in enumerate(r.lr_mult):
+        if m.lr_mult < 0 or m.decay_mult < 0:
+            raise _out_of_range(f"lr_mult[{i}]", (m.lr_mult, m.decay_mult), "lr_mult and decay_mult must be >= 0")
 
 
 def _validate(r: Recipe):
@@ -195,12 +245,11 @@ def _validate(r: Recipe):
                           "data.eval_split and train.eval_every > 0")
     if r.schedule.patience < 1 or r.schedule.max_drops < 0:
         raise ConfigError("schedule.patience must be >= 1 and schedule.max_drops >= 0")
+    check_ranges(r)
     check_task_tables(r)
     if not 0.0 < r.loss.sample_fraction <= 1.0 or r.loss.sample_cell < 1:
         raise ConfigError(f"loss.sample_fraction must be in (0, 1] and loss.sample_cell >= 1, got "
                           f"{r.loss.sample_fraction} and {r.loss.sample_cell}")
-    if r.data.global_batch_size < 1 or r.train.steps < 1:
-        raise ConfigError("data.global_batch_size and train.steps must be >= 1")
     if r.data.pad_to and (len(r.data.pad_to) != 2 or min(r.data.pad_to) < 1):
         raise ConfigError(f"data.pad_to is [height, width]; got {r.data.pad_to}")
     if r.data.on_corrupt not in ("raise", "skip"):

@@ -27,8 +27,10 @@ Work directory layout (written by the chief only):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -44,7 +46,8 @@ import tensorflow as tf
 import keras
 
 from zoo import registry, tasks
-from zoo.errors import ConfigError, NaNLossError
+from zoo.errors import ConfigError, NaNLossError, RunStorageError
+from zoo.tasks.base import reraise_data_errors
 from zoo.training import recipes as recipes_mod
 from zoo.training import steps
 from zoo.training.steps.base import GradientStep
@@ -264,6 +267,9 @@ def _check_workdir(workdir: Path, recipe, fresh: bool, chief: bool):
     import tomllib
 
     stored = workdir / "recipe.toml"
+    if workdir.exists() and not workdir.is_dir():
+        raise ConfigError(f"--workdir {workdir} is a file, not a directory: pass the directory for the run "
+                          "(it is created if missing)")
     if fresh and chief and workdir.exists():
         shutil.rmtree(workdir)
     if stored.exists() and not fresh:
@@ -286,6 +292,8 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     the run resumes from there when called again.
     """
     t_start = time.time()
+    if max_steps is not None and max_steps < 1:
+        raise ConfigError(f"--max-steps must be >= 1 (the number of steps to run now), got {max_steps}")
     workdir = Path(workdir)
     card = registry.card(recipe.model.name)
     recipe = resolve_data_options(recipe)
@@ -295,9 +303,10 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     _check_workdir(workdir, recipe, fresh, chief)
     # Non-chief workers of a multi-worker job write their (required) checkpoint copies to a scratch dir.
     writedir = workdir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
-    writedir.mkdir(parents=True, exist_ok=True)
-    if chief:
-        (workdir / "recipe.toml").write_text(recipe.to_toml())
+    with _storage_errors(workdir):
+        writedir.mkdir(parents=True, exist_ok=True)
+        if chief:
+            (workdir / "recipe.toml").write_text(recipe.to_toml())
 
     keras.utils.set_random_seed(recipe.train.seed)
     if recipe.train.deterministic and not recipe.train.xla:
@@ -313,11 +322,43 @@ def train(recipe, workdir, *, cpu_replicas: int = 2, fresh: bool = False, max_st
     if recipe.train.mixed_precision:
         keras.mixed_precision.set_dtype_policy(recipe.train.mixed_precision)
     try:
-        return _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
+        with reraise_data_errors(), _storage_errors(workdir):
+            return _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
         if not chief:
             shutil.rmtree(writedir, ignore_errors=True)
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)  # only writes fail so
+DENIED_ERRNOS = (errno.EACCES, errno.EPERM)  # reads too: the run's only when the path is in the run directory
+STORAGE_MESSAGES = ("No space left", "Read-only file system", "Disk quota")
+
+
+def _is_storage_error(e, workdir) -> bool:
+    text = str(getattr(e, "message", "") or e)
+    code = getattr(e, "errno", None)
+    if code in FULL_ERRNOS or any(m in text for m in STORAGE_MESSAGES):
+        return True
+    return (code in DENIED_ERRNOS or "Permission denied" in text) and str(workdir) in text
+
+
+@contextlib.contextmanager
+def _storage_errors(workdir):
+    """A full disk or a read-only / unwritable run directory while training: a RunStorageError that says what
+    was kept (the last backup, which a rerun resumes from) instead of a traceback."""
+    try:
+        yield
+    except (OSError, tf.errors.OpError) as e:
+        if not _is_storage_error(e, workdir):
+            raise
+        text = str(getattr(e, "message", "") or e)
+        latest = tf.train.latest_checkpoint(str(Path(workdir) / "backup"))
+        kept = (f"the backup at step {latest.rsplit('-', 1)[-1]} ({latest}) is kept" if latest
+                else "no backup had been written")
+        raise RunStorageError(
+            f"writing the run in {workdir} failed ({text.splitlines()[0][:200]}); {kept}. Free space or make the "
+            "directory writable and rerun the same command to resume, or pass another --workdir") from e
 
 
 class _Run:
@@ -369,7 +410,13 @@ class _Run:
                      "afresh", self.chief)
             restore = tf.train.Checkpoint(step=self.step_var, **weights,
                                           **{k: v for k, v in validation_state.items() if k in stored})
-            restore.read(latest).assert_existing_objects_matched()
+            try:
+                restore.read(latest).assert_existing_objects_matched()
+            except (tf.errors.OpError, IndexError, ValueError, AssertionError) as e:
+                raise ConfigError(
+                    f"the backup {latest} cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}): it is "
+                    f"truncated or damaged. Pass --fresh to start the run again, or delete {latest}.* and the "
+                    f"'checkpoint' file in {Path(latest).parent} to resume from the backup before it, if any") from None
         start_step = int(self.step_var.numpy())
         if start_step:
             _log(f"resuming {self.recipe.name} from its backup at step {start_step}", self.chief)
@@ -488,12 +535,14 @@ def _gradient_loop(run, strategy, stop_at):
         if progbar is not None:
             progbar.update(step, [("loss", loss_value)])
         run.log_train(step, loss_value, stop_at)
-        if t.checkpoint_every and step % t.checkpoint_every == 0:
-            run.manager.save(checkpoint_number=step)
-            last_backup = step
+        # The evaluation before the backup of the same step: a run killed while evaluating resumes from the
+        # backup before and evaluates again; the backup holds the validation state after it.
         if run.eval_ds is not None and t.eval_every and step % t.eval_every == 0 and step < t.steps:
             improved = run.validate(step)
             _plateau_step(recipe, improved, run.waited, run.drops, step, run.chief)
+        if step % t.checkpoint_every == 0:
+            run.manager.save(checkpoint_number=step)
+            last_backup = step
     return step, loss_value
 
 

@@ -99,6 +99,18 @@ def _rescale(image, size, resize):
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
+def center_crop(image, image_size, resize_size, resize="short_side"):
+    """The single center-crop evaluation view of one uint8 image: rescaled (`_rescale`), then its central
+    image_size x image_size window (also what `zoo predict` shows a fixed-size classifier)."""
+    import tensorflow as tf
+
+    image = _rescale(image, tf.constant(resize_size), resize)
+    shape = tf.shape(image)
+    top, left = (shape[0] - image_size) // 2, (shape[1] - image_size) // 2
+    window = image[top:top + image_size, left:left + image_size]
+    return tf.ensure_shape(window, (image_size, image_size, 3))
+
+
 def crop(ds, split, *, image_size, resize_size, resize, resize_size_max, augment, seed):
     """Map `ds` (dicts with an "image") to fixed-size crops: random + mirrored on the training split, else central."""
     import tensorflow as tf
@@ -107,11 +119,7 @@ def crop(ds, split, *, image_size, resize_size, resize, resize_size_max, augment
     image_size, resize_size = int(image_size), int(resize_size)
     if not (augment and is_training_split(split)):
         def center(ex):
-            image = _rescale(ex["image"], tf.constant(resize_size), resize)
-            shape = tf.shape(image)
-            top, left = (shape[0] - image_size) // 2, (shape[1] - image_size) // 2
-            window = image[top:top + image_size, left:left + image_size]
-            return {**ex, "image": tf.ensure_shape(window, (image_size, image_size, 3))}
+            return {**ex, "image": center_crop(ex["image"], image_size, resize_size, resize)}
 
         return ds.map(center, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 

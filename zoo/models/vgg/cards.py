@@ -48,9 +48,9 @@ _KERAS_SOURCE = ("keras.applications ({}.py: WEIGHTS_PATH and the md5 file_hash 
                  "ported from the VGG release")
 _KERAS_LICENSE = ("Creative Commons Attribution: 'The VGG16 and VGG19 weights are ported from the ones released by VGG "
                   "at Oxford under the Creative Commons Attribution License' (fchollet/deep-learning-models README)")
-_OXFORD = "http://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe"
+_OXFORD = "https://www.robots.ox.ac.uk/~vgg/software/very_deep/caffe"
 _OXFORD_SOURCE = ("VGG, Oxford: gist ksimonyan/{}, caffemodel_url of its readme; the readme publishes no hash, "
-                  "so the download is unverified")
+                  "so the download is unverified and refused unless allowed (ZOO_ALLOW_UNVERIFIED=1)")
 _OXFORD_LICENSE = "see http://www.robots.ox.ac.uk/~vgg/research/very_deep/ (the gist readme's license line)"
 
 
