@@ -57,9 +57,13 @@ def test_video_loss_is_the_per_step_cross_entropy_averaged_over_steps(normalize)
     np.testing.assert_allclose(float(got), want, rtol=1e-5)
     # not the last step's loss alone, not the loss of the averaged logits
     assert abs(want - (ce[:, -1].sum() / 8 if normalize else ce[:, -1].sum())) > 1e-3
-    with pytest.raises(ConfigError, match="every step"):
-        tasks.get("video_classification").replica_loss(tf.constant(logits[:, 0]), tf.constant(labels, tf.int32),
-                                                         loss_cfg=LossConfig(), global_batch_size=8)
+    # one prediction per clip (C3D): the clip's cross-entropy
+    per_clip_logits = logits[:, 0]
+    ce_clip, _ = _picked(per_clip_logits, labels)
+    got = tasks.get("video_classification").replica_loss(
+        tf.constant(per_clip_logits), tf.constant(labels, tf.int32), loss_cfg=LossConfig(normalize=normalize),
+        global_batch_size=8)
+    np.testing.assert_allclose(float(got), ce_clip.sum() / 8 if normalize else ce_clip.sum(), rtol=1e-5)
 
 
 def test_video_evaluator_averages_probabilities_over_steps_then_over_the_clips_of_a_video():
