@@ -38,11 +38,11 @@ def assert_same_weights(path_a, path_b):
 
 @pytest.fixture
 def gan():
+    data_registry.list_datasets()  # the built-in ones first, outside the patch: discovery runs once per process
+    registry.list_models()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(data_registry, "_DATASETS", dict(data_registry._DATASETS))
         mp.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-        data_registry.list_datasets()  # the built-in ones first
-        registry.list_models()
         gan_fixtures.register()
         yield
 
@@ -170,11 +170,11 @@ def test_adversarial_sigkill_then_rerun_equals_uninterrupted(tmp_path):
 def blobs():
     from tests.training import staged_fixtures
 
+    data_registry.list_datasets()  # discovery outside the patch (it runs once per process)
+    registry.list_models()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(data_registry, "_DATASETS", dict(data_registry._DATASETS))
         mp.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-        data_registry.list_datasets()
-        registry.list_models()
         staged_fixtures.register()
         yield staged_fixtures
 
