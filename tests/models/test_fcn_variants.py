@@ -74,11 +74,15 @@ def vgg16_fcn(w=1, in_channels=3):
 
 
 def head(stride, k, w=1):
-    """(learned, frozen) weights of an FCN head with k classes: score_fr, pool4/pool3 skips, deconvolutions."""
+    """(learned, frozen) weights of an FCN head with k classes: score_fr, pool4/pool3 skips, deconvolutions.
+
+    With the default upsampling="thesis" the 2x (4x4) deconvolutions learn and the final one is fixed.
+    """
     learned = conv(1, 4096 // w, k) + (conv(1, 512 // w, k) if stride <= 16 else 0) + (
         conv(1, 256 // w, k) if stride == 8 else 0)
-    kernels = {32: [64], 16: [4, 32], 8: [4, 4, 16]}[stride]
-    return learned, sum(n * n * k * k for n in kernels)
+    learned += {32: 0, 16: 1, 8: 2}[stride] * 4 * 4 * k * k
+    final = {32: 64, 16: 32, 8: 16}[stride]
+    return learned, final * final * k * k
 
 
 def expected_counts(name, w):
