@@ -138,6 +138,10 @@ class CaffeMaxPooling3D(keras.layers.Layer):
             raise ConfigError(f"CaffeMaxPooling3D needs strides <= pool_size, got {self.strides} for {self.pool_size}")
         self._spatial = CaffeMaxPooling2D(self.pool_size[1:], self.strides[1:], name=f"{self.name}_spatial")
 
+    def build(self, input_shape):
+        self._spatial.build((None, *input_shape[2:]))
+        self.built = True
+
     def call(self, inputs):
         steps = inputs.shape[1]
         if steps is None:
