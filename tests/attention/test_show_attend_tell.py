@@ -152,3 +152,26 @@ def test_encoder_and_step_export_with_builtin_ops_and_decode_the_same(tmp_path):
     got = greedy(lite.step, lite.initial_state(images), max_length=6)
     assert [c.tokens for c in got] == [c.tokens for c in want] and len(want[0].tokens) > 0
     np.testing.assert_allclose([c.log_prob for c in got], [c.log_prob for c in want], rtol=1e-3)
+
+
+def test_shipped_recipes_validate():
+    from zoo import recipe_files
+    from zoo.training import recipes
+
+    names = [n for n in recipe_files.list_recipes() if n.startswith(("show_attend_tell", "draw"))]
+    assert len(names) == 10
+    for name in names:
+        r = recipes.load(name)
+        assert r.recipe.paper_target and registry.card(r.model.name).family in ("show_attend_tell", "draw")
+
+
+@pytest.mark.slow  # a few minutes on 2 busy cores: graph tracing of the unrolled decoder
+def test_hard_attention_captioner_trains_on_the_shape_captions_standin(tmp_path):
+    from zoo.training import recipes, runner
+
+    r = recipes.load("show_attend_tell_hard_shape_captions_standin", [
+        "train.steps=4", "train.eval_every=0", "train.checkpoint_every=4", "train.log_every=2",
+        "data.global_batch_size=4", "model.options.width=16", "model.options.units=8", "model.options.embed_dim=8",
+        "model.options.input_shape=[32, 32, 3]", "data.options.image_size=32", "eval.decode=false"])
+    result = runner.train(r, tmp_path / "run")
+    assert result.steps == 4 and np.isfinite(result.final_loss)

@@ -6,8 +6,8 @@ PAPER = ("Xu, Ba, Kiros, Cho, Courville, Salakhutdinov, Zemel, Bengio, Show, Att
          "Generation with Visual Attention (ICML 2015); talk in seed 003 (digest "
          "laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (a))")
 _IMAGE = InputContract(shape=(224, 224, 3), name="image", note="VGG19: BGR minus the ImageNet mean")
-_WORDS = InputContract(shape=(21,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="words",
-                       sources=("caption",), note="[<eos>, w1 .. wn] padded with 0 to max_words (21)")
+_WORDS = InputContract(shape=(20,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="words",
+                       sources=("caption",), note="[<eos>, w1 .. wn] padded with 0 to max_words (20, the zoo captioning datasets' length)")
 CONTRACT = InputContract(shape=(224, 224, 3), streams=(_IMAGE, _WORDS),
                          note="second input `words` (T,) int32; annotations: VGG19 conv5_4, 14x14x512")
 _SMALL = {"vocab_size": 30, "input_shape": (32, 32, 3), "max_words": 5, "embed_dim": 8, "units": 16, "width": 16}

@@ -171,7 +171,7 @@ def _captioner(name, hard, vocab_size, input_shape, max_words, embed_dim, units,
     return keras.Model({"image": image, "words": words}, outputs, name=name)
 
 
-def show_attend_tell_soft(vocab_size=10000, input_shape=(224, 224, 3), max_words=MAX_WORDS + 1, embed_dim=512,
+def show_attend_tell_soft(vocab_size=10000, input_shape=(224, 224, 3), max_words=MAX_WORDS, embed_dim=512,
                           units=1000, attention_dim=None, width=1, doubly_stochastic=1.0, freeze_encoder=True,
                           dropout=0.5):
     """Show, Attend and Tell with deterministic soft attention (Xu et al. 2015 §4.2).
@@ -196,7 +196,7 @@ def show_attend_tell_soft(vocab_size=10000, input_shape=(224, 224, 3), max_words
                       attention_dim, width, doubly_stochastic, freeze_encoder, dropout)
 
 
-def show_attend_tell_hard(vocab_size=10000, input_shape=(224, 224, 3), max_words=MAX_WORDS + 1, embed_dim=512,
+def show_attend_tell_hard(vocab_size=10000, input_shape=(224, 224, 3), max_words=MAX_WORDS, embed_dim=512,
                           units=1000, attention_dim=None, width=1, doubly_stochastic=0.0, freeze_encoder=True,
                           dropout=0.5):
     """Show, Attend and Tell with stochastic hard attention (Xu et al. 2015 §4.1), trained with REINFORCE.
