@@ -29,7 +29,7 @@ NAMES = sorted(p.stem for d in DIRS for p in (recipe_files.RECIPES_DIR / d).glob
 SIZE_OPTIONS = {"width", "units", "hidden", "embed_dim", "input_shape", "num_classes", "vocab_size", "lstm_units",
                 "slot_sizes", "fc_units", "patch_size"}
 METRICS = {
-    "video_classification": {"accuracy", "clip_accuracy", "video_accuracy"},
+    "video_classification": {"accuracy", "clip_accuracy", "video_accuracy", "clip_hit@5", "video_hit@5"},
     "captioning": {"cross_entropy", "perplexity", "word_accuracy"},
     "captioning+decode": {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr-D"},
     "sequence_prediction": {"accuracy", "sequence_accuracy", "cross_entropy", "bits_per_character"},

@@ -78,10 +78,12 @@ def test_video_evaluator_averages_probabilities_over_steps_then_over_the_clips_o
     ev = tasks.get("video_classification").evaluator(model=None)
     ev.update(clips[:3], {"label": labels[:3], "video_id": np.array([b"a", b"a", b"b"])})
     ev.update(clips[3:], {"label": labels[3:], "video_id": np.array([b"c"])})
-    assert ev.result() == pytest.approx({"clip_accuracy": 3 / 4, "video_accuracy": 2 / 3, "accuracy": 2 / 3})
+    # two classes: every label is in the top 5 (hit@5 = 1)
+    assert ev.result() == pytest.approx({"clip_accuracy": 3 / 4, "video_accuracy": 2 / 3, "accuracy": 2 / 3,
+                                         "clip_hit@5": 1.0, "video_hit@5": 1.0})
     no_ids = tasks.get("video_classification").evaluator(model=None)
     no_ids.update(clips, {"label": labels})
-    assert no_ids.result() == pytest.approx({"clip_accuracy": 3 / 4, "accuracy": 3 / 4})
+    assert no_ids.result() == pytest.approx({"clip_accuracy": 3 / 4, "accuracy": 3 / 4, "clip_hit@5": 1.0})
     with pytest.raises(ConfigError, match="labelled 0 and 1"):
         ev.update(clips[:1], {"label": np.array([1]), "video_id": np.array([b"a"])})
 
@@ -336,7 +338,7 @@ def test_video_classification_trains_lrcn_on_generated_clips(tmp_path):
     data["data"]["options"]["image_size"] = 67
     res, _ = _run(tmp_path, data)
     assert res.steps == 6 and np.isfinite(res.final_loss)
-    assert set(res.metrics) == {"clip_accuracy", "video_accuracy", "accuracy"}
+    assert set(res.metrics) == {"clip_accuracy", "video_accuracy", "accuracy", "clip_hit@5", "video_hit@5"}
     assert (tmp_path / "run" / "final.weights.h5").exists()
 
 

@@ -11,6 +11,8 @@ type drives the conversion:
 | Caffe layer   | Keras layer     | weights                                                          |
 |---------------|-----------------|------------------------------------------------------------------|
 | Convolution   | Conv2D          | (O, I/g, kh, kw) -> (kh, kw, I/g, O); groups split channels alike|
+| Convolution3D | Conv3D          | C3D (O, I, kd, kh, kw) -> (kd, kh, kw, I, O); pool5 (C, T, H, W) |
+|               |                 | flattened into fc6 permuted like a 2-D map (Tran et al. 2015)    |
 | InnerProduct  | Dense           | (O, I) -> (I, O); after a Flatten of a feature map, Caffe's      |
 |               |                 | (C, H, W) input order is permuted to Keras's (H, W, C)           |
 | InnerProduct  | Conv2D          | (O, C*kh*kw) -> (O, C, kh, kw) -> (kh, kw, C, O): FCN's fc6/fc7  |
@@ -87,7 +89,8 @@ def _first_call(layer):
 def flattened_map(dense):
     """What a Dense reads through a Flatten: ((C, H, W), Caffe's flat index at each Keras input position).
 
-    Caffe flattens a blob as (C, H, W); a channels-last Flatten gives (H, W, C), or whatever
+    Caffe flattens a blob as (C, H, W) (C3D's 5-D blobs as (C, T, H, W): Tran et al. 2015's pool5
+    into fc6); a channels-last Flatten gives (H, W, C) ((T, H, W, C)), or whatever
     order a Permute before the Flatten makes. Elementwise layers between the Flatten and the
     Dense (Dropout, Activation) are looked through. None when the Dense input is not a
     flattened feature map (e.g. a global pooling output), where no reordering applies.
@@ -110,13 +113,15 @@ def flattened_map(dense):
     if isinstance(source.operation, keras.layers.Permute):
         permute = [d - 1 for d in source.operation.dims]
         shape = tuple(source.input_tensors[0].shape[1:])
-    if len(shape) != 3 or None in shape:
+    if len(shape) not in (3, 4) or None in shape:
         return None
-    height, width, channels = shape
-    order = np.arange(channels * height * width).reshape(channels, height, width).transpose(1, 2, 0)
+    # (H, W, C) maps, or C3D's (T, H, W, C) volumes that Caffe flattens as (C, T, H, W)
+    *spatial, channels = shape
+    caffe_shape = (channels, *spatial)
+    order = np.arange(int(np.prod(shape))).reshape(caffe_shape).transpose(*range(1, len(shape)), 0)
     if permute is not None:
         order = order.transpose(permute)
-    return (channels, height, width), order.reshape(-1)
+    return caffe_shape, order.reshape(-1)
 
 
 def _into_dense(weight: np.ndarray, dense) -> np.ndarray:
@@ -156,6 +161,9 @@ def _convert(layer: CaffeLayer, target) -> list | None:
     blobs = layer.blobs
     if layer.type == "Convolution" and isinstance(target, keras.layers.Conv2D):
         return [blobs[0].transpose(2, 3, 1, 0) if blobs[0].ndim == 4 else blobs[0]] + _bias(blobs)
+    if layer.type in ("Convolution3D", "Convolution") and isinstance(target, keras.layers.Conv3D):
+        # C3D (O, I, kd, kh, kw) -> Keras (kd, kh, kw, I, O)
+        return [blobs[0].transpose(2, 3, 4, 1, 0) if blobs[0].ndim == 5 else blobs[0]] + _bias(blobs)
     if layer.type == "Deconvolution" and isinstance(target, keras.layers.Conv2DTranspose):
         return [blobs[0].transpose(2, 3, 1, 0) if blobs[0].ndim == 4 else blobs[0]] + _bias(blobs)
     if layer.type == "InnerProduct" and isinstance(target, keras.layers.Dense):

@@ -13,6 +13,14 @@ BVLC Caffe's `src/caffe/proto/caffe.proto`:
     ConvolutionParameter   num_output 1, bias_term 2, group 5
     InnerProductParameter  num_output 1, bias_term 2, axis 5, transpose 6
 
+C3D's Caffe fork (facebook/C3D v1.0, src/caffe/proto/caffe.proto; Tran et al. 2015), which wrote
+the released Sports-1M model `conv3d_deepnetA_sport1m_iter_1900000`, is a second dialect: its
+`layers` (field 2) are V1-shaped but its LayerType enum adds CONVOLUTION3D = 30 and POOLING3D =
+31 (BVLC later gave 30/31 to ArgMax/Threshold), and its BlobProto is 5-D: num 1, channels 2,
+length 3, height 4, width 5, data 6 (packed float). The two dialects cannot be confused: a
+BVLC blob's field 5 is packed data where C3D's is the width varint. `parse_net(dialect="auto")`
+tries BVLC first and then C3D.
+
 Every other field is skipped by its wire type. Anything malformed (a truncated field, a length
 past the end of its message, a wrong wire type for a known field, a blob whose values do not
 fill its shape) raises `WeightsFormatError` naming the file, the byte offset and the field.
@@ -83,6 +91,13 @@ V1_LAYER = {"v0_layer": 1, "bottom": 2, "top": 3, "name": 4, "type": 5, "blobs":
             "inner_product_param": 17}
 BLOB = {"num": 1, "channels": 2, "height": 3, "width": 4, "data": 5, "shape": 7, "double_data": 8}
 BLOB_SHAPE = {"dim": 1}
+# C3D v1.0's BlobProto (num, channels, length, height, width, data) and its extra layer types.
+C3D_BLOB = {"num": 1, "channels": 2, "length": 3, "height": 4, "width": 5, "data": 6}
+C3D_LAYER_TYPES = {**{k: v for k, v in V1_LAYER_TYPES.items() if k < 30}, 30: "Convolution3D", 31: "Pooling3D",
+                   32: "VolumeData", 33: "VideoData", 34: "Deconvolution3D", 35: "VideoSegmentationData",
+                   36: "VoxelSoftmax", 37: "VoxelSoftmaxLoss", 38: "VideoWithVoxelTruthData",
+                   39: "VoxelCustomLoss", 40: "DownSampling"}
+DIALECTS = ("bvlc", "c3d")
 # Parameter messages: {field name: (number, kind)} with kind "uint" or "bool".
 PARAMS = {
     "convolution_param": {"num_output": (1, "uint"), "bias_term": (2, "bool"), "group": (5, "uint")},
@@ -110,7 +125,8 @@ class CaffeLayer:
 class _Decoder:
     """Walks the fields of protobuf messages inside one buffer, raising WeightsFormatError."""
 
-    def __init__(self, data: bytes, source: str):
+    def __init__(self, data: bytes, source: str, dialect: str = "bvlc"):
+        self.dialect = dialect
         self.data = data
         self.view = memoryview(data)
         self.source = source
@@ -207,7 +223,36 @@ def _read_floats(dec: _Decoder, wire, value, offset, dtype: str, where: str) -> 
     return np.frombuffer(dec.data, dtype=dtype, count=(end - start) // size, offset=start)
 
 
+def _read_c3d_blob(dec: _Decoder, span, where: str) -> np.ndarray:
+    """A C3D v1.0 BlobProto: five varint dimensions (N, C, L, H, W) and packed float data."""
+    dims, pieces = {}, []
+    for number, wire, value, offset in dec.fields(span[0], span[1], f"{where} C3D BlobProto"):
+        if number in (1, 2, 3, 4, 5):
+            dec.expect(wire, (VARINT,), offset, f"{where} C3D BlobProto dimension {number}")
+            dims[number] = _signed(value)
+        elif number == C3D_BLOB["data"]:
+            pieces.append(_read_floats(dec, wire, value, offset, "<f4", f"{where} C3D BlobProto.data"))
+    shape = [dims.get(i, 0) for i in (1, 2, 3, 4, 5)]
+    return _blob_array(dec, span, where, shape, pieces)
+
+
+def _blob_array(dec: _Decoder, span, where: str, shape, values) -> np.ndarray:
+    """The blob's values as float32 of `shape`, after Caffe's own limits and a count check."""
+    # Caffe's own limits (blob.cpp): at most 32 axes, at most INT_MAX values.
+    if len(shape) > 32 or any(d < 0 for d in shape) or int(np.prod([d for d in shape if d], dtype=object)) > 2**31 - 1:
+        dec.fail(f"impossible blob shape {tuple(shape)}", span[0], f"{where} BlobProto")
+    count = sum(len(v) for v in values)
+    want = int(np.prod(shape, dtype=object)) if shape else 1
+    if count != want:
+        dec.fail(f"blob of shape {tuple(shape)} ({want} values) holds {count} values", span[0], f"{where} BlobProto")
+    flat = np.concatenate(values) if len(values) > 1 else values[0] if values else np.zeros(0, "<f4")
+    with np.errstate(over="ignore"):  # double data beyond float32's range becomes inf, as Caffe's cast does
+        return flat.astype(np.float32).reshape(shape)
+
+
 def _read_blob(dec: _Decoder, span, where: str) -> np.ndarray:
+    if dec.dialect == "c3d":
+        return _read_c3d_blob(dec, span, where)
     legacy = {}
     shape = None
     pieces = {"data": [], "double_data": []}
@@ -227,18 +272,7 @@ def _read_blob(dec: _Decoder, span, where: str) -> np.ndarray:
     # wins over float data when present.
     if legacy:
         shape = [legacy.get(i, 0) for i in (1, 2, 3, 4)]
-    shape = shape or []
-    # Caffe's own limits (blob.cpp): at most 32 axes, at most INT_MAX values.
-    if len(shape) > 32 or any(d < 0 for d in shape) or int(np.prod([d for d in shape if d], dtype=object)) > 2**31 - 1:
-        dec.fail(f"impossible blob shape {tuple(shape)}", span[0], f"{where} BlobProto")
-    values = pieces["double_data"] or pieces["data"]
-    count = sum(len(v) for v in values)
-    want = int(np.prod(shape, dtype=object)) if shape else 1
-    if count != want:
-        dec.fail(f"blob of shape {tuple(shape)} ({want} values) holds {count} values", span[0], f"{where} BlobProto")
-    flat = np.concatenate(values) if len(values) > 1 else values[0] if values else np.zeros(0, "<f4")
-    with np.errstate(over="ignore"):  # double data beyond float32's range becomes inf, as Caffe's cast does
-        return flat.astype(np.float32).reshape(shape)
+    return _blob_array(dec, span, where, shape or [], pieces["double_data"] or pieces["data"])
 
 
 def _read_params(dec: _Decoder, message: str, span, where: str) -> dict:
@@ -265,9 +299,10 @@ def _read_layer(dec: _Decoder, span, offset: int, v1: bool, index: int) -> Caffe
         where = f"{message}.{name}"
         if name == "type" and v1:
             dec.expect(wire, (VARINT,), field_offset, where)
-            if value not in V1_LAYER_TYPES:
+            types = C3D_LAYER_TYPES if dec.dialect == "c3d" else V1_LAYER_TYPES
+            if value not in types:
                 dec.fail(f"unknown V1 layer type {value}", field_offset, where)
-            layer.type = V1_LAYER_TYPES[value]
+            layer.type = types[value]
             continue
         dec.expect(wire, (LEN,), field_offset, where)
         if name == "v0_layer":
@@ -287,9 +322,23 @@ def _read_layer(dec: _Decoder, span, offset: int, v1: bool, index: int) -> Caffe
     return layer
 
 
-def parse_net(data: bytes, source: str = "<bytes>") -> tuple[str, list[CaffeLayer]]:
-    """(net name, layers in file order) of a serialized NetParameter."""
-    dec = _Decoder(data, source)
+def parse_net(data: bytes, source: str = "<bytes>", dialect: str = "auto") -> tuple[str, list[CaffeLayer]]:
+    """(net name, layers in file order) of a serialized NetParameter.
+
+    `dialect`: "bvlc" (BVLC Caffe, V1 or current layers), "c3d" (facebook/C3D v1.0: 5-D blobs,
+    Convolution3D / Pooling3D layers) or "auto" (BVLC, else C3D; the BVLC error if neither reads).
+    """
+    if dialect == "auto":
+        try:
+            return parse_net(data, source, "bvlc")
+        except WeightsFormatError as bvlc_error:
+            try:
+                return parse_net(data, source, "c3d")
+            except WeightsFormatError:
+                raise bvlc_error from None
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be 'auto' or one of {DIALECTS}, got {dialect!r}")
+    dec = _Decoder(data, source, dialect)
     name = ""
     layers = []
     for number, wire, value, offset in dec.fields(0, len(data), "NetParameter"):
@@ -308,11 +357,29 @@ def parse_net(data: bytes, source: str = "<bytes>") -> tuple[str, list[CaffeLaye
     return name, layers
 
 
-def read_caffemodel(path) -> list[CaffeLayer]:
-    """The layers of a `.caffemodel`, in file order, with their blobs as float32 arrays in Caffe layout."""
+def read_caffemodel(path, dialect: str = "auto") -> list[CaffeLayer]:
+    """The layers of a `.caffemodel`, in file order, with their blobs as float32 arrays in Caffe layout
+    (`dialect` as `parse_net`'s)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise WeightsFormatError(f"cannot read caffemodel {path}: {e.strerror or e}") from e
-    return parse_net(data, str(path))[1]
+    return parse_net(data, str(path), dialect)[1]
+
+
+def read_blobproto(path, dialect: str = "bvlc") -> np.ndarray:
+    """One serialized BlobProto (a `.binaryproto` mean file) as float32 in Caffe layout.
+
+    C3D's mean clip (`sport1m_train16_128_mean.binaryproto`) is a C3D-dialect blob (1, 3, 16,
+    128, 171): `dialect="c3d"`.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise WeightsFormatError(f"cannot read blob file {path}: {e.strerror or e}") from e
+    dec = _Decoder(data, str(path), dialect)
+    return _read_blob(dec, (0, len(data)), "binaryproto")

@@ -9,7 +9,10 @@ users use it to hand zoo weights to Caffe-format tools (OpenCV's dnn module, Caf
 
 `write_caffemodel` writes the current `layer` (LayerParameter) format by default, or the old
 V1 `layers` format with `v1=True`; blobs carry a BlobShape, or the legacy 4-D
-num/channels/height/width with `legacy_shapes=True`.
+num/channels/height/width with `legacy_shapes=True`. `dialect="c3d"` writes facebook/C3D v1.0's
+format (V1 layers with its Convolution3D / Pooling3D enum values, 5-D num/channels/length/
+height/width blobs with data in field 6; `zoo.convert.caffe_proto`), as the released C3D
+Sports-1M model is stored.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from zoo.convert.caffe import flattened_map, is_channel_scale
 from zoo.convert.caffe_proto import (
     BLOB,
     BLOB_SHAPE,
+    C3D_BLOB,
+    C3D_LAYER_TYPES,
     I32,
     I64,
     LAYER,
@@ -40,6 +45,7 @@ from zoo.convert.caffe_proto import (
 from zoo.errors import ConfigError, ExportError
 
 _V1_TYPE_IDS = {name: number for number, name in V1_LAYER_TYPES.items() if name}
+_C3D_TYPE_IDS = {name: number for number, name in C3D_LAYER_TYPES.items() if name}
 
 # Keras layer class -> export(keras_layer, arrays) -> (Caffe type, blobs, params): the inverse of
 # zoo.convert.caffe.register_layer_converter, for layer types a model family brings (LRCN's LSTM).
@@ -85,8 +91,20 @@ def _varint_field(number: int, value: int) -> bytes:
     return _key(number, VARINT) + _varint(int(value))
 
 
-def _blob(array, *, legacy_shape: bool = False, double: bool = False, packed: bool = True) -> list:
-    """A BlobProto holding `array` (float data, or double_data with `double=True`)."""
+def _c3d_blob(array) -> list:
+    """A C3D v1.0 BlobProto: (N, C, L, H, W) varints, left-padded with 1s, and packed float data."""
+    array = np.asarray(array)
+    if array.ndim > 5:
+        raise ConfigError(f"a C3D blob holds at most 5 axes, not shape {array.shape}")
+    dims = (1,) * (5 - array.ndim) + array.shape
+    out = [_varint_field(C3D_BLOB[key], d) for key, d in zip(("num", "channels", "length", "height", "width"), dims)]
+    return out + _len_field(C3D_BLOB["data"], memoryview(np.ascontiguousarray(array, "<f4").reshape(-1)).cast("B"))
+
+
+def _blob(array, *, legacy_shape: bool = False, double: bool = False, packed: bool = True, c3d: bool = False) -> list:
+    """A BlobProto holding `array` (float data, or double_data with `double=True`; C3D's with `c3d`)."""
+    if c3d:
+        return _c3d_blob(array)
     array = np.asarray(array)
     out = []
     if legacy_shape:
@@ -117,9 +135,10 @@ def _layer(layer: CaffeLayer, *, v1: bool = False, **blob_options) -> list:
     fields = V1_LAYER if v1 else LAYER
     out = _len_field(fields["name"], layer.name.encode())
     if v1:
-        if layer.type not in _V1_TYPE_IDS:
-            raise ConfigError(f"layer type {layer.type!r} has no V1 enum value; write it with v1=False")
-        out.append(_varint_field(fields["type"], _V1_TYPE_IDS[layer.type]))
+        type_ids = _C3D_TYPE_IDS if blob_options.get("c3d") else _V1_TYPE_IDS
+        if layer.type not in type_ids:
+            raise ConfigError(f"layer type {layer.type!r} has no V1 enum value in this dialect; write it with v1=False")
+        out.append(_varint_field(fields["type"], type_ids[layer.type]))
     else:
         out += _len_field(fields["type"], layer.type.encode())
     for key in ("bottom", "top"):
@@ -158,12 +177,17 @@ def _write_atomic(path, chunks) -> Path:
 
 
 def write_caffemodel(path, layers, *, name: str = "", v1: bool = False, legacy_shapes: bool = False,
-                     double: bool = False, packed: bool = True) -> Path:
+                     double: bool = False, packed: bool = True, dialect: str = "bvlc") -> Path:
     """Write `layers` (CaffeLayer, blobs in Caffe layout) as a binary `.caffemodel`.
 
     `v1` writes the old `layers` format; `legacy_shapes` the 4-D num/channels/height/width
     dimensions instead of a BlobShape; `double` double_data; `packed=False` one field per value.
+    `dialect="c3d"` writes C3D v1.0's V1 layers and 5-D blobs (the other options do not apply).
     """
+    if dialect == "c3d":
+        return _write_atomic(path, _net(layers, name=name, v1=True, c3d=True))
+    if dialect != "bvlc":
+        raise ConfigError(f"dialect must be 'bvlc' or 'c3d', got {dialect!r}")
     return _write_atomic(path, _net(layers, name=name, v1=v1, legacy_shape=legacy_shapes, double=double, packed=packed))
 
 
@@ -232,7 +256,11 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
     for key, layer in weights_mod.named_layers(model).items():
         arrays = [np.asarray(w) for w in layer.get_weights()]
         bias = arrays[1:]
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(layer, keras.layers.Conv3D):  # C3D's Convolution3D: (O, I, kd, kh, kw)
+            kind, param = "Convolution3D", "convolution_param"
+            blobs = [arrays[0].transpose(4, 3, 0, 1, 2)] + bias
+            params = {"num_output": layer.filters, "bias_term": layer.use_bias, "group": layer.groups}
+        elif isinstance(layer, keras.layers.Conv2D):
             kind, param = "Convolution", "convolution_param"
             blobs = [arrays[0].transpose(3, 2, 0, 1)] + bias
             params = {"num_output": layer.filters, "bias_term": layer.use_bias, "group": layer.groups}

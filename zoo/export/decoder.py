@@ -40,16 +40,18 @@ def _encoder_contract(encoder, contract):
     return streams.get(encoder.inputs[0].name)
 
 
-def export_decoder(model, out_dir, *, input_contract=None, overwrite=False) -> dict:
+def export_decoder(model, out_dir, *, input_contract=None, overwrite=False, parts=None) -> dict:
     """Write the encoder and one-step decoder of LRCN `model` into `out_dir` (see module docstring).
 
     `input_contract`: the model card's (its `image` stream gives the encoder's preprocessing and
-    check pictures). Returns {"encoder": (savedmodel report, tflite report), "step": (...)}.
+    check pictures). `parts(model) -> (encoder, step)` cuts other families' decoders (Show, Attend
+    and Tell's: zoo.models.show_attend_tell.show_attend_tell.decoder_parts); LRCN's by default.
+    Returns {"encoder": (savedmodel report, tflite report), "step": (...)}.
     Raises ExportError if a part needs Flex ops or does not match Keras; nothing is left then.
     """
     out_dir = os.fspath(out_dir)
     atomic.refuse_existing(out_dir, overwrite)
-    encoder, step = decoder_parts(model)
+    encoder, step = (parts or decoder_parts)(model)
     contracts = {"encoder": _encoder_contract(encoder, input_contract), "step": None}
     reports = {}
     with atomic.staging_dir(out_dir) as tmp:
@@ -84,7 +86,8 @@ class TFLiteDecoder:
         self.encoder = _runner(os.path.join(out_dir, "encoder.tflite"))
         self.step_runner = _runner(os.path.join(out_dir, "step.tflite"))
         self.inputs = self.step_runner.get_input_details()
-        self.names = sorted(set(self.inputs) - {"word", "feature"})
+        # recurrent states: step inputs that the step also returns; the others ("feature", "annotations") are constant
+        self.names = sorted((set(self.inputs) & set(self.step_runner.get_output_details())) - {"word"})
 
     def initial_state(self, inputs) -> dict:
         """Encoder outputs for a batch (an array, or a dict by input name), zero states where none."""
@@ -104,6 +107,5 @@ class TFLiteDecoder:
             feed = {k: state[k][i : i + 1] for k in self.inputs if k != "word"}
             rows.append(self.step_runner(word=words[i : i + 1], **feed))
         new_state = {k: np.concatenate([r[k] for r in rows]) for k in self.names}
-        if "feature" in state:
-            new_state["feature"] = state["feature"]
+        new_state.update({k: v for k, v in state.items() if k not in new_state})  # constant inputs carried along
         return np.concatenate([r["logits"] for r in rows]), new_state

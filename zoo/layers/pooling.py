@@ -13,6 +13,7 @@ is over the real inputs it covers).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
@@ -40,7 +41,7 @@ def _repeat_edge(x, axis, before, after):
     """Pad `axis` by repeating its first/last slice `before`/`after` times."""
 
     def edge(index):
-        key = [slice(None)] * 4
+        key = [slice(None)] * len(x.shape)
         key[axis] = slice(index, index + 1 if index >= 0 else None)
         return x[tuple(key)]
 
@@ -109,3 +110,63 @@ class CaffeMaxPooling2D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CaffeMaxPooling3D(keras.layers.Layer):
+    """C3D's `Pooling3D` (MAX) on (N, T, H, W, C): ceil-mode sizes on every axis, no padding.
+
+    Tran et al. 2015 §3.1 (facebook/C3D pooling3d_layer.cpp: pooled = ceil((L - k) / s) + 1 on
+    length, height and width). C3D's pool1 is 1x2x2 ("not to merge the temporal signal too
+    early"), the others 2x2x2; pool5 takes 2x7x7 to 1x4x4 by the ceil rounding, so fc6 reads
+    512x1x4x4 = 8192 values.
+
+    Args:
+        pool_size: (kt, kh, kw) or an int.
+        strides: (st, sh, sw); defaults to `pool_size`.
+
+    Built from 2-D max pooling over the frames (time folded into the batch) and an elementwise
+    maximum of strided time slices, so TFLite converts it with builtin ops (it has no 3-D max
+    pooling builtin). The clip length T must be static.
+    """
+
+    def __init__(self, pool_size=2, strides=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _triple(pool_size, "pool_size")
+        self.strides = _triple(pool_size if strides is None else strides, "strides")
+        if any(s > k for k, s in zip(self.pool_size, self.strides)):
+            raise ConfigError(f"CaffeMaxPooling3D needs strides <= pool_size, got {self.strides} for {self.pool_size}")
+        self._spatial = CaffeMaxPooling2D(self.pool_size[1:], self.strides[1:], name=f"{self.name}_spatial")
+
+    def build(self, input_shape):
+        self._spatial.build((None, *input_shape[2:]))
+        self.built = True
+
+    def call(self, inputs):
+        steps = inputs.shape[1]
+        if steps is None:
+            raise ConfigError("CaffeMaxPooling3D needs a static clip length T (build the model with a fixed T)")
+        frames = self._spatial(ops.reshape(inputs, (-1, *inputs.shape[2:])))
+        x = ops.reshape(frames, (-1, steps, *frames.shape[1:]))
+        k, s = self.pool_size[0], self.strides[0]
+        if k == 1 and s == 1:
+            return x
+        out = caffe_pool_size(steps, k, s, 0)
+        x = _repeat_edge(x, 1, 0, max((out - 1) * s + k - steps, 0))
+        slices = [x[:, j : j + (out - 1) * s + 1 : s] for j in range(k)]
+        return functools.reduce(ops.maximum, slices)
+
+    def compute_output_shape(self, input_shape):
+        n, *sizes, c = input_shape
+        out = [None if d is None else caffe_pool_size(d, k, s, 0) for d, k, s in zip(sizes, self.pool_size, self.strides)]
+        return (n, *out, c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides}
+
+
+def _triple(value, what):
+    triple = (value,) * 3 if isinstance(value, int) else tuple(value)
+    if len(triple) != 3 or any(int(v) != v or v < 1 for v in triple):
+        raise ConfigError(f"{what} must be a positive int or a triple of them, got {value!r}")
+    return tuple(int(v) for v in triple)

@@ -11,7 +11,7 @@ import tensorflow as tf
 from zoo.errors import ConfigError
 from zoo.metrics.captions import evaluate
 from zoo.metrics.retrieval import caption_image_ranks, summarize
-from zoo.models.lrcn.parts import WORDS, Decoder
+from zoo.models.lrcn.parts import WORDS, Decoder as LrcnDecoder
 from zoo.ops.numerics import log_softmax
 from zoo.tasks.base import Evaluator, Task, assert_in_data, first_output, model_input, python_key
 from zoo.tasks.sequence import per_step_logits, step_cross_entropy
@@ -85,6 +85,24 @@ def caption_words_and_targets(caption, max_words=None):
     return tf.where(words < 0, EOS_ID, words), targets
 
 
+def model_vocab_size(model) -> int:
+    """The size of the model's output vocabulary: LRCN's `predict` layer, or an attention decoder's."""
+    try:
+        return int(model.get_layer("predict").units)
+    except ValueError:
+        return int(model.get_layer("decoder").vocab_size)
+
+
+def decoder_for(model):
+    """The NumPy step decoder of a captioner: Show, Attend and Tell's (a `decoder` layer that attends)
+    or LRCN's."""
+    if any(layer.name == "decoder" and hasattr(layer, "attend") for layer in model.layers):
+        from zoo.models.show_attend_tell.show_attend_tell import Decoder
+
+        return Decoder(model)
+    return LrcnDecoder(model)
+
+
 class Captioning(Task):
     """Words given the image (LRCN1u/2u/2f, thesis §4.4) or the video's CRF outputs (§4.5).
 
@@ -144,7 +162,7 @@ class Captioning(Task):
             if model is None:
                 return self
             # The dataset's vocabulary is not known here: check its ids against the model's as they come.
-            return Captioning(vocab_size=int(model.get_layer("predict").units))
+            return type(self)(vocab_size=model_vocab_size(model))
         spec = load(recipe.data.train_split).element_spec
         if "caption" not in spec:
             raise ConfigError(f"a captioning dataset has a 'caption' feature; {recipe.data.name} has {sorted(spec)}")
@@ -157,7 +175,7 @@ class Captioning(Task):
             vocabulary = Vocabulary.build(c.decode("utf-8") for c in captions)
         if model is not None:
             vocabulary.check_model(model)
-        return Captioning(vocabulary)
+        return type(self)(vocabulary)
 
     def _caption_ids(self, caption):
         """Word ids [<eos>, w1 .. wn, <eos>] of a string caption, cut or padded (-1) to MAX_WORDS + 1;
@@ -261,7 +279,7 @@ class CaptionEvaluator(Evaluator):
         self.rng = np.random.default_rng(0)  # sampling: the same draws on every evaluation
         self.decoder = None
         if cfg.decode or cfg.retrieval:
-            self.decoder = Decoder(model)
+            self.decoder = decoder_for(model)
 
     def update(self, outputs, targets):
         logits = np.asarray(first_output(outputs))

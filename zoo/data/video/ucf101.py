@@ -220,7 +220,8 @@ INSTRUCTIONS = (
     "for the other splits (zoo.data.load prepares the config it needs on first use)."
 )
 OPTIONS = {"split_number": 1, "modality": "rgb", "clip_length": CLIP_FRAMES, "test_stride": TEST_STRIDE,
-           "short": "error", "crop": CROP, "flip": True, "flow_method": "farneback", "flow_scale": flow_mod.SCALE}
+           "short": "error", "crop": CROP, "flip": True, "flow_method": "farneback", "flow_scale": flow_mod.SCALE,
+           "frame_size": list(FRAME_SIZE)}
 
 INFO = DatasetInfo(
     name="ucf101",
@@ -249,14 +250,16 @@ class Ucf101Loader:
 
     def __call__(self, split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None,
                  split_number=1, modality="rgb", clip_length=CLIP_FRAMES, test_stride=TEST_STRIDE, short="error",
-                 crop=CROP, flip=True, flow_method="farneback", flow_scale=flow_mod.SCALE):
+                 crop=CROP, flip=True, flow_method="farneback", flow_scale=flow_mod.SCALE, frame_size=FRAME_SIZE):
+        # frame_size: frames are resized to it before cropping (LRCN 240x320; C3D 128x171 with crop 112)
+        frame_size = tuple(int(v) for v in frame_size)
         bases = {re.sub(r"\[.*\]$", "", part.strip()) for part in split.split("+")}
         if len(bases) != 1:
             raise ConfigError(f"ucf101 samples train and test clips differently; load {split!r} one split at a time")
         if split_number not in SPLIT_VIDEOS:
             raise ConfigError(f"split_number must be 1, 2 or 3 (UCF101's official splits), got {split_number!r}")
         common = {"length": clip_length, "modality": modality, "short": short, "crop": crop,
-                  "flow_method": flow_method, "flow_scale": flow_scale}
+                  "flow_method": flow_method, "flow_scale": flow_scale, "frame_size": frame_size}
         check_clip_options(**{k: v for k, v in common.items() if k != "flow_scale"}, stride=test_stride)
         from zoo.data import tfds_manual
 

@@ -1,0 +1,1 @@
+"""Datasets of generative models (binarized images for variational bounds)."""
