@@ -26,6 +26,9 @@ _RESNET = {"num_classes": 10, "width": 16, "input_shape": (64, 64, 3)}
 _SEQUENCE = {"units": 8, "num_layers": 2, "input_shape": (3,)}
 _CLIP = {"num_classes": 5, "width": 16, "input_shape": (4, 67, 67, 3)}
 _CAPTIONER = {"vocab_size": 30, "hidden": 16, "embed_dim": 8, "width": 16, "input_shape": (67, 67, 3), "max_words": 5}
+_DRAW = {"image_shape": (8, 8, 1), "steps": 3, "units": 16, "z_dim": 4}
+_SAT = {"vocab_size": 30, "input_shape": (32, 32, 3), "max_words": 5, "embed_dim": 8, "units": 16, "width": 16}
+_SMEM = {"vocab_size": 20, "num_answers": 2, "input_shape": (64, 64, 3), "max_words": 8, "embed_dim": 16, "width": 8}
 
 SMALL = {
     "mlp": Small({"num_classes": 4, "hidden_sizes": (16,), "input_shape": (8, 8, 1)}, (8, 8, 1)),
@@ -96,6 +99,15 @@ SMALL = {
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
+    # attention and video (the talks appended to the Grid LSTM seed): reduced sizes
+    "c3d": Small({"width": 16, "input_shape": (4, 32, 32, 3)}, (4, 32, 32, 3)),
+    "c3d_fc6_svm": Small({"width": 16, "input_shape": (4, 32, 32, 3), "num_classes": 5}, (4, 32, 32, 3)),
+    "draw": Small({**_DRAW, "read_n": 2, "write_n": 3}, (8, 8, 1)),
+    "draw_no_attention": Small(_DRAW, (8, 8, 1)),
+    "show_attend_tell_soft": Small(_SAT, _SAT["input_shape"]),
+    "show_attend_tell_hard": Small(_SAT, _SAT["input_shape"]),
+    "smem_vqa_1hop": Small(_SMEM, _SMEM["input_shape"]),
+    "smem_vqa_2hop": Small(_SMEM, _SMEM["input_shape"]),
     # the tests' tiny models (tests/tiny_models.py)
     "test/tiny_segmenter": Small({}, (16, 16, 3)),
     "test/tiny_classifier": Small({}, (16, 16, 3)),

@@ -9,6 +9,7 @@ import pytest
 from zoo import registry
 from zoo.models.draw.draw import DrawCore, attention_parameters, filterbank
 from zoo.tasks.variational import BoundEvaluator
+from tests.model_test_configs import SMALL
 
 RNG = np.random.default_rng(0)
 
@@ -79,7 +80,7 @@ def test_read_and_write_match_numpy():
 def _small(attention=True, **kw):
     card = registry.card("draw" if attention else "draw_no_attention")
     keras.utils.set_random_seed(0)
-    return card.builder(**{**card.test_kwargs, **kw})
+    return card.builder(**{**SMALL[card.name].kwargs, **kw})
 
 
 def test_kl_per_step_is_eq_11_and_goes_through_add_loss():

@@ -12,6 +12,7 @@ from zoo import registry, tasks
 from zoo.models.show_attend_tell.show_attend_tell import Decoder, decoder_parts
 from zoo.ops import reinforce
 from zoo.training.recipes import LossConfig
+from tests.model_test_configs import SMALL
 
 RNG = np.random.default_rng(0)
 
@@ -19,7 +20,7 @@ RNG = np.random.default_rng(0)
 def _small(name="show_attend_tell_soft", **kw):
     card = registry.card(name)
     keras.utils.set_random_seed(0)
-    return card.builder(**{**card.test_kwargs, **kw})
+    return card.builder(**{**SMALL[card.name].kwargs, **kw})
 
 
 def _batch(model, n=2, seed=0):

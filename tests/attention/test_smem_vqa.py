@@ -10,6 +10,7 @@ from zoo import registry, tasks
 from zoo.data.standins import position_questions as pq
 from zoo.metrics.vqa import mean_vqa_accuracy, vqa_accuracy
 from zoo.models.smem_vqa.smem_vqa import SpatialMemory
+from tests.model_test_configs import SMALL
 
 RNG = np.random.default_rng(0)
 
@@ -46,7 +47,7 @@ def test_small_models_return_attention_over_googlenet_locations():
     for hops in (1, 2):
         card = registry.card(f"smem_vqa_{hops}hop")
         keras.utils.set_random_seed(0)
-        model = card.builder(**card.test_kwargs)
+        model = card.builder(**SMALL[card.name].kwargs)
         x = {"image": RNG.normal(0, 60, (2, 64, 64, 3)).astype(np.float32),
              "question": RNG.integers(0, 20, (2, 8)).astype(np.int32)}
         out = model(x)

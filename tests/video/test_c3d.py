@@ -14,6 +14,7 @@ from zoo.convert.caffe_proto import CaffeLayer, parse_net
 from zoo.convert.caffe_writer import encode_net, keras_to_caffe, write_caffemodel
 from zoo.errors import WeightsFormatError
 from zoo.layers.pooling import CaffeMaxPooling3D
+from tests.model_test_configs import SMALL
 
 RNG = np.random.default_rng(0)
 CONVS = ("conv1a", "conv2a", "conv3a", "conv3b", "conv4a", "conv4b", "conv5a", "conv5b")
@@ -182,12 +183,12 @@ def test_small_c3d_exports_to_savedmodel_and_tflite_builtins(tmp_path):
 
     card = registry.card("c3d")
     keras.utils.set_random_seed(0)
-    model = card.builder(**card.test_kwargs)
-    check = (60 * RNG.standard_normal((1, *card.test_input_shape))).astype(np.float32)
+    model = card.builder(**SMALL[card.name].kwargs)
+    check = (60 * RNG.standard_normal((1, *SMALL[card.name].input_shape))).astype(np.float32)
     sm = export.export_savedmodel(model, tmp_path / "sm", input_contract=card.input_contract,
-                                  input_shape=card.test_input_shape, check_inputs=check)
+                                  input_shape=SMALL[card.name].input_shape, check_inputs=check)
     assert sm.max_abs_diff <= sm.tolerance
-    lite = export.export_tflite(model, tmp_path / "c3d.tflite", input_shape=card.test_input_shape, check_inputs=check,
+    lite = export.export_tflite(model, tmp_path / "c3d.tflite", input_shape=SMALL[card.name].input_shape, check_inputs=check,
                                 input_contract=card.input_contract)  # builtin ops only unless allow_flex
     assert lite.max_abs_diff <= lite.tolerance
     ops = {op for op in _tflite_ops(tmp_path / "c3d.tflite")}

@@ -11,7 +11,6 @@ CLIP = InputContract(shape=(16, 112, 112, 3), kind="clip", channel_order="BGR", 
 # Computed from §3.3's architecture (the paper states no count): convolutions 27,655,936; fc6 (8192 -> 4096)
 # 33,558,528; fc7 16,781,312; fc8 (487) 1,995,239.
 C3D_PARAMETERS = 79_991_015
-_SMALL = {"width": 16, "input_shape": (4, 32, 32, 3)}
 
 SPORTS1M = WeightsSpec(
     tag="sports1m_caffe", url="http://vlg.cs.dartmouth.edu/c3d/", file_hash=None, format="caffemodel",
@@ -39,7 +38,6 @@ register(
         "Sports-1M video hit@1 %, fine-tuned from I380K": 61.1, "Sports-1M video hit@5 %, fine-tuned from I380K": 85.2,
     },
     parameters={"total": C3D_PARAMETERS}, head_layers=("fc8-1",), default_num_classes=487, weights=(SPORTS1M,),
-    test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
 )
 
 register(
@@ -50,5 +48,4 @@ register(
                    "UCF101 accuracy %, C3D (3 nets) + linear SVM": 85.2,
                    "UCF101 accuracy %, C3D (3 nets) + iDT + linear SVM": 90.4},
     head_layers=("svm",), default_num_classes=101, ignorable_layers=("fc7-1", "fc8-1"),
-    test_kwargs={**_SMALL, "num_classes": 5}, test_input_shape=_SMALL["input_shape"],
 )

@@ -15,7 +15,6 @@ def _contract(steps, z_dim):
                          note="binarized image and the posterior noise")
 
 
-_SMALL = {"image_shape": (8, 8, 1), "steps": 3, "units": 16, "z_dim": 4}
 _NLL = "binarized MNIST test negative log-likelihood bound, nats (Table 2)"
 
 register(
@@ -27,7 +26,6 @@ register(
     # encoder LSTM (2·2² + 256 in) 533,504; decoder LSTM (100 in) 365,568; μ, log σ 51,400; write 5x5 6,425;
     # read and write windows (5 each) 2,570
     parameters={"total": 959_467},
-    test_kwargs={**_SMALL, "read_n": 2, "write_n": 3}, test_input_shape=(8, 8, 1),
 )
 
 register(
@@ -36,5 +34,4 @@ register(
     paper_numbers={f"{_NLL}, DRAW without attention": 87.40},
     # encoder LSTM (2·784 + 256 in) 2,130,944; decoder 365,568; μ, log σ 51,400; write 784 201,488
     parameters={"total": 2_749_400},
-    test_kwargs=dict(_SMALL), test_input_shape=(8, 8, 1),
 )

@@ -10,7 +10,6 @@ _WORDS = InputContract(shape=(20,), dtype="int32", kind="tokens", channel_order=
                        sources=("caption",), note="[<eos>, w1 .. wn] padded with 0 to max_words (20, the zoo captioning datasets' length)")
 CONTRACT = InputContract(shape=(224, 224, 3), streams=(_IMAGE, _WORDS),
                          note="second input `words` (T,) int32; annotations: VGG19 conv5_4, 14x14x512")
-_SMALL = {"vocab_size": 30, "input_shape": (32, 32, 3), "max_words": 5, "embed_dim": 8, "units": 16, "width": 16}
 
 
 def _numbers(kind, table):
@@ -33,7 +32,7 @@ register(
     family="show_attend_tell", paper=PAPER, section="§3 (eqs. 1-7), §4.2 (soft attention, eqs. 13-14), Table 1",
     task="captioning", input_contract=CONTRACT,
     paper_numbers={**_numbers("soft", SOFT), "annotation vectors (L x D)": "196 x 512 (14x14 conv5_4)"},
-    parameters=PARAMETERS, test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
+    parameters=PARAMETERS,
 )
 
 register(
@@ -42,5 +41,4 @@ register(
     task="hard_attention_captioning", input_contract=CONTRACT,
     paper_numbers={**_numbers("hard", HARD), "annotation vectors (L x D)": "196 x 512 (14x14 conv5_4)"},
     parameters={**PARAMETERS, "non_trainable": PARAMETERS["non_trainable"] + 1, "total": PARAMETERS["total"] + 1},
-    test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
 )

@@ -9,12 +9,10 @@ _IMAGE = InputContract(shape=(224, 224, 3), name="image", note="GoogLeNet: BGR m
 _QUESTION = InputContract(shape=(20,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="question",
                           sources=("question",), note="word ids padded with 0")
 CONTRACT = InputContract(shape=(224, 224, 3), streams=(_IMAGE, _QUESTION), note="image and question word ids")
-_SMALL = {"vocab_size": 20, "num_answers": 2, "input_shape": (64, 64, 3), "max_words": 8, "embed_dim": 16, "width": 8}
 
 for hops in (1, 2):
     register(
         f"smem_vqa_{hops}hop", builder=f"zoo.models.smem_vqa.smem_vqa:smem_vqa_{hops}hop", family="smem_vqa",
         paper=PAPER, section=f"§3.{hops} ({'one' if hops == 1 else 'two'}-hop spatial memory network)", task="vqa",
         input_contract=CONTRACT, paper_numbers={"hops": hops}, head_layers=("memory",),
-        test_kwargs=_SMALL, test_input_shape=_SMALL["input_shape"],
     )
