@@ -23,8 +23,6 @@ import numpy as np
 
 from zoo.data.registry import DatasetInfo, register_dataset
 from zoo.errors import ConfigError
-from zoo.ops.boxes import pairwise_iou
-from zoo.ops.warp import warp_regions
 from zoo.registry import CAFFE_BGR_MEAN
 
 FG_THRESHOLD, SVM_NEGATIVE = 0.5, 0.3
@@ -60,6 +58,8 @@ def window_table(examples, mode="finetune"):
         cands = np.concatenate([gt, np.asarray(ex["proposals"], np.float32).reshape(-1, 4)])
         is_gt = np.arange(len(cands)) < len(gt)
         if len(gt):
+            from zoo.ops.boxes import pairwise_iou  # Keras ops: imported here so listing datasets stays light
+
             iou = np.asarray(pairwise_iou(cands, gt))
             max_iou, cls = iou.max(1), np.asarray(ex["labels"])[iou.argmax(1)]
         else:
@@ -77,6 +77,8 @@ def windows_dataset(examples, mode="finetune", *, crop_size=227, padding=16, war
                     fg_fraction=0.25, seed=0, mean_rgb=CAFFE_BGR_MEAN[::-1]):
     """tf.data of window examples {"image": float32 (S, S, 3) RGB, "label": int32} (see the module)."""
     import tensorflow as tf
+
+    from zoo.ops.warp import warp_regions  # Keras ops: imported here so listing datasets stays light
 
     examples = list(examples)
     image_of, boxes, labels = window_table(examples, mode)

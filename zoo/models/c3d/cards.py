@@ -48,4 +48,6 @@ register(
                    "UCF101 accuracy %, C3D (3 nets) + linear SVM": 85.2,
                    "UCF101 accuracy %, C3D (3 nets) + iDT + linear SVM": 90.4},
     head_layers=("svm",), default_num_classes=101, ignorable_layers=("fc7-1", "fc8-1"),
+    # convolutions and fc6 as c3d, then the 101-way linear SVM on fc6 (4096 x 101 + 101 = 413,797)
+    parameters={"total": 27_655_936 + 33_558_528 + 413_797, "trainable": 61_628_261},
 )
