@@ -197,7 +197,7 @@ def test_builder_errors(build, message):
 def _experiment(name, tmp_path):
     out = tmp_path / "results.json"
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    p = subprocess.run([sys.executable, "-m", "zoo.models.grid_lstm.experiments", name, "--quick", "--out", str(out)],
+    p = subprocess.run([sys.executable, "-m", "zoo.experiments.grid_lstm", name, "--quick", "--out", str(out)],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(out.read_text())[f"{name}_quick"]

