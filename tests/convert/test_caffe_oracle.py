@@ -254,12 +254,19 @@ def test_fcn8s_learned_upsampling(tmp_path):
             width=16, num_classes=5, upsampling="learned")
 
 
-@pytest.mark.parametrize("name, stride", [("fcn32s", 32), ("fcn16s", 16)])
-def test_fcn_fixed_bilinear_upsampling(tmp_path, name, stride):
-    """As the released files: bilinear deconvolution kernels, loaded into the fixed upsampling layers."""
-    fixed = {32: ("upscore",), 16: ("upscore2", "upscore16")}[stride]
+@pytest.mark.parametrize("name, stride", [("fcn32s", 32), ("fcn16s", 16), ("fcn8s", 8)])
+def test_fcn_files_load_with_the_default_upsampling(tmp_path, name, stride):
+    """As the released files: a bilinear final deconvolution, loaded into the fixed layer, and 2x
+    kernels that are not bilinear (trained ones), loaded into the learned layers, with no option."""
+    fixed = {32: ("upscore",), 16: ("upscore16",), 8: ("upscore8",)}[stride]
     compare(tmp_path, name, vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=stride), ["score"], fixed=fixed,
             width=16, num_classes=5)
+
+
+def test_fcn16s_reference_option_keeps_every_upsampling_fixed(tmp_path):
+    """upsampling="fixed_bilinear" (the reference code's all-fixed choice) loads files with bilinear 2x kernels."""
+    compare(tmp_path, "fcn16s", vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=16), ["score"],
+            fixed=("upscore2", "upscore16"), width=16, num_classes=5, upsampling="fixed_bilinear")
 
 
 def test_fcn8s_atonce_scale_layers(tmp_path):
@@ -311,8 +318,7 @@ def test_fixed_bilinear_layer_refuses_a_learned_kernel_and_nothing_loads(tmp_pat
 
 @pytest.mark.slow
 def test_fcn8s_full_width(tmp_path):
-    compare(tmp_path, "fcn8s", vgg16_prototxt((67, 83), num_classes=21, fcn=8), ["score"],
-            fixed=("upscore2", "upscore_pool4", "upscore8"))
+    compare(tmp_path, "fcn8s", vgg16_prototxt((67, 83), num_classes=21, fcn=8), ["score"], fixed=("upscore8",))
 
 
 INCEPTION = {  # Szegedy et al. 2015, Table 1: 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj
@@ -520,6 +526,6 @@ def test_fcn16s_siftflow_two_heads(tmp_path):
     proto = vgg16_prototxt((67, 83), width=16, num_classes=5, fcn=16)
     proto.layers = proto.layers[: [layer.name for layer in proto.layers].index("score_fr")]
     proto.layers += head(5, "_sem") + head(3, "_geo")
-    fixed = ("upscore2_sem", "upscore16_sem", "upscore2_geo", "upscore16_geo")
+    fixed = ("upscore16_sem", "upscore16_geo")  # the 2x kernels random, as trained ones are
     compare_feeds(tmp_path, "fcn16s_siftflow", proto, {"data": _input(67, 83)}, ["score_sem", "score_geo"],
                   fixed=fixed, width=16, num_classes=5)

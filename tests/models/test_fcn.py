@@ -6,6 +6,7 @@ layers' own geometry. Forward passes against OpenCV running the reference protot
 tests/convert/test_caffe_oracle.py.
 """
 
+import inspect
 import math
 
 import keras
@@ -53,13 +54,14 @@ def randomize_scores(model, seed=0):
     "name,total,trainable",
     [
         # Totals: the reference Caffe nets with 21 classes, deconvolution kernels (21x21xkxk) included.
-        # Trainable: the same minus the fixed (lr_mult 0) deconvolutions; fcn32s's 134,346,581 is
-        # Table 3.1's "134M" parameters of FCN-VGG16 (long_thesis_2016.md S7, derived check).
+        # Trainable (default upsampling="thesis"): the same minus the fixed final deconvolution; the
+        # 2x ones (4x4x21x21 = 7,056 each) learn (§3.3.2). fcn32s's 134,346,581 is Table 3.1's "134M"
+        # parameters of FCN-VGG16 (long_thesis_2016.md S7, derived check).
         ("fcn32s", 136_152_917, 134_346_581),
-        ("fcn16s", 134_815_994, 134_346_581 + 10_773),
-        ("fcn8s", 134_489_759, 134_346_581 + 10_773 + 5_397),
+        ("fcn16s", 134_815_994, 134_346_581 + 10_773 + 7_056),
+        ("fcn8s", 134_489_759, 134_346_581 + 10_773 + 5_397 + 2 * 7_056),
         # at-once: fcn8s plus the frozen Caffe Scale blobs of pool4 (512) and pool3 (256).
-        ("fcn8s_atonce", 134_489_759 + 512 + 256, 134_346_581 + 10_773 + 5_397),
+        ("fcn8s_atonce", 134_489_759 + 512 + 256, 134_346_581 + 10_773 + 5_397 + 2 * 7_056),
         # fixed: only score_fr (4096 x 21 + 21) learns (Table 3.2, §3.3.6).
         ("fcn32s_fixed", 136_152_917, 86_037),
     ],
@@ -177,17 +179,29 @@ def test_min_size_is_one_pixel():
 
 # -------------------------------------------------------------------------------- initialisation
 @pytest.mark.parametrize("name", ["fcn8s", "fcn8s_atonce"])
-def test_score_layers_start_at_zero_and_upsampling_is_fixed_bilinear(name):
-    model = BUILDERS[name](**SMALL)
+@pytest.mark.parametrize("upsampling, learned", [
+    ("thesis", {"upscore2", "upscore_pool4"}),  # §3.3.2: 2x learned from bilinear; §3.3.10: final fixed
+    ("fixed_bilinear", set()),                  # the reference code: every deconvolution lr_mult 0
+    ("learned", {"upscore2", "upscore_pool4", "upscore8"}),
+])
+def test_score_layers_start_at_zero_and_upsampling_starts_bilinear(name, upsampling, learned):
+    model = BUILDERS[name](**SMALL, upsampling=upsampling)
     for layer in model.layers:
         if layer.name.startswith("score_") and layer.weights:
             assert all(not np.any(w) for w in layer.get_weights()), layer.name
         if isinstance(layer, Deconvolution2D):
             k = layer.kernel_size[0]
             np.testing.assert_array_equal(layer.get_weights()[0], bilinear_kernel(k, 5, 5))
-            assert layer.fixed_bilinear and not layer.trainable_weights and not layer.use_bias
+            assert not layer.use_bias
+            assert layer.fixed_bilinear == (layer.name not in learned), layer.name
+            assert bool(layer.trainable_weights) == (layer.name in learned), layer.name
     assert {layer.name: layer.kernel_size[0] for layer in model.layers if isinstance(layer, Deconvolution2D)} == {
         "upscore2": 4, "upscore_pool4": 4, "upscore8": 16}
+
+
+def test_default_upsampling_is_the_thesis_one():
+    assert inspect.signature(fcn8s).parameters["upsampling"].default == "thesis"
+    assert inspect.signature(fcn32s).parameters["upsampling"].default == "thesis"
 
 
 def test_learned_upsampling_is_trainable_and_matches_the_fixed_path():

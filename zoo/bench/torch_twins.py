@@ -15,9 +15,10 @@ Caffe models, keras.applications) puts it on the first 1x1, so every twin is wri
 - `resnet50`: v1 bottlenecks with the stride on the first 1x1 conv, convs without bias, BN
   epsilon 1.001e-5 and momentum 0.01 (Keras' 0.99), projection shortcuts at each stage's block 1.
 - `fcn8s`: conv1_1 padded by 100, ceil-mode pooling, 7x7 fc6, the reference crops (5, 9, 31),
-  and fixed bilinear upsampling computed as zoo's `Deconvolution2D(fixed_bilinear=True)` does,
-  as two matrix products per channel; the (k, k, C, C) kernels are kept as frozen parameters
-  so that the counts include them, as Caffe's and zoo's do.
+  the two 2x upsamplings learned (ConvTranspose2d, bilinear start) and the final 8x one fixed
+  bilinear, computed as zoo's `Deconvolution2D(fixed_bilinear=True)` does, as two matrix
+  products per channel; the fixed (k, k, C, C) kernel is kept as a frozen parameter so that the
+  counts include it, as Caffe's and zoo's do (zoo's default upsampling="thesis").
 Layers carry zoo's (the original release's) names. Tensors are NCHW, PyTorch's default layout.
 """
 
@@ -190,6 +191,14 @@ class FixedBilinearUpsample(nn.Module):
         return torch.einsum("ncyw,xw->ncyx", torch.einsum("yh,nchw->ncyw", a_h, x), a_w)
 
 
+def _learned_upsample(channels, kernel, stride):
+    """Caffe Deconvolution (pad 0, no bias) with a trainable kernel, initialised bilinear."""
+    layer = nn.ConvTranspose2d(channels, channels, kernel, stride=stride, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(bilinear_kernel(channels, kernel))
+    return layer
+
+
 def _crop(x, offset, like):
     return x[:, :, offset:offset + like.shape[2], offset:offset + like.shape[3]]
 
@@ -206,8 +215,8 @@ class FCN8s(nn.Module):
         self.score_fr = nn.Conv2d(fc, num_classes, 1)
         self.score_pool4 = nn.Conv2d(_channels(512, width), num_classes, 1)
         self.score_pool3 = nn.Conv2d(_channels(256, width), num_classes, 1)
-        self.upscore2 = FixedBilinearUpsample(num_classes, 4, 2)
-        self.upscore_pool4 = FixedBilinearUpsample(num_classes, 4, 2)
+        self.upscore2 = _learned_upsample(num_classes, 4, 2)
+        self.upscore_pool4 = _learned_upsample(num_classes, 4, 2)
         self.upscore8 = FixedBilinearUpsample(num_classes, 16, 8)
 
     def forward(self, x):

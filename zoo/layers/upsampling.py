@@ -149,7 +149,8 @@ class Deconvolution2D(keras.layers.Conv2DTranspose):
             diff = np.abs(kernel - want).max() if kernel.shape == want.shape else f"shape {kernel.shape}"
             raise WeightsMismatchError(
                 f"{self.name} is a fixed bilinear upsampling, so its kernel must be the bilinear kernel; the given "
-                f"kernel differs (max difference {diff}). Build the model with learned upsampling to load it."
+                f"kernel differs (max difference {diff}). Build the model with upsampling=\"learned\" (zoo.get(..., "
+                f"upsampling=\"learned\"), or --set model.options.upsampling=learned) to load it."
             )
 
     def set_weights(self, weights):

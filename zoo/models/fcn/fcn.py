@@ -28,7 +28,10 @@ from zoo.layers.upsampling import Deconvolution2D
 from zoo.models.vgg.vgg import FC_UNITS, channels, vgg_trunk
 from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
 
-UPSAMPLING = ("fixed_bilinear", "learned")
+# How the deconvolutions are set (thesis §3.3.2, §3.3.10): "thesis" learns the intermediate 2x
+# upsamplings from a bilinear start and keeps the final one fixed bilinear; "fixed_bilinear" is
+# the reference code's choice (every deconvolution lr_mult 0); "learned" learns them all.
+UPSAMPLING = ("thesis", "fixed_bilinear", "learned")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -68,9 +71,14 @@ def check_upsampling(upsampling):
         raise ConfigError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
 
 
-def upscore(x, *, num_classes, kernel, factor, name, upsampling):
-    """A Caffe Deconvolution (no bias) upsampling `factor` times, bilinear (fixed or learned)."""
-    return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=upsampling == "fixed_bilinear", name=name)(x)
+def upscore(x, *, num_classes, kernel, factor, name, upsampling, final):
+    """A Caffe Deconvolution (no bias) upsampling `factor` times, bilinear-initialised.
+
+    Fixed (the separable fast path) when `upsampling` is "fixed_bilinear", or when it is
+    "thesis" and this is the `final` upsampling to the image (§3.3.10); learned otherwise.
+    """
+    fixed = upsampling == "fixed_bilinear" or (upsampling == "thesis" and final)
+    return Deconvolution2D(num_classes, kernel, factor, fixed_bilinear=fixed, name=name)(x)
 
 
 def copy_chain(layers, x, rename=None):
@@ -127,13 +135,14 @@ def skip_scores(features, pools, stride, *, num_classes, upsampling, suffix="", 
     scores = _score(features, num_classes, f"score_fr{suffix}")
     if stride == 32:
         return scores
-    up = upscore(scores, num_classes=num_classes, kernel=4, factor=2, name=f"upscore2{suffix}", upsampling=upsampling)
+    up = upscore(scores, num_classes=num_classes, kernel=4, factor=2, name=f"upscore2{suffix}", upsampling=upsampling,
+                 final=False)
     pool4 = _score(skip("pool4"), num_classes, f"score_pool4{suffix}")
     scores = keras.layers.Add(name=f"fuse_pool4{suffix}")([up, CaffeCrop(5, name=f"score_pool4{suffix}c")([pool4, up])])
     if stride == 16:
         return scores
     up = upscore(scores, num_classes=num_classes, kernel=4, factor=2, name=f"upscore_pool4{suffix}",
-                 upsampling=upsampling)
+                 upsampling=upsampling, final=False)
     pool3 = _score(skip("pool3"), num_classes, f"score_pool3{suffix}")
     return keras.layers.Add(name=f"fuse_pool3{suffix}")([up, CaffeCrop(9, name=f"score_pool3{suffix}c")([pool3, up])])
 
@@ -147,7 +156,7 @@ def final_scores(scores, data, stride, *, num_classes, upsampling, suffix=""):
     """Upsample stride-`stride` VGG16 scores to the input and crop them to its size: `score{suffix}`."""
     name, kernel, offset = FINAL_UPSCORE[stride]
     up = upscore(scores, num_classes=num_classes, kernel=kernel, factor=stride, name=name + suffix,
-                 upsampling=upsampling)
+                 upsampling=upsampling, final=True)
     return CaffeCrop(offset, name=f"score{suffix}")([up, data])
 
 
@@ -218,7 +227,7 @@ _HEAD8 = ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3",
     "max stride (Table 3.1)": 32,
     "forward time, 500x500, Tesla K40c (Table 3.1)": "210 ms",
 })
-def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s: VGG16 convolutionalized, stride-32 scores upsampled 32x in one step (thesis §3.3.1-3.3.2).
 
     Args (the same for every FCN):
@@ -226,16 +235,17 @@ def fcn32s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fix
         input_shape: (H, W, 3), BGR minus the mean; any H and W (None: free size).
         width: divides every VGG and fc6/fc7 channel count, for small test or demo nets;
             1 is the paper's net.
-        upsampling: "fixed_bilinear" (the reference code: every deconvolution frozen bilinear,
-            lr_mult 0, computed as separable matrix products) or "learned" (trainable
-            (k, k, C, C) kernels initialised bilinear; thesis §3.3.10 keeps the final one fixed,
-            which `model.get_layer("upscore8").trainable = False` restores).
+        upsampling: "thesis" (§3.3.2, §3.3.10: the intermediate 2x upsamplings are trainable
+            (k, k, C, C) kernels initialised bilinear, the final one is fixed bilinear, computed
+            as separable matrix products), "fixed_bilinear" (the reference code: every
+            deconvolution frozen bilinear, lr_mult 0) or "learned" (all trainable).
+            Released files load into "thesis" whatever their 2x kernels hold.
     """
     return _fcn("fcn32s", 32, num_classes=num_classes, input_shape=input_shape, width=width, upsampling=upsampling)
 
 
 @_card("fcn16s", "§3.3.2, Fig. 3.3, Table 3.2", head=_HEAD16, numbers=_table_3_2(90.0, 75.7, 62.4, 83.0))
-def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s: FCN-32s plus pool4 scores fused at stride 16 (thesis §3.3.2).
 
     Arguments as for `fcn32s`.
@@ -249,7 +259,7 @@ def fcn16s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fix
     "mean IU, VOC2012 test (Table 3.4)": 62.2,
     "inference time (Table 3.4)": "~175 ms",
 })
-def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s: FCN-16s plus pool3 scores fused at stride 8 (thesis §3.3.2).
 
     Arguments as for `fcn32s`.
@@ -264,7 +274,7 @@ def fcn8s(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixe
     numbers={},
     paper="Shelhamer, Long & Darrell, Fully Convolutional Networks for Semantic Segmentation, PAMI 2016",
 )
-def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s trained in one stage: pool4 scaled by 0.01 and pool3 by 0.0001 before their score layers.
 
     The fixed scales (reference voc-fcn8s-atonce/net.py, Caffe `Scale` with lr_mult 0) let
@@ -277,7 +287,7 @@ def fcn8s_atonce(num_classes=21, input_shape=(None, None, 3), width=1, upsamplin
 
 
 @_card("fcn32s_fixed", "§3.3.6, Table 3.2", head=_HEAD32, numbers=_table_3_2(83.0, 59.7, 45.4, 72.0))
-def fcn32s_fixed(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_fixed(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s-fixed: FCN-32s where only the class scoring layer learns (thesis §3.3.6, Table 3.2).
 
     Every VGG layer (conv1_1 .. fc7) is trainable=False. Arguments as for `fcn32s`.

@@ -78,7 +78,7 @@ _T31 = "PASCAL VOC 2011 val, Table 3.1"
            "receptive field size (Table 3.1)": 355,
            "max stride (Table 3.1)": 32,
        })
-def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-AlexNet: CaffeNet convolutionalized, scores upsampled 32x in one step (thesis §3.3.1, Table 3.1).
 
     The trunk is `caffenet`'s conv1 .. pool5 (footnote 4: "the CaffeNet reference model"),
@@ -91,7 +91,7 @@ def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling
         num_classes: score channels (21 for PASCAL VOC).
         input_shape: (H, W, 3), BGR minus the ILSVRC mean; any H and W >= 1.
         width: divides every channel count (small test nets); 1 is the paper's net.
-        upsampling: "fixed_bilinear" (the reference: frozen bilinear, lr_mult 0) or "learned".
+        upsampling: as for `fcn32s` (one upsampling, the final: fixed unless "learned").
     """
     check_upsampling(upsampling)
     data = keras.Input(input_shape, name="data")
@@ -100,7 +100,7 @@ def fcn_alexnet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling
     x = copy_chain(trunk.layers[1:], x)["pool5"]
     x = convolutionalized_fc(x, width=width, kernel=6)
     scores = _score(x, num_classes, "score_fr")
-    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling)
+    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling, final=True)
     return keras.Model(data, CaffeCrop(18, name="score")([up, data]), name="fcn_alexnet")
 
 
@@ -121,7 +121,7 @@ GOOGLENET_MIN_SIZE = 31
            "max stride (Table 3.1)": 32,
            "their GoogLeNet reimplementation, ILSVRC top-1 / top-5 accuracy % (footnote 5)": "68.5 / 88.4",
        })
-def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-GoogLeNet: GoogLeNet without its average pool, scored by a 1x1 conv, upsampled 32x (§3.3.1).
 
     The thesis: "we use only the final loss layer" (no auxiliary heads) and "improve performance
@@ -151,7 +151,7 @@ def fcn_googlenet(num_classes=21, input_shape=(None, None, 3), width=1, upsampli
     # The release's name for the classifier's dropout, whose input was the discarded pool5.
     x = keras.layers.Dropout(0.4, name="pool5_drop_7x7_s1")(trunk.output)
     scores = _score(x, num_classes, "score_fr")
-    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling)
+    up = upscore(scores, num_classes=num_classes, kernel=63, factor=32, name="upscore", upsampling=upsampling, final=True)
     return keras.Model(trunk.input, CaffeCrop(1, name="score")([up, trunk.input]), name="fcn_googlenet")
 
 
@@ -172,7 +172,7 @@ _HEAD32 = ("score_fr", "upscore")
                               mean=(*NYUD_BGR_MEAN, NYUD_LOG_DEPTH_MEAN),
                               note="log of depth in millimetres as the 4th channel, reference nyud_layers.py"),
        head=_HEAD32, classes=40, channels=4, slow=False, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5))
-def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="fixed_bilinear"):
+def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling="thesis"):
     """FCN-32s RGBD: "early fusion", FCN-32s on a 4-channel RGB-D input (thesis §3.4.2, Table 3.5).
 
     The reference (nyud-fcn32s-color-d/net.py) concatenates color and depth into one `data`
@@ -194,7 +194,7 @@ def fcn32s_rgbd(num_classes=40, input_shape=(None, None, 4), width=1, upsampling
                               note="HHA (horizontal disparity, height above ground, angle with gravity) "
                                    "PNG channels as stored, minus the reference nyud_layers.py mean"),
        head=_HEAD32, classes=40, numbers=_four(_T35, 57.1, 35.2, 24.2, 40.4))
-def fcn32s_hha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_hha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s HHA: FCN-32s trained on the HHA encoding of depth alone (thesis §3.4.2, Table 3.5).
 
     The same layers as `fcn32s`; the input is the 3-channel HHA image of Gupta et al. minus
@@ -235,7 +235,7 @@ _RGBHHA = InputContract(
 @_card("fcn32s_rgbhha", "§3.4.2, Table 3.5 (FCN-32s RGB-HHA); reference nyud-fcn32s-color-hha/net.py",
        contract=_RGBHHA, head=("score_frcolor", "score_frhha", "upscore"), classes=40,
        numbers=_four(_T35, 64.3, 44.9, 32.8, 48.0))
-def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s RGB-HHA: "late fusion" of an RGB and an HHA FCN-32s, learned jointly (§3.4.2, Table 3.5).
 
     Two VGG16 streams, on the inputs `color` and `hha` (a dict of two (N, H, W, 3) arrays),
@@ -255,7 +255,7 @@ def fcn32s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampli
        head=("score_frcolor", "upscore2color", "score_pool4color", "score_frhha", "upscore2hha", "score_pool4hha",
              "upscore16"),
        classes=40, numbers=_four(_T35, 65.4, 46.1, 34.0, 49.5))
-def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn16s_rgbhha(num_classes=40, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s RGB-HHA: the late-fusion net "upgraded to a 16-stride version" (thesis §3.4.2, Table 3.5).
 
     The reference code has no such net; our reading: each stream is upgraded as FCN-32s is to
@@ -287,7 +287,7 @@ SIFTFLOW_BGR_MEAN = (114.578, 115.294, 108.353)  # reference siftflow_layers.py
            "geometric pixel accuracy (SIFT Flow test, Table 3.6)": 94.3,
        })
 def fcn16s_siftflow(num_classes=33, geometric_classes=3, input_shape=(None, None, 3), width=1,
-                    upsampling="fixed_bilinear"):
+                    upsampling="thesis"):
     """FCN-16s with two heads, semantic and geometric, on one trunk (thesis §3.4.2, Table 3.6).
 
     One VGG16 trunk up to drop7; two FCN-16s heads, each with its own score_fr, pool4 skip and
@@ -326,7 +326,7 @@ def _context(name, head, numbers):
 
 
 @_context("fcn32s_context", ("score_fr", "upscore"), _four(_T37, 65.4, 47.2, 35.1, 50.3))
-def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-32s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7).
 
     The layers of `fcn32s`; 60 outputs (the reference pascalcontext nets: 59 classes and
@@ -338,7 +338,7 @@ def fcn32s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampl
 
 @_context("fcn16s_context", ("score_fr", "upscore2", "score_pool4", "upscore16"),
           _four(_T37, 66.8, 49.6, 37.6, 52.3))
-def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-16s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn16s_context", 16, num_classes=num_classes, input_shape=input_shape, width=width,
                 upsampling=upsampling)
@@ -347,7 +347,7 @@ def fcn16s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampl
 @_context("fcn8s_context",
           ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8"),
           {**_four(_T37, 67.0, 50.7, 37.8, 52.5), "mean IU, CFM, previous state of the art (Table 3.7)": 31.5})
-def fcn8s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="fixed_bilinear"):
+def fcn8s_context(num_classes=60, input_shape=(None, None, 3), width=1, upsampling="thesis"):
     """FCN-8s on PASCAL-Context's 59-class task (thesis §3.6, Table 3.7); 60 outputs as `fcn32s_context`."""
     return _fcn("fcn8s_context", 8, num_classes=num_classes, input_shape=input_shape, width=width,
                 upsampling=upsampling)
