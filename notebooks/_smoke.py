@@ -17,10 +17,17 @@ import time
 
 import keras
 
+import zoo
 from zoo.errors import ConfigError
 
 STARTED = time.time()  # the notebook's first cell imports this module: run time is measured from here
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# The kernel runs in notebooks/, where `import zoo` finds the installed (editable) package, which may be another
+# checkout's: the numbers would then not be this checkout's code. scripts/reproduce.sh and tests/test_notebooks.py
+# put the repository root first on PYTHONPATH.
+if pathlib.Path(zoo.__file__).resolve().parents[1] != REPO:
+    raise ConfigError(f"zoo is imported from {pathlib.Path(zoo.__file__).parent}, not from this checkout {REPO}: "
+                      f"run the notebook with PYTHONPATH={REPO}")
 MODE = os.environ.get("ZOO_NOTEBOOK_MODE", "full")
 if MODE not in ("smoke", "full"):
     raise ConfigError(f"ZOO_NOTEBOOK_MODE must be 'smoke' or 'full', got {MODE!r}")
@@ -49,8 +56,9 @@ def write_results(notebook: str, numbers: dict) -> pathlib.Path:
     set it (scripts/reproduce.sh does), else the documented one."""
     env = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+    mode = "ZOO_NOTEBOOK_MODE=smoke " if SMOKE else ""
     command = os.environ.get("ZOO_NOTEBOOK_COMMAND") or \
-        f"{'ZOO_NOTEBOOK_MODE=smoke ' if SMOKE else ''}jupyter execute --inplace --timeout=-1 notebooks/{notebook}.ipynb"
+        f"{mode}PYTHONPATH=. jupyter execute --inplace --timeout=-1 notebooks/{notebook}.ipynb"
     numbers = {"commit": _commit(), "command": command, "run_seconds": round(time.time() - STARTED, 1), **numbers}
     path = RESULTS_DIR / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1 ZOO_NOTEBOOK_MODE=full
+# the kernels start in notebooks/: this checkout's zoo, not another one installed in the venv
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=($(ls notebooks/*.ipynb | xargs -n1 basename | sed 's/\.ipynb$//'))
 failed=()

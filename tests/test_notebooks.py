@@ -5,6 +5,7 @@ fresh clone needs no `ipykernel install`. A cell error fails the test with the c
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -30,6 +31,9 @@ def jupyter_path(tmp_path_factory):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_smoke_mode(path, jupyter_path, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
+    # The kernel starts in notebooks/: this checkout's zoo first, not the installed one (notebooks/_smoke.py checks)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(path.parents[1]),
+                                                                    os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("ZOO_NOTEBOOK_MODE", "smoke")
     monkeypatch.setenv("ZOO_NOTEBOOK_RESULTS", str(tmp_path))
     committed = path.parents[1] / "results" / f"{path.stem}.json"

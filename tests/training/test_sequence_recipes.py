@@ -178,7 +178,7 @@ def test_digits_standin_is_sklearn_digits_rescaled_to_uint8():
     test = list(zoo.data.load("digits", "test").as_numpy_iterator())
     assert (len(train), len(test)) == (1437, 360)
     digits = load_digits()
-    order = np.random.default_rng(0).permutation(1797)  # experiments.py's split
+    order = np.random.default_rng(0).permutation(1797)  # zoo.experiments.grid_lstm's split
     np.testing.assert_array_equal([e["label"] for e in test], digits.target[order[:360]])
     np.testing.assert_allclose(test[0]["image"][..., 0] / 255.0, digits.images[order[0]] / 16.0, atol=1 / 510 + 1e-9)
     assert zoo.data.info("digits").stands_in_for == "mnist"

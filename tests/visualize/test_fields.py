@@ -8,7 +8,7 @@ import zoo
 from zoo.errors import ConfigError
 from zoo.layers.crop import CaffeCrop
 from zoo.layers.upsampling import Deconvolution2D
-from zoo.models.fcn import fcn8s, fcn16s, fcn32s
+from zoo.models.fcn.fcn import fcn8s, fcn16s, fcn32s
 from zoo.visualize.fields import field, field_table, unit_patch
 
 # Long thesis Table 2.1 (S1): AlexNet (CaffeNet) at 227x227; offsets by hand: conv1 (11-1)/2 = 5,

@@ -46,7 +46,7 @@ class SequencePrediction(Task):
     `normalize=False` leaves the sum.
 
     Evaluation over the scored positions: `accuracy` (per position), `sequence_accuracy` (every
-    scored position of a sequence right: the addition/memorization number of experiments.py),
+    scored position of a sequence right: the addition/memorization number of zoo.experiments.grid_lstm),
     `cross_entropy` (nats per position) and `bits_per_character` = cross_entropy / ln 2 (the
     char-LM metric; for the other tasks, bits per scored symbol).
     """
