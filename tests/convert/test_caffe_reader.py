@@ -431,8 +431,9 @@ def test_zoo_reader_reinitialises_a_head_of_another_size(tmp_path):
         x = keras.layers.Flatten()(x)
         return keras.Model(inputs, keras.layers.Dense(num_classes, name="fc_a")(x), name="small")
 
-    card = ModelCard(name="small", builder=builder, family="test", paper="", section="", task="classification",
+    card = ModelCard(name="small", builder_path="tests:small", family="test", paper="", section="", task="classification",
                      input_contract=InputContract(shape=(6, 5, 4)), head_layers=("fc_a",), default_num_classes=7)
+    card._builder = builder  # a builder defined here, not importable by path
     layers = classifier_layers()
     path = write_caffemodel(tmp_path / "small.caffemodel", layers)
     assert file_num_classes(read_caffemodel(path), card.head_layers) == 7

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.data.registry import DatasetInfo, register_dataset
+from zoo.data.segmentation.voc import VOC_CLASSES
 from zoo.errors import ConfigError
 from zoo.registry import CAFFE_BGR_MEAN
 
@@ -151,7 +152,7 @@ for _year in ("2007", "2012"):
     register_dataset(f"voc{_year}_detection_windows", DatasetInfo(
         name=f"voc{_year}_detection_windows", task="classification",
         summary=f"R-CNN training windows of PASCAL VOC {_year} (warped proposals with labels)",
-        num_classes=21, splits={"train": None, "validation": None, "test": None},
+        num_classes=21, class_names=VOC_CLASSES, splits={"train": None, "validation": None, "test": None},
         features={"image": "float32 (227, 227, 3) RGB window, mean outside the image", "label": "int32 0..20"},
         options={"mode": "finetune", "proposals_file": "", "max_proposals": 2000, "crop_size": 227, "padding": 16,
                  "warp_mode": "warp", "batch_size": 128, "fg_fraction": 0.25},

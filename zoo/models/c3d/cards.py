@@ -13,16 +13,16 @@ CLIP = InputContract(shape=(16, 112, 112, 3), kind="clip", channel_order="BGR", 
 C3D_PARAMETERS = 79_991_015
 
 SPORTS1M = WeightsSpec(
-    tag="sports1m_caffe", url="http://vlg.cs.dartmouth.edu/c3d/", file_hash=None, format="caffemodel",
+    tag="sports1m_caffe", url="http://vlg.cs.dartmouth.edu/c3d/", file_hash=None, format="caffemodel", preprocessing=CLIP,
     num_classes=487,
     source=("facebook/C3D v1.0 release conv3d_deepnetA_sport1m_iter_1900000 (C3D's Caffe fork, linked from the C3D "
-            "project page; no digest published). Download it by hand and give it the .caffemodel extension: "
+            "project page; no digest published, so the file is unverified). Download it by hand and give it the .caffemodel extension: "
             "zoo.convert.caffe reads its C3D dialect (5-D blobs, Convolution3D layers)"),
     license="CC BY-NC 3.0 (facebook/C3D LICENSE)",
     # the paper's Table 2 rows; which of the two the released file is, neither the paper nor the release says
-    metrics={"Sports-1M test, C3D from scratch (Tran et al. 2015 Table 2; paper, not measured on this file)": {
+    metrics={"Sports-1M test, C3D from scratch (Tran et al. 2015 Table 2, released with the paper; not measured on this file)": {
         "clip_hit@1": 44.9, "video_hit@1": 60.0, "video_hit@5": 84.4},
-        "Sports-1M test, C3D fine-tuned from I380K (Table 2; paper, not measured on this file)": {
+        "Sports-1M test, C3D fine-tuned from I380K (Table 2, released with the paper; not measured on this file)": {
         "clip_hit@1": 46.1, "video_hit@1": 61.1, "video_hit@5": 85.2}},
 )
 

@@ -22,9 +22,11 @@ _WINDOW = InputContract(shape=(227, 227, 3), note="a proposal warped to 227x227 
 _ILSVRC13 = WeightsSpec(
     tag="ilsvrc13", url="http://dl.caffe.berkeleyvision.org/bvlc_reference_rcnn_ilsvrc13.caffemodel", file_hash=None,
     hash_algorithm="sha1", format="caffemodel", num_classes=201,
-    source="BVLC Caffe model zoo, models/bvlc_reference_rcnn_ilsvrc13/readme.md (Ross Girshick)",
+    source=("BVLC Caffe model zoo, models/bvlc_reference_rcnn_ilsvrc13/readme.md (Ross Girshick); its sha1 is not "
+            "recorded here in full, so the download is unverified"),
     license="unrestricted use (BVLC readme)", preprocessing=_WINDOW,
-    metrics={"ILSVRC2013 DET val2 mAP % (R-CNN, thesis Table 3.4, fc7 SVMs, no box regression)": {"mAP_%": 29.7}},
+    metrics={"ILSVRC2013 DET val2 mAP % (R-CNN, thesis Table 3.4, fc7 SVMs, no box regression; released with the "
+             "paper, not measured on this file)": {"mAP_%": 29.7}},
 )
 
 # R-CNN's starting point (§3.1.3, stage 1): the ImageNet CaffeNet (conv1 .. fc7 load by name, fc8 is left out).
