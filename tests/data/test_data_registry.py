@@ -78,7 +78,9 @@ def test_listing_and_infos_do_not_import_tensorflow_or_keras():
     root = str(pathlib.Path(zoo.data.__file__).parents[2])  # the checkout under test, not an installed zoo
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"{len(zoo.data.list_datasets())} []", out.stdout + out.stderr
+    count, heavy = out.stdout.strip().split(" ", 1)
+    # this process may hold datasets that earlier tests registered; the fresh one holds the package's
+    assert heavy == "[]" and 0 < int(count) <= len(zoo.data.list_datasets()), out.stdout + out.stderr
 
 
 def test_discovery_finds_every_registering_module_and_no_builder():
