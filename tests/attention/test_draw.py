@@ -58,6 +58,7 @@ def test_centred_grid_covers_the_image_at_the_initial_window():
 
 
 def test_read_and_write_match_numpy():
+    keras.utils.set_random_seed(0)  # the window weights: unseeded draws failed the float32 tolerance in CI once
     core = DrawCore((7, 9), steps=1, enc_units=6, dec_units=6, z_dim=2, read_n=3, write_n=4)
     core.build(None)
     h = RNG.normal(0, 1, (3, 6)).astype(np.float32)
