@@ -99,15 +99,17 @@ SMALL = {
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
-    # attention and video (the talks appended to the Grid LSTM seed): reduced sizes
+    # attention and video (the talks appended to the Grid LSTM seed): reduced sizes; a sibling that shares
+    # its code paths with a default-tier card runs its export and JAX checks in the slow tier (the
+    # family tests in tests/attention and tests/video export in the default tier)
     "c3d": Small({"width": 16, "input_shape": (4, 32, 32, 3)}, (4, 32, 32, 3)),
-    "c3d_fc6_svm": Small({"width": 16, "input_shape": (4, 32, 32, 3), "num_classes": 5}, (4, 32, 32, 3)),
+    "c3d_fc6_svm": Small({"width": 16, "input_shape": (4, 32, 32, 3), "num_classes": 5}, (4, 32, 32, 3), slow=True),
     "draw": Small({**_DRAW, "read_n": 2, "write_n": 3}, (8, 8, 1)),
-    "draw_no_attention": Small(_DRAW, (8, 8, 1)),
+    "draw_no_attention": Small(_DRAW, (8, 8, 1), slow=True),
     "show_attend_tell_soft": Small(_SAT, _SAT["input_shape"]),
-    "show_attend_tell_hard": Small(_SAT, _SAT["input_shape"]),
+    "show_attend_tell_hard": Small(_SAT, _SAT["input_shape"], slow=True),
     "smem_vqa_1hop": Small(_SMEM, _SMEM["input_shape"]),
-    "smem_vqa_2hop": Small(_SMEM, _SMEM["input_shape"]),
+    "smem_vqa_2hop": Small(_SMEM, _SMEM["input_shape"], slow=True),
     # the tests' tiny models (tests/tiny_models.py)
     "test/tiny_segmenter": Small({}, (16, 16, 3)),
     "test/tiny_classifier": Small({}, (16, 16, 3)),
