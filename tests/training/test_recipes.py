@@ -36,10 +36,10 @@ def test_unknown_strategy_suggests():
 
 
 def test_overrides_are_toml_literals():
-    r = recipes.from_dict(_minimal(), ["optimizer.learning_rate=1e-4", "train.strategy=mirrored", "model.options.width=8"])
+    r = recipes.from_dict(_minimal(), ["optimizer.learning_rate=1e-4", "train.strategy=mirrored", "model.options.dropout=0.25"])
     assert r.optimizer.learning_rate == 1e-4
     assert r.train.strategy == "mirrored"
-    assert r.model.options == {"width": 8}
+    assert r.model.options == {"dropout": 0.25}
 
 
 def test_resolved_recipe_round_trips_through_toml():
