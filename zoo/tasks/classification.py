@@ -54,12 +54,27 @@ class Classification(Task):
         check_num_classes(info, model)
 
 
+class ClassAccuracyEvaluator(AccuracyEvaluator):
+    """Top-1 accuracy and the mean per-class accuracy (DeCAF's Caltech-101 and SUN-397 metric, Donahue
+    thesis §2.3.1: the mean over the classes present in the split of each class's accuracy)."""
+
+    def result(self) -> dict:
+        support = self.confusion.sum(axis=1)
+        present = support > 0
+        per_class = np.diag(self.confusion)[present] / support[present]
+        return {**super().result(), "mean_class_accuracy": float(per_class.mean()) if present.any() else 0.0}
+
+
 class FeatureClassification(Classification):
     """Classification by a learner fitted on frozen features (the staged step): R-CNN's per-class
     SVMs (Girshick et al. 2014), DeCAF's logistic regression and SVMs (Donahue et al. 2014)."""
 
     name = "feature_classification"
     step = "staged"
+    metrics = ("accuracy", "mean_class_accuracy")
+
+    def evaluator(self, model, ignore_label=255, eval_cfg=None):
+        return ClassAccuracyEvaluator(output_classes(model)[0])
 
 
 class MultiLabelEvaluator(Evaluator):

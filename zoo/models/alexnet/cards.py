@@ -107,3 +107,31 @@ register(
     },
     parameters={"total": 144_656_488, "trainable": 144_656_488},
 )
+
+_DECAF_NUMBERS = {
+    "Caltech-101 mean per-class accuracy %, 30 train/class, SVM on DeCAF6 + dropout (Fig. 2.3 left)": "86.91 ± 0.7",
+    "Caltech-101 %, LogReg DeCAF5 / DeCAF6 / DeCAF7 (Fig. 2.3)": "63.29 / 84.30 / 84.87",
+    "Caltech-101 %, LogReg + dropout DeCAF6 / DeCAF7": "86.08 / 85.68",
+    "Caltech-101 %, SVM DeCAF5 / DeCAF6 / DeCAF7": "77.12 / 84.77 / 83.24",
+    "Caltech-101 %, SVM + dropout DeCAF6 / DeCAF7": "86.91 / 85.51",
+    "Caltech-101 one-shot %, SVM (§2.3.1)": 33.0,
+    "Office A->W accuracy %, Daume III on DeCAF6 (Table 2.1)": "82.14 ± 1.9",
+    "Office A->W %, SVM S / T / ST on DeCAF6": "52.22 / 78.26 / 80.66",
+    "Office D->W %, SVM S / T / ST on DeCAF6": "91.48 / 78.26 / 94.79",
+    "CUB-200 accuracy %, DeCAF6 + LogReg (Table 2.2)": 58.75,
+    "SUN-397 mean per-class accuracy %, best by cross-validation (§2.3.4)": 40.94,
+    "input": "center 224x224 crop of the 256x256 resized image (§2.3)",
+}
+
+register(
+    "decaf", builder="zoo.models.alexnet.decaf:decaf", family="alexnet", task="feature_classification",
+    paper="Donahue et al. 2014, DeCAF: A Deep Convolutional Activation Feature for Generic Visual Recognition "
+          "(Donahue thesis ch. 2)",
+    section="Donahue thesis §2.2-2.3, Fig. 2.3, Tables 2.1-2.3",
+    input_contract=InputContract(
+        shape=(224, 224, 3), note="center 224x224 crop of the 256x256 resized image, BGR minus the ILSVRC mean; "
+                                  "initialise from bvlc_reference_caffenet.caffemodel (weights_partial: fc8 left out)"),
+    paper_numbers=_DECAF_NUMBERS, head_layers=("classifier",), default_num_classes=102, ignorable_layers=("fc8",),
+    # DeCAF6 (default): conv1-conv5 2,334,080 + fc6 37,752,832 (frozen) + a 4096 x 102 head 417,894
+    parameters={"total": 40_504_806, "trainable": 417_894},
+)

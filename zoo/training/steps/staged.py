@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import ConfigError, unknown_name
+from zoo.ops.features import drop_features, dropout_test_scale, mean_class_accuracy, per_class_split
 from zoo.training.steps.base import FitStep
 
 LEARNERS = ("linear_svm", "logistic", "ridge")
@@ -51,6 +52,14 @@ class StagedOptions:
     initial_negatives: int = 1000
     tol: float = 1e-4
     max_iter: int = 10000
+    # Feature dropout (DeCAF, Donahue thesis §2.3.1): at fitting, each feature is zeroed with this
+    # probability; the head's kernel is multiplied by 1 - rate (the test-time x0.5). 0 = none.
+    feature_dropout: float = 0.0
+    # Cross-validation of C (thesis §2.3.1: 25 train / 5 validation per Caltech-101 split; §2.3.4: 42 / 8 on
+    # SUN-397): with a C_grid, cv_train_per_class examples per class (drawn with the train seed) fit each C,
+    # the others score it by mean per-class accuracy, and the best C is refitted on all (cross_validation.json).
+    C_grid: list = dataclasses.field(default_factory=list)
+    cv_train_per_class: int = 0
     chunk_batches: int = 16  # batches per feature chunk
     features_dir: str = ""  # "" = <workdir>/features
 
@@ -61,6 +70,13 @@ class StagedOptions:
             raise ConfigError(f"step.class_weight must be '' or 'balanced', got {self.class_weight!r}")
         if self.hard_negative_rounds and self.learner != "linear_svm":
             raise ConfigError("step.hard_negative_rounds mines negatives for the one-vs-rest linear_svm learner only")
+        if not 0.0 <= self.feature_dropout < 1.0:
+            raise ConfigError(f"step.feature_dropout must be in [0, 1), got {self.feature_dropout}")
+        if bool(self.C_grid) != bool(self.cv_train_per_class) or self.cv_train_per_class < 0:
+            raise ConfigError("step.C_grid and step.cv_train_per_class (> 0) go together: the grid of C and the "
+                              "examples per class that fit each C (the others validate it)")
+        if self.C_grid and self.learner == "ridge":
+            raise ConfigError("step.C_grid cross-validates C of linear_svm or logistic, not ridge")
         if self.chunk_batches < 1 or self.hard_negative_rounds < 0 or self.initial_negatives < 1:
             raise ConfigError("step.chunk_batches and step.initial_negatives must be >= 1, hard_negative_rounds >= 0")
 
@@ -70,6 +86,19 @@ def write_part(path: Path, features, targets):
     tmp = path.with_name(f"tmp{os.getpid()}-{path.name}")
     np.savez(tmp, features=features, targets=targets)
     os.replace(tmp, path)
+
+
+def read_features(directory):
+    """(features float64 (N, D), targets) stored by a staged step in `directory` (its part-*.npz chunks):
+    extract once, then fit any number of classifiers on them (the DeCAF protocols of zoo.experiments.decaf)."""
+    directory = Path(directory)
+    paths = sorted(directory.glob("part-*.npz"))
+    if not paths or not (directory / "done.json").exists():
+        raise ConfigError(f"{directory} holds no finished feature extraction (part-*.npz and done.json); "
+                          "run the staged recipe (zoo train) that writes them first")
+    parts = [np.load(p) for p in paths]
+    return (np.concatenate([p["features"] for p in parts]).astype(np.float64),
+            np.concatenate([p["targets"] for p in parts]))
 
 
 class StagedStep(FitStep):
@@ -93,8 +122,13 @@ class StagedStep(FitStep):
         norms = np.linalg.norm(features, axis=1).mean()
         scale = self.options.feature_norm / norms if self.options.feature_norm else 1.0
         x = features * scale
-        coef, intercept = self.learn(x, targets, Path(workdir))
-        self.head.kernel.assign((coef * scale).T.astype(np.float32))
+        o = self.options
+        rng = np.random.default_rng(self.recipe.train.seed)
+        C = self.cross_validate(x, targets, Path(workdir), rng) if o.C_grid else o.C
+        coef, intercept = self.learn(drop_features(x, o.feature_dropout, rng), targets, Path(workdir), C)
+        keep = dropout_test_scale(o.feature_dropout)
+        x = x * keep  # the test-time features (x 0.5 after dropout), folded into the kernel
+        self.head.kernel.assign((coef * scale * keep).T.astype(np.float32))
         self.head.bias.assign(intercept.astype(np.float32))
         scores = x @ coef.T + intercept
         if self.options.learner == "ridge":
@@ -124,9 +158,7 @@ class StagedStep(FitStep):
             if chunk:
                 part = self._write(directory, part, chunk)
             (directory / "done.json").write_text(json.dumps({"parts": part}))
-        parts = [np.load(p) for p in sorted(directory.glob("part-*.npz"))]
-        return (np.concatenate([p["features"] for p in parts]).astype(np.float64),
-                np.concatenate([p["targets"] for p in parts]))
+        return read_features(directory)
 
     @staticmethod
     def _write(directory, part, chunk) -> int:
@@ -148,19 +180,38 @@ class StagedStep(FitStep):
                               "set step.features_dir to another directory")
         path.write_text(json.dumps(key, indent=2))
 
-    def learn(self, x, targets, workdir):
-        """(coef (outputs, features), intercept (outputs,)) of the learner on `x`."""
+    def cross_validate(self, x, targets, workdir, rng) -> float:
+        """The C of `C_grid` with the best mean per-class validation accuracy (see StagedOptions)."""
+        o = self.options
+        fit_idx, val_idx = per_class_split(targets, o.cv_train_per_class, rng)
+        if not len(val_idx):
+            raise ConfigError(f"step.cv_train_per_class ({o.cv_train_per_class}) leaves no validation examples")
+        scores = {}
+        for C in o.C_grid:
+            coef, intercept = self.learn(drop_features(x[fit_idx], o.feature_dropout, rng), targets[fit_idx],
+                                         workdir, float(C))
+            s = (x[val_idx] * dropout_test_scale(o.feature_dropout)) @ coef.T + intercept
+            predicted = (s[:, 0] > 0).astype(int) if coef.shape[0] == 1 else s.argmax(axis=1)
+            scores[float(C)] = mean_class_accuracy(predicted, targets[val_idx])
+        best = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+        (workdir / "cross_validation.json").write_text(json.dumps(
+            {"validation_mean_class_accuracy": {str(c): v for c, v in scores.items()}, "C": best}, indent=2))
+        return best
+
+    def learn(self, x, targets, workdir, C=None):
+        """(coef (outputs, features), intercept (outputs,)) of the learner on `x` (C: step.C by default)."""
         from sklearn.linear_model import LogisticRegression, Ridge
 
         o = self.options
+        C = o.C if C is None else C
         outputs = int(self.head.kernel.shape[-1])
         weight = o.class_weight or None
         if o.learner == "ridge":
             model = Ridge(alpha=o.alpha).fit(x, self.targets_for_ridge(targets, outputs))
             return model.coef_.reshape(outputs, -1), np.reshape(model.intercept_, outputs)
         if o.learner == "linear_svm":
-            return self.one_vs_rest_svms(x, targets, outputs, workdir)
-        model = LogisticRegression(C=o.C, class_weight=weight, tol=o.tol, max_iter=o.max_iter).fit(x, targets)
+            return self.one_vs_rest_svms(x, targets, outputs, workdir, C)
+        model = LogisticRegression(C=C, class_weight=weight, tol=o.tol, max_iter=o.max_iter).fit(x, targets)
         expected = [0, 1] if outputs == 1 else list(range(outputs))
         if list(model.classes_) != expected:
             raise ConfigError(f"logistic regression for {outputs} output(s) needs the labels {expected} in the "
@@ -177,17 +228,17 @@ class StagedStep(FitStep):
             return np.where(np.arange(outputs)[None] == targets[:, None], 1.0, -1.0)
         return targets.reshape(len(targets), outputs)
 
-    def one_vs_rest_svms(self, x, targets, outputs, workdir):
+    def one_vs_rest_svms(self, x, targets, outputs, workdir, C):
         """One binary SVM per output (one only for a single-output head: label > 0 positive), each with its
         own hard-negative mining; the active sets are saved to hard_negatives.npz when mined."""
         rng = np.random.default_rng(self.recipe.train.seed)
         classes = [targets > 0] if outputs == 1 else [targets == c for c in range(outputs)]
-        fitted = [self.mined_svm(x, positive, rng) for positive in classes]
+        fitted = [self.mined_svm(x, positive, rng, C) for positive in classes]
         if self.options.hard_negative_rounds:
             np.savez(workdir / "hard_negatives.npz", **{f"class_{c}": active for c, (_, _, active) in enumerate(fitted)})
         return np.stack([w for w, _, _ in fitted]), np.array([b for _, b, _ in fitted])
 
-    def mined_svm(self, x, positive, rng):
+    def mined_svm(self, x, positive, rng, C):
         """(weights, bias, active example indices) of one class's SVM (R-CNN's hard-negative mining)."""
         from sklearn.svm import LinearSVC
 
@@ -198,7 +249,7 @@ class StagedStep(FitStep):
             start = rng.choice(negatives, min(o.initial_negatives, len(negatives)), replace=False)
             active = np.union1d(np.flatnonzero(positive), start)
         for round_ in range(o.hard_negative_rounds + 1):
-            svm = LinearSVC(C=o.C, loss="hinge", dual=True, class_weight=o.class_weight or None, tol=o.tol,
+            svm = LinearSVC(C=C, loss="hinge", dual=True, class_weight=o.class_weight or None, tol=o.tol,
                             max_iter=o.max_iter, intercept_scaling=o.intercept_scaling,
                             random_state=self.recipe.train.seed).fit(x[active], positive[active])
             if round_ == o.hard_negative_rounds:
