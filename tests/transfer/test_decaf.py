@@ -138,3 +138,25 @@ def test_decaf_full_size_feature_widths_and_parameters_at_224():
     with pytest.raises(ConfigError, match="DeCAF1/5/6/7"):
         decaf(layer=3)
     assert fc7 == 16_781_312  # the thesis's "about 16.8 million" (§3.1.6.2)
+
+
+def test_decaf_features_from_a_caffenet_caffemodel_match_opencvs_caffe_forward(tmp_path):
+    """The released CaffeNet file loads into `decaf` by layer name (fc8, and fc7 for DeCAF6, left out), and
+    DeCAF6 / DeCAF7 equal OpenCV's forward pass of the Caffe net (an independent oracle)."""
+    lstm_tests = pytest.importorskip("tests.convert.test_caffe_lstm")
+    if not lstm_tests.HAS_CAFFE_IMPORTER:
+        pytest.skip("OpenCV without its Caffe importer (5.x)")
+    import zoo
+    from zoo.weights import load_partial
+
+    path = tmp_path / "caffenet.caffemodel"
+    lstm_tests.random_caffemodel(path, zoo.get("caffenet", num_classes=1000, width=16, input_shape=(67, 67, 3)))
+    images = np.random.default_rng(0).normal(0, 50, (2, 67, 67, 3)).astype(np.float32)
+    for layer in (6, 7):
+        options = dict(layer=layer, num_classes=5, width=16, input_shape=(67, 67, 3))
+        model = registry.card("decaf").builder(**options)
+        report = load_partial(model, path, card=registry.card("decaf"), build_kwargs=options)  # weights_partial
+        assert report["initialised"] == ["classifier"] and "fc6" in report["loaded"]
+        got = keras.Model(model.inputs, model.get_layer(f"decaf{layer}").output)(images).numpy()
+        want = lstm_tests.opencv_forward(tmp_path, lstm_tests.caffenet(2, 67, 16).layers, path, images, f"fc{layer}")
+        lstm_tests.assert_close(got, np.maximum(want, 0))  # OpenCV hands back the blob before the in-place ReLU

@@ -131,7 +131,10 @@ register(
     input_contract=InputContract(
         shape=(224, 224, 3), note="center 224x224 crop of the 256x256 resized image, BGR minus the ILSVRC mean; "
                                   "initialise from bvlc_reference_caffenet.caffemodel (weights_partial: fc8 left out)"),
-    paper_numbers=_DECAF_NUMBERS, head_layers=("classifier",), default_num_classes=102, ignorable_layers=("fc8",),
+    paper_numbers=_DECAF_NUMBERS, head_layers=("classifier",), default_num_classes=102, ignorable_layers=("fc7", "fc8"),
     # DeCAF6 (default): conv1-conv5 2,334,080 + fc6 37,752,832 (frozen) + a 4096 x 102 head 417,894
     parameters={"total": 40_504_806, "trainable": 417_894},
+    # The BVLC CaffeNet release, loaded by layer name with weights_partial (fc8 is not in the model).
+    weights=(_bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
+                           "Jeff Donahue"),),
 )
