@@ -96,6 +96,8 @@ SMALL = {
     "context_prediction_alexnet": Small({"width": 0.0625, "fc": 64}, None),
     # detection (Donahue §3.1; Fast R-CNN): reduced widths, 5 classes
     "rcnn_caffenet": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
+    "oquab_alexnet": Small({**_ALEXNET, "input_shape": (67, 67, 3), "fc_units": 4096}, (67, 67, 3), slow=True),
+    "midlevel_alexnet": Small({"num_classes": 5, "width": 16, "input_shape": (67, 67, 3)}, (67, 67, 3)),
     "decaf": Small({"num_classes": 5, "width": 16, "input_shape": (67, 67, 3)}, (67, 67, 3)),
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),

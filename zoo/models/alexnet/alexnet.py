@@ -52,7 +52,7 @@ def classifier(x, num_classes, fc_units, width, classifier_activation, first_fc=
     return x
 
 
-def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classifier_activation):
+def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classifier_activation, fc_units=(4096, 4096)):
     """The shared body of AlexNet (LRN before pooling) and CaffeNet (pooling before LRN)."""
     w = functools.partial(scaled, width=width)
     x = inputs = keras.Input(input_shape, name="data")
@@ -71,7 +71,7 @@ def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classi
     x = keras.layers.Conv2D(w(256), 3, padding="same", groups=2, activation="relu", name="conv5")(x)
     x = CaffeMaxPooling2D(3, 2, name="pool5")(x)
     if include_top:
-        x = classifier(x, num_classes, (4096, 4096), width, classifier_activation)
+        x = classifier(x, num_classes, fc_units, width, classifier_activation)
     return keras.Model(inputs, x, name=name)
 
 

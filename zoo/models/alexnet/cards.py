@@ -138,3 +138,37 @@ register(
     weights=(_bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
                            "Jeff Donahue"),),
 )
+
+_OQUAB = ("Oquab, Bottou, Laptev, Sivic 2014, Learning and Transferring Mid-Level Image Representations using "
+          "Convolutional Neural Networks (CVPR; Oquab thesis ch. 3)")
+_OQUAB_CONTRACT = InputContract(shape=(224, 224, 3), note="224x224 (App. B.6.2); square patches rescaled to 224, "
+                                                          "BGR minus the ILSVRC mean (zoo choice: no weights released)")
+
+register(
+    "oquab_alexnet", builder="zoo.models.alexnet.midlevel:oquab_alexnet", family="alexnet", task="classification",
+    paper=_OQUAB, section="Oquab thesis §3.2.1, §3.3, App. B.6.2 (the source networks)",
+    input_contract=_OQUAB_CONTRACT, head_layers=("fc8",), default_num_classes=1000,
+    paper_numbers={
+        "parameters (App. B.6.2)": "60 million", "forward FLOPs per image (App. B.6.2)": "725 million",
+        "ILSVRC-2012 top-5 error %, 1000-class net (§3.3)": 18,
+        "top-5 error % on the 1,512 classes, FC6/FC7 6144 (§3.3)": 21.8,
+        "PRE-1512 source: ILSVRC-2012 + 512 classes, images (§3.3)": "1.6 million",
+    },
+    # 1000 classes, FC6/FC7 4096 (PRE-1000C/R); the 1512-class net with 6144 has 106,009,448 (tested)
+    parameters={"total": 60_965_224, "trainable": 60_965_224},
+)
+
+register(
+    "midlevel_alexnet", builder="zoo.models.alexnet.midlevel:midlevel_alexnet", family="alexnet",
+    task="classification", paper=_OQUAB, section="Oquab thesis §3.2 (Fig. 3-2), Tables 3.1-3.3",
+    input_contract=_OQUAB_CONTRACT, head_layers=("fcb",), default_num_classes=21, ignorable_layers=("fc8",),
+    paper_numbers={
+        "VOC 2007 test mAP %, PRE-1000C (Table 3.1)": 77.7,
+        "VOC 2012 test mAP %, NO PRETRAIN / PRE-1000C / PRE-1000R / PRE-1512 (Table 3.2)": "70.9 / 78.7 / 76.3 / 82.8",
+        "VOC 2012 action test mAP %, NO PRETRAIN / PRE-1512 / PRE-1512U (Table 3.3)": "49.7 / 68.4 / 70.2",
+        "FCa units (§3.2.1)": 2048, "patches per image (§3.2.2)": "about 500",
+        "power-mean exponent k (Eq. 3.1)": 5, "background patches kept (§3.2.2)": "10%",
+    },
+    # C1-C5 2,334,080 + FC6 37,752,832 + FC7 16,781,312 (fixed) + FCa 8,390,656 + FCb 43,029 (21 classes)
+    parameters={"total": 65_301_909, "trainable": 8_433_685},
+)
