@@ -44,3 +44,18 @@ def average_precision(scores, positive, *, difficult=None, definition: str = "ar
     tp = np.cumsum(positive[order])
     fp = np.cumsum(~positive[order])
     return ap_from_precision_recall(tp / np.maximum(tp + fp, np.finfo(float).eps), tp / positive.sum(), definition)
+
+
+def multilabel_average_precision(scores, labels, *, definition: str = "area") -> dict:
+    """Per-class AP over examples and their mean (VOC classification, Oquab thesis Tables 3.1-3.3): `scores`
+    (N, C), `labels` (N, C) with 1 present, 0 absent, -1 difficult (left out, as the VOC devkit does).
+    Returns {"mean_ap", "ap_<c>"}; classes without a positive example (AP NaN) stay out of the mean."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels)
+    if scores.shape != labels.shape or scores.ndim != 2:
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must both be (examples, classes)")
+    aps = [average_precision(scores[:, c], labels[:, c] > 0, difficult=labels[:, c] < 0, definition=definition)
+           for c in range(scores.shape[1])]
+    defined = [ap for ap in aps if not np.isnan(ap)]
+    out = {"mean_ap": float(np.mean(defined)) if defined else float("nan")}
+    out.update({f"ap_{c}": float(ap) for c, ap in enumerate(aps)})
+    return out

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.metrics.confusion import confusion_matrix
-from zoo.metrics.ranking import average_precision
+from zoo.metrics.ranking import multilabel_average_precision
 from zoo.tasks.base import Evaluator, Task, check_num_classes, first_output, model_input, output_classes
 
 
@@ -89,13 +89,7 @@ class MultiLabelEvaluator(Evaluator):
         self.labels.append(np.asarray(targets))
 
     def result(self) -> dict:
-        scores, labels = np.concatenate(self.scores), np.concatenate(self.labels)
-        aps = [average_precision(scores[:, c], labels[:, c] > 0, difficult=labels[:, c] < 0)
-               for c in range(scores.shape[1])]
-        defined = [ap for ap in aps if not np.isnan(ap)]
-        out = {"mean_ap": float(np.mean(defined)) if defined else float("nan")}
-        out.update({f"ap_{c}": float(ap) for c, ap in enumerate(aps)})
-        return out
+        return multilabel_average_precision(np.concatenate(self.scores), np.concatenate(self.labels))
 
 
 class MultiLabelClassification(Task):
