@@ -129,3 +129,31 @@ def test_person_patch_centres_a_square_and_mirrors_outside_pixels():
     np.testing.assert_array_equal(P.person_patch(image, box), image[3:6, 5:8])
     rgb = np.stack([image] * 3, -1)
     assert P.person_patch(rgb, (6, 4, 10, 8)).shape == (4, 4, 3)  # beyond the corner: mirrored
+
+
+@pytest.mark.slow
+def test_midlevel_recipe_trains_only_the_adaptation_layers_from_a_source_run(tmp_path):
+    """PRE-1000C's chain on the offline shapes stand-in, small: a source run, then the target recipe initialised from
+    it (weights_partial, fc8 left out); after training, C1-FC7 equal the source's and FCa / FCb moved."""
+    from zoo.training import recipes, runner
+
+    small = {"width": 16, "input_shape": [67, 67, 3]}
+    data = {"name": "shapes_classification", "global_batch_size": 4, "shuffle_buffer": 8,
+            "options": {"image_size": 67, "resize_size": 70, "num_examples": 16}}
+    source = recipes.load("source_1000c_imagenet", [
+        "model.options.num_classes=3", "model.options.width=16", "model.options.input_shape=[67, 67, 3]",
+        "data.name='shapes_classification'", "data.global_batch_size=4", "data.shuffle_buffer=8",
+        "data.options={image_size = 67, resize_size = 70, num_examples = 16}", "train.steps=2", "train.eval_every=2", "data.eval_split='validation'",
+        "train.checkpoint_every=2", "train.log_every=1"])
+    src = runner.train(source, tmp_path / "source")
+    target = recipes.from_dict({
+        "recipe": {"name": "pre1000c_small"},
+        "model": {"name": "midlevel_alexnet", "options": {"num_classes": 3, **small},
+                  "weights": str(tmp_path / "source" / "final.weights.h5"), "weights_partial": True},
+        "data": data, "optimizer": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+        "train": {"steps": 3, "seed": 0, "checkpoint_every": 3}})
+    res = runner.train(target, tmp_path / "target")
+    for name in ("conv1", "conv5", "fc6", "fc7"):
+        for a, b in zip(res.model.get_layer(name).get_weights(), src.model.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert not np.allclose(res.model.get_layer("fcb").get_weights()[1], 0.0)  # the zero-initialised bias moved

@@ -92,3 +92,14 @@ def test_voc_patches_label_and_subsample_the_grid(monkeypatch):
     assert sum(int(e["label"]) == 8 for e in trained) == int(np.sum(want == 8))
     again = list(loader("train", image_size=16, seed=3).as_numpy_iterator())
     assert [tuple(e["box"]) for e in again] == [tuple(e["box"]) for e in trained]  # same seed, same draw
+
+
+def test_the_multilabel_task_evaluator_uses_the_same_ap():
+    from zoo.tasks.classification import MultiLabelEvaluator
+
+    rng = np.random.default_rng(2)
+    scores, labels = rng.random((30, 3)), rng.choice([1, 0, -1], size=(30, 3))
+    ev = MultiLabelEvaluator()
+    ev.update(scores[:10], labels[:10])
+    ev.update(scores[10:], labels[10:])
+    assert ev.result() == midlevel.voc_classification_ap(scores, labels)
