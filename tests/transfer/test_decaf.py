@@ -160,3 +160,29 @@ def test_decaf_features_from_a_caffenet_caffemodel_match_opencvs_caffe_forward(t
         got = keras.Model(model.inputs, model.get_layer(f"decaf{layer}").output)(images).numpy()
         want = lstm_tests.opencv_forward(tmp_path, lstm_tests.caffenet(2, 67, 16).layers, path, images, f"fc{layer}")
         lstm_tests.assert_close(got, np.maximum(want, 0))  # OpenCV hands back the blob before the in-place ReLU
+
+
+@pytest.mark.slow
+def test_decaf_recipe_extracts_once_and_fits_svm_and_logreg_on_the_same_features(tmp_path):
+    """The Caltech-101 recipes, small and on the offline shapes stand-in: the SVM + dropout run extracts DeCAF6
+    into the shared features_dir, the LogReg run reuses it (no new chunk), and both evaluate by mean per-class
+    accuracy."""
+    from zoo.training.steps import staged
+
+    small = ["model.options.num_classes=3", "model.options.width=16", "model.options.input_shape=[67, 67, 3]",
+             "model.weights=''", "model.weights_partial=false", "data.name='shapes_classification'",
+             "data.global_batch_size=8", "data.eval_split='validation'",
+             "data.options={image_size = 67, resize_size = 70, num_examples = 24, augment = false}",
+             f"step.features_dir='{tmp_path / 'features'}'", "step.C_grid=[0.1, 1.0]", "step.cv_train_per_class=3"]
+    svm = runner.train(recipes.load("caltech101_decaf6_svm_dropout", small), tmp_path / "svm")
+    parts = sorted(p.name for p in (tmp_path / "features").glob("part-*.npz"))
+    written = []
+    real = staged.write_part
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(staged, "write_part", lambda path, *a: (written.append(path), real(path, *a)))
+        logreg = runner.train(recipes.load("caltech101_decaf6_logreg", small), tmp_path / "logreg")
+    assert parts and written == []  # extracted once
+    for res in (svm, logreg):
+        assert 0.0 <= res.metrics["mean_class_accuracy"] <= 1.0 and (tmp_path / "svm" / "cross_validation.json").exists()
+    x, _ = staged.read_features(tmp_path / "features")
+    assert x.shape == (24, 4096 // 16)  # DeCAF6 of the small net
