@@ -11,7 +11,7 @@ BVLC_CONTRACT = InputContract(
 )
 
 
-def _bvlc_weights(model, sha1, top1, top5, trainer):
+def _bvlc_weights(model, sha1, top1, top5, trainer, preprocessing=BVLC_CONTRACT):
     """The BVLC release `model`.caffemodel (BVLC/caffe models/<model>/readme.md: caffemodel_url, sha1, numbers)."""
     return WeightsSpec(
         tag="bvlc", url=f"http://dl.caffe.berkeleyvision.org/{model}.caffemodel", file_hash=sha1,
@@ -19,7 +19,7 @@ def _bvlc_weights(model, sha1, top1, top5, trainer):
         source=f"BVLC (trained by {trainer}); BVLC/caffe models/{model}/readme.md",
         license="unrestricted use (readme); the ImageNet terms of access apply to the training data",
         # Trained on the mean image (ilsvrc_2012_mean.binaryproto); its per-channel average is subtracted here.
-        preprocessing=BVLC_CONTRACT,
+        preprocessing=preprocessing,
         metrics={"ILSVRC-2012 val, single center crop (released: BVLC readme)": {"top1_accuracy_%": top1,
                                                                                  "top5_accuracy_%": top5}},
     )
@@ -123,20 +123,22 @@ _DECAF_NUMBERS = {
     "input": "center 224x224 crop of the 256x256 resized image (§2.3)",
 }
 
+_DECAF_CONTRACT = InputContract(
+    shape=(224, 224, 3), note="center 224x224 crop of the 256x256 resized image, BGR minus the ILSVRC mean; "
+                              "initialise from bvlc_reference_caffenet.caffemodel (weights_partial: fc8 left out)")
+
 register(
     "decaf", builder="zoo.models.alexnet.decaf:decaf", family="alexnet", task="feature_classification",
     paper="Donahue et al. 2014, DeCAF: A Deep Convolutional Activation Feature for Generic Visual Recognition "
           "(Donahue thesis ch. 2)",
     section="Donahue thesis §2.2-2.3, Fig. 2.3, Tables 2.1-2.3",
-    input_contract=InputContract(
-        shape=(224, 224, 3), note="center 224x224 crop of the 256x256 resized image, BGR minus the ILSVRC mean; "
-                                  "initialise from bvlc_reference_caffenet.caffemodel (weights_partial: fc8 left out)"),
+    input_contract=_DECAF_CONTRACT,
     paper_numbers=_DECAF_NUMBERS, head_layers=("classifier",), default_num_classes=102, ignorable_layers=("fc7", "fc8"),
     # DeCAF6 (default): conv1-conv5 2,334,080 + fc6 37,752,832 (frozen) + a 4096 x 102 head 417,894
     parameters={"total": 40_504_806, "trainable": 417_894},
     # The BVLC CaffeNet release, loaded by layer name with weights_partial (fc8 is not in the model).
     weights=(_bvlc_weights("bvlc_reference_caffenet", "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46", 57.4, 80.4,
-                           "Jeff Donahue"),),
+                           "Jeff Donahue", preprocessing=_DECAF_CONTRACT),),
 )
 
 _OQUAB = ("Oquab, Bottou, Laptev, Sivic 2014, Learning and Transferring Mid-Level Image Representations using "
