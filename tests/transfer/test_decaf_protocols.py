@@ -88,3 +88,10 @@ def test_choose_C_scores_each_C_on_the_held_out_examples_and_takes_the_best():
         want = LogisticRegression(C=C, max_iter=5000).fit(x[fit], y[fit]).predict(x[val])
         assert scores[C] == pytest.approx(mean_class_accuracy(want, y[val]))
     assert scores[best] == max(scores.values())
+
+
+def test_one_shot_protocol_with_fixed_C():
+    (x, y), _ = _domains(shift=0.0)
+    got = decaf.per_class_protocol(x, y, learner="linear_svm", train_per_class=1, cv_train_per_class=0,
+                                   C_grid=(1.0,), splits=2)
+    assert got["C"] == [1.0, 1.0] and len(got["per_split"]) == 2 and got["mean"] > 1 / 5  # above chance

@@ -103,3 +103,25 @@ def test_the_multilabel_task_evaluator_uses_the_same_ap():
     ev.update(scores[:10], labels[:10])
     ev.update(scores[10:], labels[10:])
     assert ev.result() == midlevel.voc_classification_ap(scores, labels)
+
+
+def test_image_labels_by_hand():
+    # a non-difficult cat (8), a difficult-only dog (12), a difficult and a plain person (15)
+    got = midlevel.image_labels([8, 12, 15, 15], [False, True, True, False])
+    want = np.zeros(20, int)
+    want[7], want[11], want[14] = 1, -1, 1
+    np.testing.assert_array_equal(got, want)
+
+
+def test_evaluate_voc_scores_images_and_ranks_them():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x)))
+    rng = np.random.default_rng(0)
+    examples = [{"image": rng.random((24, 30, 3)).astype(np.float32), "labels": np.array([c]),
+                 "difficult": np.array([False])} for c in (1, 2, 1, 2)]
+    got = midlevel.evaluate_voc(model, examples)
+    scores = np.stack([midlevel.image_scores(model, e["image"]) for e in examples])
+    assert got == midlevel.voc_classification_ap(scores, np.array([[1, 0], [0, 1], [1, 0], [0, 1]]))

@@ -61,13 +61,16 @@ def per_class_protocol(features, labels, *, learner, train_per_class=30, cv_trai
                        feature_dropout=0.0, splits=5, seed=0) -> dict:
     """Caltech-101 / SUN-397 protocol (§2.3.1, §2.3.4): per split, `train_per_class` random examples of each
     class train (C chosen on their cv sub-split), the rest test; mean per-class accuracy, mean and std over
-    `splits` splits (seeds seed, seed + 1, ...)."""
+    `splits` splits (seeds seed, seed + 1, ...). cv_train_per_class = 0 fixes C to C_grid[0] (Fig. 2.3 right's
+    curve over training-set sizes, one-shot included, is "trained with fixed parameters")."""
     x, y = np.asarray(features, np.float64), np.asarray(labels)
     accuracies, chosen = [], []
     for s in range(splits):
         train, test = per_class_split(y, train_per_class, np.random.default_rng(seed + s))
-        C, _ = choose_C(learner, x[train], y[train], C_grid, cv_train_per_class=cv_train_per_class,
-                        feature_dropout=feature_dropout, seed=seed + s)
+        C = float(C_grid[0])
+        if cv_train_per_class:
+            C, _ = choose_C(learner, x[train], y[train], C_grid, cv_train_per_class=cv_train_per_class,
+                            feature_dropout=feature_dropout, seed=seed + s)
         predicted = dropout_fit_predict(learner, x[train], y[train], x[test], C=C, feature_dropout=feature_dropout,
                                         seed=seed + s)
         accuracies.append(mean_class_accuracy(predicted, y[test]))

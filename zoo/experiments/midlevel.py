@@ -46,3 +46,29 @@ def voc_classification_ap(scores, labels, *, definition="area") -> dict:
     from zoo.metrics.ranking import multilabel_average_precision
 
     return multilabel_average_precision(scores, labels, definition=definition)
+
+
+def image_labels(object_classes, difficult, num_classes=20) -> np.ndarray:
+    """An image's VOC classification labels from its objects (classes 1..num_classes): 1 where a non-difficult
+    object of the class is present, -1 where only difficult ones are (left out of that class's AP, as the
+    devkit's VOCevalcls does with its 0 label), 0 elsewhere."""
+    out = np.zeros(num_classes, np.int64)
+    for c, hard in zip(np.asarray(object_classes), np.asarray(difficult, bool)):
+        if not 1 <= c <= num_classes:
+            raise ValueError(f"object class {c} outside 1..{num_classes}")
+        if not hard:
+            out[c - 1] = 1
+        elif out[c - 1] == 0:
+            out[c - 1] = -1
+    return out
+
+
+def evaluate_voc(model, examples, *, k=5, preprocess=None, definition="area", batch_size=64) -> dict:
+    """VOC classification of `examples` (dicts with "image", "labels" 1..20 and "difficult", e.g. the
+    voc2007_detection / voc2012_detection datasets as NumPy): Eq. 3.1's image scores, then the AP per class and
+    the mAP (Tables 3.1, 3.2; "11point" for VOC 2007's devkit)."""
+    scores, labels = [], []
+    for ex in examples:
+        scores.append(image_scores(model, ex["image"], k=k, preprocess=preprocess, batch_size=batch_size))
+        labels.append(image_labels(ex["labels"], ex["difficult"], num_classes=len(scores[-1])))
+    return voc_classification_ap(np.stack(scores), np.stack(labels), definition=definition)
