@@ -101,3 +101,25 @@ def test_transfer_dataset_infos():
     assert set(zoo.data.info("office31").splits) == {"amazon", "dslr", "webcam"}
     with pytest.raises(ConfigError, match="partitions 1-10"):
         zoo.data.load("sun397", "train", partition=11)
+
+
+def test_tfds_entries_map_records_to_decafs_view(monkeypatch):
+    """caltech101 / sun397 / caltech_birds2011 through their loaders on one fake TFDS record (no download)."""
+    from zoo.data import registry
+
+    calls = []
+    record = {"image": np.full((60, 80, 3), 7, np.uint8), "label": np.int64(4),
+              "bbox": np.array([0.25, 0.25, 0.75, 0.75], np.float32)}
+
+    def fake(self, split, **kw):
+        calls.append(self.tfds_name)
+        ds = tf.data.Dataset.from_tensors(record)
+        return ds.map(self.postprocess) if self.postprocess else ds
+
+    monkeypatch.setattr(registry.TfdsLoader, "__call__", fake)
+    for name, options, tfds_name in (("caltech101", {}, "caltech101"),
+                                     ("sun397", {"partition": 3}, "sun397/standard-part3-120k"),
+                                     ("caltech_birds2011", {"image_size": 32, "resize_size": 40}, "caltech_birds2011")):
+        ex = next(iter(zoo.data.load(name, "train", **options)))
+        assert calls[-1] == tfds_name and int(ex["label"]) == 4
+        assert ex["image"].shape == (options.get("image_size", 224),) * 2 + (3,) and int(ex["image"][0, 0, 0]) == 7
