@@ -1,0 +1,162 @@
+"""Non-maximum suppression of region masks on regular grids in linear time (Long thesis §4.3.5).
+
+A region network predicts one mask per grid point of each pathway (§4.3.4). Region (y, x) of a
+pathway with stride s and a k x k coarse mask (centre index c = k // 2, as zoo.ops.pairwise)
+covers the pixel window rows [(y - c) s, (y - c + k) s) and columns likewise; its mask cell
+(i, j) is the s x s pixel block at rows (y + i - c) s .. and columns (x + j - c) s .., so masks
+are compared before upsampling, as §4.3.5 allows. Because the windows lie on known grids, the
+regions that can overlap a given one are known a priori: `grid_nms` compares each candidate only
+with the kept regions whose windows intersect its own (a neighbourhood whose size depends on
+the pathways' strides and windows, not on the image size), so the comparisons grow linearly
+with the number of regions (the sort by score is the only n log n step). Its result equals the
+brute-force greedy mask NMS (`mask_nms`) on the rendered masks; tests/region checks it on
+random grids, and `python -m zoo.bench.grid_nms` measures the time against the region count.
+
+The NMS threshold is not stated in the thesis; callers choose it. NumPy, host-side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from zoo.errors import ConfigError
+
+
+@dataclasses.dataclass
+class RegionGrid:
+    """One pathway's regions: `masks` bool (H, W, k, k), `scores` (H, W), `stride` s in pixels."""
+
+    masks: np.ndarray
+    scores: np.ndarray
+    stride: int
+
+    def __post_init__(self):
+        self.masks = np.asarray(self.masks, bool)
+        self.scores = np.asarray(self.scores, np.float64)
+        if self.masks.ndim != 4 or self.masks.shape[2] != self.masks.shape[3]:
+            raise ConfigError(f"RegionGrid masks are (H, W, k, k); got shape {self.masks.shape}")
+        if self.scores.shape != self.masks.shape[:2]:
+            raise ConfigError(f"RegionGrid scores are (H, W) = {self.masks.shape[:2]}; got {self.scores.shape}")
+        self.stride = int(self.stride)
+        if self.stride < 1:
+            raise ConfigError(f"a region grid's stride is a positive number of pixels; got {self.stride}")
+
+    @property
+    def k(self):
+        return self.masks.shape[2]
+
+    def origin(self, y, x):
+        """Pixel (row, column) of mask cell (0, 0) of region (y, x)."""
+        c = self.k // 2
+        return (y - c) * self.stride, (x - c) * self.stride
+
+
+def _fine(mask, factor):
+    return mask if factor == 1 else np.repeat(np.repeat(mask, factor, 0), factor, 1)
+
+
+def _pair_iou(grids, areas, a, b):
+    """Mask IoU (in pixels) of regions a = (pathway, y, x) and b on their common finer lattice."""
+    ga, gb = grids[a[0]], grids[b[0]]
+    s = min(ga.stride, gb.stride)
+    if ga.stride % s or gb.stride % s:
+        raise ConfigError(f"grid NMS compares pathways whose strides divide one another; got {ga.stride} and {gb.stride}")
+    ma = _fine(ga.masks[a[1], a[2]], ga.stride // s)
+    mb = _fine(gb.masks[b[1], b[2]], gb.stride // s)
+    (ay, ax), (by, bx) = (np.asarray(g.origin(r[1], r[2])) // s for g, r in ((ga, a), (gb, b)))
+    y0, y1 = max(ay, by), min(ay + ma.shape[0], by + mb.shape[0])
+    x0, x1 = max(ax, bx), min(ax + ma.shape[1], bx + mb.shape[1])
+    inter = 0
+    if y0 < y1 and x0 < x1:
+        inter = int(np.count_nonzero(ma[y0 - ay:y1 - ay, x0 - ax:x1 - ax] & mb[y0 - by:y1 - by, x0 - bx:x1 - bx])) * s * s
+    union = areas[a] + areas[b] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _neighbours(grids, kept, region):
+    """The kept regions of every pathway whose windows intersect `region`'s window."""
+    g = grids[region[0]]
+    top, left = g.origin(region[1], region[2])
+    bottom, right = top + g.k * g.stride, left + g.k * g.stride
+    for q, h in enumerate(grids):
+        c = h.k // 2
+        # window rows [(y' - c) s, (y' - c + k) s) meet [top, bottom) iff top // s + c - k < y' < ceil(bottom / s) + c
+        ylo, yhi = max(top // h.stride + c - h.k + 1, 0), min(-(-bottom // h.stride) + c, h.scores.shape[0])
+        xlo, xhi = max(left // h.stride + c - h.k + 1, 0), min(-(-right // h.stride) + c, h.scores.shape[1])
+        if ylo >= yhi or xlo >= xhi:
+            continue
+        ys, xs = np.nonzero(kept[q][ylo:yhi, xlo:xhi])
+        for y, x in zip(ys + ylo, xs + xlo):
+            yield q, int(y), int(x)
+
+
+def grid_nms(grids, iou_threshold, max_output=None):
+    """Greedy mask NMS over the regions of `grids` (RegionGrid list): int64 (N, 3) rows (pathway,
+    y, x) of the kept regions, best score first (ties in pathway, then row-major order). A region
+    is dropped when its mask IoU with a kept better one is > `iou_threshold`, as `mask_nms`."""
+    grids = list(grids)
+    areas = {}
+    candidates = []
+    for p, g in enumerate(grids):
+        counts = g.masks.reshape(*g.scores.shape, -1).sum(-1) * g.stride ** 2
+        for y, x in np.ndindex(g.scores.shape):
+            areas[(p, y, x)] = int(counts[y, x])
+        candidates.append(np.stack([np.full(g.scores.size, p), *np.indices(g.scores.shape).reshape(2, -1)], 1))
+    regions = np.concatenate(candidates) if candidates else np.zeros((0, 3), np.int64)
+    scores = np.concatenate([g.scores.reshape(-1) for g in grids]) if grids else np.zeros(0)
+    kept_grid = [np.zeros(g.scores.shape, bool) for g in grids]
+    keep = []
+    for index in np.argsort(-scores, kind="stable"):
+        if max_output is not None and len(keep) >= max_output:
+            break
+        region = tuple(int(v) for v in regions[index])
+        if all(_pair_iou(grids, areas, region, other) <= iou_threshold for other in _neighbours(grids, kept_grid, region)):
+            kept_grid[region[0]][region[1], region[2]] = True
+            keep.append(region)
+    return np.asarray(keep, np.int64).reshape(-1, 3)
+
+
+def render_regions(grids, height, width):
+    """Every region's mask as a (N, height, width) bool array in pixels (regions in pathway, then
+    row-major order; parts outside the image are cut off), with (N, 3) rows (pathway, y, x)."""
+    masks, rows = [], []
+    for p, g in enumerate(grids):
+        for y, x in np.ndindex(g.scores.shape):
+            canvas = np.zeros((height, width), bool)
+            top, left = g.origin(y, x)
+            fine = _fine(g.masks[y, x], g.stride)
+            y0, x0 = max(top, 0), max(left, 0)
+            y1, x1 = min(top + fine.shape[0], height), min(left + fine.shape[1], width)
+            if y0 < y1 and x0 < x1:
+                canvas[y0:y1, x0:x1] = fine[y0 - top:y1 - top, x0 - left:x1 - left]
+            masks.append(canvas)
+            rows.append((p, y, x))
+    return np.asarray(masks, bool).reshape(-1, height, width), np.asarray(rows, np.int64).reshape(-1, 3)
+
+
+def mask_iou(a, b):
+    """(N, M) IoU of bool masks a (N, H, W) and b (M, H, W); 0 where both are empty."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    a = a.reshape(len(a), int(np.prod(a.shape[1:]))).astype(np.float64)
+    b = b.reshape(len(b), int(np.prod(b.shape[1:]))).astype(np.float64)
+    inter = a @ b.T
+    union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def mask_nms(masks, scores, iou_threshold, max_output=None):
+    """Brute-force greedy NMS of bool masks (N, H, W): indices kept, best score first (stable ties);
+    each kept mask is compared with every remaining one (quadratic)."""
+    masks = np.asarray(masks, bool)
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if len(masks) != len(scores):
+        raise ConfigError(f"mask_nms: {len(masks)} masks but {len(scores)} scores")
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size and (max_output is None or len(keep) < max_output):
+        i, rest = order[0], order[1:]
+        keep.append(i)
+        order = rest[mask_iou(masks[i:i + 1], masks[rest])[0] <= iou_threshold]
+    return np.asarray(keep, np.int64)
