@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import ConfigError
-from zoo.ops.grid_nms import RegionGrid, grid_nms, mask_iou, mask_nms, render_regions
+from zoo.ops.grid_nms import RegionGrid, clip_to_image, grid_nms, mask_iou, mask_nms, render_regions
 
 
 def _random_grids(rng, size, pathways):
@@ -18,12 +18,16 @@ def _random_grids(rng, size, pathways):
             r1, c1 = r0 + rng.integers(1, k - r0 + 1), c0 + rng.integers(1, k - c0 + 1)
             masks[y, x, r0:r1, c0:c1] = True
             masks[y, x] &= rng.uniform(size=(k, k)) < 0.9  # a few holes
-            c = k // 2
-            rows = (y - c + np.arange(k)) * stride
-            cols = (x - c + np.arange(k)) * stride
-            masks[y, x] &= ((rows >= 0) & (rows < size))[:, None] & ((cols >= 0) & (cols < size))[None, :]
         grids.append(RegionGrid(masks, rng.uniform(size=(n, n)), stride))
-    return grids
+    clipped = clip_to_image(grids, size, size)
+    for g, h in zip(grids, clipped):  # the loop transcription of clip_to_image
+        c = g.k // 2
+        for y, x in np.ndindex(g.scores.shape):
+            rows = (y - c + np.arange(g.k)) * g.stride
+            cols = (x - c + np.arange(g.k)) * g.stride
+            inside = ((rows >= 0) & (rows < size))[:, None] & ((cols >= 0) & (cols < size))[None, :]
+            np.testing.assert_array_equal(h.masks[y, x], g.masks[y, x] & inside)
+    return clipped
 
 
 @pytest.mark.parametrize("seed", range(4))

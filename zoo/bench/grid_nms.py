@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from zoo.ops.grid_nms import RegionGrid, grid_nms, mask_nms, render_regions
+from zoo.ops.grid_nms import RegionGrid, clip_to_image, grid_nms, mask_nms, render_regions
 
 PATHWAYS = ((2, 14), (4, 14), (8, 18))
 
@@ -31,7 +31,7 @@ def random_grids(rng, size, pathways=PATHWAYS):
         rows = (cells >= lo[..., :1]) & (cells < hi[..., :1])
         cols = (cells >= lo[..., 1:]) & (cells < hi[..., 1:])
         grids.append(RegionGrid(rows[..., :, None] & cols[..., None, :], rng.uniform(size=(n, n)), stride))
-    return grids
+    return clip_to_image(grids, size, size)
 
 
 def _timed(fn):

@@ -118,6 +118,22 @@ def grid_nms(grids, iou_threshold, max_output=None):
     return np.asarray(keep, np.int64).reshape(-1, 3)
 
 
+def clip_to_image(grids, height, width):
+    """The grids with every mask cell outside the height x width image cleared (a region's window
+    may reach past the border; its pixels there are not part of any object)."""
+    out = []
+    for g in grids:
+        c, cells = g.k // 2, np.arange(g.k)
+        rows = (np.arange(g.scores.shape[0])[:, None] - c + cells) * g.stride
+        cols = (np.arange(g.scores.shape[1])[:, None] - c + cells) * g.stride
+        inside_r, inside_c = rows < height, cols < width
+        inside_r &= rows >= 0
+        inside_c &= cols >= 0
+        keep = inside_r[:, None, :, None] & inside_c[None, :, None, :]
+        out.append(RegionGrid(g.masks & keep, g.scores, g.stride))
+    return out
+
+
 def render_regions(grids, height, width):
     """Every region's mask as a (N, height, width) bool array in pixels (regions in pathway, then
     row-major order; parts outside the image are cut off), with (N, 3) rows (pathway, y, x)."""
