@@ -57,26 +57,61 @@ def _fine(mask, factor):
     return mask if factor == 1 else np.repeat(np.repeat(mask, factor, 0), factor, 1)
 
 
-def _pair_iou(grids, areas, a, b):
-    """Mask IoU (in pixels) of regions a = (pathway, y, x) and b on their common finer lattice."""
-    ga, gb = grids[a[0]], grids[b[0]]
-    s = min(ga.stride, gb.stride)
-    if ga.stride % s or gb.stride % s:
-        raise ConfigError(f"grid NMS compares pathways whose strides divide one another; got {ga.stride} and {gb.stride}")
-    ma = _fine(ga.masks[a[1], a[2]], ga.stride // s)
-    mb = _fine(gb.masks[b[1], b[2]], gb.stride // s)
-    (ay, ax), (by, bx) = (np.asarray(g.origin(r[1], r[2])) // s for g, r in ((ga, a), (gb, b)))
-    y0, y1 = max(ay, by), min(ay + ma.shape[0], by + mb.shape[0])
-    x0, x1 = max(ax, bx), min(ax + ma.shape[1], bx + mb.shape[1])
-    inter = 0
-    if y0 < y1 and x0 < x1:
-        inter = int(np.count_nonzero(ma[y0 - ay:y1 - ay, x0 - ax:x1 - ax] & mb[y0 - by:y1 - by, x0 - bx:x1 - bx])) * s * s
-    union = areas[a] + areas[b] - inter
-    return inter / union if union > 0 else 0.0
+def _mask_boxes(g):
+    """(H, W, 4) pixel boxes [top, left, bottom, right) of each region's mask (empty: 0-size)."""
+    rows, cols = g.masks.any(3), g.masks.any(2)
+    k = g.k
+    first_r, last_r = rows.argmax(-1), k - 1 - rows[..., ::-1].argmax(-1)
+    first_c, last_c = cols.argmax(-1), k - 1 - cols[..., ::-1].argmax(-1)
+    ys, xs = np.indices(g.scores.shape)
+    top, left = (ys - k // 2) * g.stride, (xs - k // 2) * g.stride
+    boxes = np.stack([top + first_r * g.stride, left + first_c * g.stride,
+                      top + (last_r + 1) * g.stride, left + (last_c + 1) * g.stride], -1)
+    return np.where(rows.any(-1)[..., None], boxes, 0)
+
+
+def _box_bound(boxes, areas, region, q, ys, xs):
+    """An upper bound of the mask IoUs: the masks meet at most in their boxes' intersection."""
+    a = boxes[region[0]][region[1], region[2]]
+    b = boxes[q][ys, xs]
+    inter = (np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
+             * np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None))
+    inter = np.minimum(inter, np.minimum(areas[region[0]][region[1], region[2]], areas[q][ys, xs]))
+    union = areas[region[0]][region[1], region[2]] + areas[q][ys, xs] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def _suppressed(grids, areas, boxes, region, q, ys, xs, threshold):
+    """Whether a kept region (ys, xs) of pathway q overlaps `region` by more than `threshold`."""
+    close = _box_bound(boxes, areas, region, q, ys, xs) > threshold
+    return bool(close.any()) and bool((_ious(grids, areas, region, q, ys[close], xs[close]) > threshold).any())
+
+
+def _ious(grids, areas, region, q, ys, xs):
+    """Mask IoUs (in pixels) of `region` = (pathway, y, x) with the regions (ys, xs) of pathway q,
+    on their common finer lattice: block sums of the candidate's mask (an integral image) under
+    each cell of the others' masks."""
+    g, h = grids[region[0]], grids[q]
+    s = min(g.stride, h.stride)
+    if g.stride % s or h.stride % s:
+        raise ConfigError(f"grid NMS compares pathways whose strides divide one another; got {g.stride} and {h.stride}")
+    a = _fine(g.masks[region[1], region[2]], g.stride // s)
+    m = a.shape[0]
+    integral = np.zeros((m + 1, m + 1), np.int64)
+    integral[1:, 1:] = a.cumsum(0).cumsum(1)
+    oy, ox = (v // s for v in g.origin(region[1], region[2]))
+    f, c, cells = h.stride // s, h.k // 2, np.arange(h.k + 1)
+    r = np.clip((ys[:, None] - c + cells) * f - oy, 0, m)
+    w = np.clip((xs[:, None] - c + cells) * f - ox, 0, m)
+    r0, r1, w0, w1 = r[:, :-1, None], r[:, 1:, None], w[:, None, :-1], w[:, None, 1:]
+    blocks = integral[r1, w1] - integral[r0, w1] - integral[r1, w0] + integral[r0, w0]
+    inter = (blocks * h.masks[ys, xs]).sum((1, 2)) * s * s
+    union = areas[region[0]][region[1], region[2]] + areas[q][ys, xs] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def _neighbours(grids, kept, region):
-    """The kept regions of every pathway whose windows intersect `region`'s window."""
+    """Per pathway q, the kept regions (ys, xs) whose windows intersect `region`'s window."""
     g = grids[region[0]]
     top, left = g.origin(region[1], region[2])
     bottom, right = top + g.k * g.stride, left + g.k * g.stride
@@ -88,8 +123,8 @@ def _neighbours(grids, kept, region):
         if ylo >= yhi or xlo >= xhi:
             continue
         ys, xs = np.nonzero(kept[q][ylo:yhi, xlo:xhi])
-        for y, x in zip(ys + ylo, xs + xlo):
-            yield q, int(y), int(x)
+        if ys.size:
+            yield q, ys + ylo, xs + xlo
 
 
 def grid_nms(grids, iou_threshold, max_output=None):
@@ -97,22 +132,20 @@ def grid_nms(grids, iou_threshold, max_output=None):
     y, x) of the kept regions, best score first (ties in pathway, then row-major order). A region
     is dropped when its mask IoU with a kept better one is > `iou_threshold`, as `mask_nms`."""
     grids = list(grids)
-    areas = {}
-    candidates = []
-    for p, g in enumerate(grids):
-        counts = g.masks.reshape(*g.scores.shape, -1).sum(-1) * g.stride ** 2
-        for y, x in np.ndindex(g.scores.shape):
-            areas[(p, y, x)] = int(counts[y, x])
-        candidates.append(np.stack([np.full(g.scores.size, p), *np.indices(g.scores.shape).reshape(2, -1)], 1))
+    areas = [g.masks.reshape(*g.scores.shape, -1).sum(-1).astype(np.int64) * g.stride ** 2 for g in grids]
+    candidates = [np.stack([np.full(g.scores.size, p), *np.indices(g.scores.shape).reshape(2, -1)], 1)
+                  for p, g in enumerate(grids)]
     regions = np.concatenate(candidates) if candidates else np.zeros((0, 3), np.int64)
     scores = np.concatenate([g.scores.reshape(-1) for g in grids]) if grids else np.zeros(0)
+    boxes = [_mask_boxes(g) for g in grids]
     kept_grid = [np.zeros(g.scores.shape, bool) for g in grids]
     keep = []
     for index in np.argsort(-scores, kind="stable"):
         if max_output is not None and len(keep) >= max_output:
             break
         region = tuple(int(v) for v in regions[index])
-        if all(_pair_iou(grids, areas, region, other) <= iou_threshold for other in _neighbours(grids, kept_grid, region)):
+        if not any(_suppressed(grids, areas, boxes, region, q, ys, xs, iou_threshold)
+                   for q, ys, xs in _neighbours(grids, kept_grid, region)):
             kept_grid[region[0]][region[1], region[2]] = True
             keep.append(region)
     return np.asarray(keep, np.int64).reshape(-1, 3)
