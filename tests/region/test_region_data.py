@@ -41,3 +41,22 @@ def test_shapes_detection_gives_the_pairs_as_instances():
         masks = ex["instance_masks"]
         assert not (masks.sum(0) > 1).any()  # visible pixels: one instance each
         assert ex["labels"][-1] == ex["labels"][-2] == shapes.RECTANGLE
+
+
+def test_coco_panoptic_record_to_instances():
+    # a TFDS coco/2017_panoptic record in miniature: segment ids 5 (thing), 70000 (thing, crowd),
+    # 300 (stuff, label 90) and 258 (thing); the id is R + 256 G + 256^2 B of the PNG
+    import tensorflow as tf
+
+    from zoo.data.detection.coco_instances import panoptic_to_instances
+
+    ids = np.array([[5, 5, 300], [70000, 258, 258]])
+    rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1).astype(np.uint8)
+    ex = {"image": tf.zeros((2, 3, 3), tf.uint8), "image/id": tf.constant(7, tf.int64),
+          "panoptic_image": tf.constant(rgb),
+          "panoptic_objects": {"id": tf.constant([5, 70000, 300, 258], tf.int64),
+                               "label": tf.constant([0, 3, 90, 79], tf.int64),
+                               "is_crowd": tf.constant([False, True, False, False])}}
+    out = panoptic_to_instances(ex)
+    np.testing.assert_array_equal(out["instance_masks"].numpy(), [ids == 5, ids == 258])
+    np.testing.assert_array_equal(out["labels"].numpy(), [0, 79])
