@@ -112,3 +112,25 @@ def test_a_perfect_region_is_recalled():
     evaluator.update([masks, scores], inst)
     result = evaluator.result()
     assert result["R@0.5"] == 1.0 and result["ABO"] == 1.0 and result["AR@1"] == 1.0
+
+
+def test_the_task_trains_a_small_region_network():
+    import keras
+
+    from zoo import tasks
+    from zoo.models.region.region_net import region_pairwise_vgg16
+
+    keras.utils.set_random_seed(0)
+    model = region_pairwise_vgg16(width=16, pathways=("conv2_2", "conv3_3"), input_shape=(32, 32, 3))
+    task = tasks.get("instance_proposals").bind(None, None, None, model)
+    assert task.strides == [2, 4]
+    rng = np.random.default_rng(0)
+    insts = tf.constant(np.stack([_scene(rng, 32), _scene(rng, 32)]))
+    x = tf.constant(rng.standard_normal((2, 32, 32, 3)).astype(np.float32) * 60)
+    opt = keras.optimizers.SGD(0.01)
+    with tf.GradientTape() as tape:
+        loss = task.replica_loss(model(x, training=True), insts, loss_cfg=None, global_batch_size=2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert np.isfinite(float(loss))
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    assert float(task.replica_loss(model(x), insts, loss_cfg=None, global_batch_size=2)) < float(loss)

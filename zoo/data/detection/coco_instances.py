@@ -39,7 +39,7 @@ def panoptic_to_instances(ex):
 register_dataset("coco2017_instances", DatasetInfo(
     name="coco2017_instances", task="instance_proposals",
     summary="COCO 2017 thing segments (TFDS coco/2017_panoptic) as instance masks, crowds and stuff left out",
-    num_classes=NUM_THINGS, splits={"train": 118287, "validation": 5000},
+    num_classes=None, splits={"train": 118287, "validation": 5000},
     features={"image": "uint8 (H, W, 3) RGB", "instance_masks": "bool (M, H, W) non-crowd thing segments",
               "labels": "int32 (M,) 0..79 (unused by the region networks)", "image_id": "int64"},
     source="https://cocodataset.org (Lin et al. 2014; panoptic annotations: Kirillov et al. 2019)",
