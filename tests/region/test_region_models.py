@@ -69,3 +69,28 @@ def test_full_width_conv2_2_pathway_parameters():
     single = registry.card("region_single_conv")
     # the five shared matrices are the only difference between the cards' full-size counts
     assert card.parameters["total"] - single.parameters["total"] == 2 * 38_612 + 3 * 105_300
+
+
+def test_vgg16_caffemodel_initialises_the_trunk_and_fc6(tmp_path):
+    # footnote 4: fine-tuning from classification weights, fc6 as a convolution. A VGG-16 caffemodel
+    # (1/16 width, random values) loads into the trunk and fc6 exactly as into FCN-32s (whose fc6
+    # transplant tests/convert/test_caffe_oracle.py checks against OpenCV); the pathways keep their init.
+    from zoo import weights as weights_mod
+    from zoo.convert.caffe_writer import keras_to_caffe, write_caffemodel
+
+    vgg = registry.card("vgg16").builder(width=16, num_classes=5, input_shape=(224, 224, 3))
+    rng = np.random.default_rng(0)
+    for w in vgg.weights:
+        w.assign(rng.normal(0, 0.05, w.shape).astype("float32"))
+    path = write_caffemodel(tmp_path / "vgg16.caffemodel", keras_to_caffe(vgg))
+    kwargs = {"width": 16, "pathways": ("conv4_3", "fc6"), "input_shape": (64, 64, 3)}
+    region = region_pairwise_vgg16(**kwargs)
+    report = weights_mod.load_partial(region, path, card=registry.card("region_pairwise_vgg16"), build_kwargs=kwargs)
+    assert {"conv1_1", "conv5_3", "fc6"} <= set(report["loaded"]) and {"fc7", "fc8"} <= set(report["ignored"])
+    assert {"region_fc6", "matmul_fc6", "score_conv4_3"} <= set(report["initialised"])
+    fcn_kwargs = {"width": 16, "num_classes": 5}
+    fcn = registry.card("fcn32s").builder(**fcn_kwargs)
+    weights_mod.load_partial(fcn, path, card=registry.card("fcn32s"), build_kwargs=fcn_kwargs)
+    for name in ("conv1_1", "conv4_3", "fc6"):
+        for a, b in zip(region.get_layer(name).weights, fcn.get_layer(name).weights):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
