@@ -99,9 +99,9 @@ SMALL = {
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
-    # region networks: two of the five pathways (a 14x14 and an 18x18 one) at 1/16 width; the
+    # region networks: one pathway (two for the baseline) at 1/16 width, 32x32 input; the
     # five-pathway net's shapes are checked in tests/region/test_region_models.py
-    "region_pairwise_vgg16": Small({"width": 16, "pathways": ("conv2_2", "conv4_3"), "input_shape": (32, 32, 3)},
+    "region_pairwise_vgg16": Small({"width": 16, "pathways": ("conv3_3",), "input_shape": (32, 32, 3)},
                                    (32, 32, 3)),
     "region_single_conv": Small({"width": 16, "pathways": ("conv2_2", "conv4_3"), "input_shape": (32, 32, 3)},
                                 (32, 32, 3), slow=True),
