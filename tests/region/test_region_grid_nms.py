@@ -58,3 +58,10 @@ def test_grids_need_dividing_strides():
     grids = _random_grids(rng, 12, [(2, 2), (3, 2)])
     with pytest.raises(ConfigError, match="divide"):
         grid_nms(grids, 0.0)
+
+
+def test_mask_iou_in_chunks_is_the_loop():
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(size=(3, 9, 7)) < 0.4, rng.uniform(size=(10, 9, 7)) < 0.4
+    want = [[(x & y).sum() / (x | y).sum() for y in b] for x in a]
+    np.testing.assert_allclose(mask_iou(a, b, chunk=3), want, rtol=1e-12)

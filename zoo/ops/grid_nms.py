@@ -185,13 +185,19 @@ def render_regions(grids, height, width):
     return np.asarray(masks, bool).reshape(-1, height, width), np.asarray(rows, np.int64).reshape(-1, 3)
 
 
-def mask_iou(a, b):
-    """(N, M) IoU of bool masks a (N, H, W) and b (M, H, W); 0 where both are empty."""
+def mask_iou(a, b, chunk=64):
+    """(N, M) IoU of bool masks a (N, H, W) and b (M, H, W); 0 where both are empty. The
+    intersections are float32 matrix products (exact below 2^24 pixels) over `chunk` masks of b
+    at a time, so a thousand full-size proposals need no gigabytes."""
     a, b = np.asarray(a, bool), np.asarray(b, bool)
-    a = a.reshape(len(a), int(np.prod(a.shape[1:]))).astype(np.float64)
-    b = b.reshape(len(b), int(np.prod(b.shape[1:]))).astype(np.float64)
-    inter = a @ b.T
-    union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
+    pixels = int(np.prod(a.shape[1:]))
+    a = a.reshape(len(a), pixels)
+    b = b.reshape(len(b), int(np.prod(b.shape[1:])))
+    af = a.astype(np.float32)
+    inter = np.zeros((len(a), len(b)), np.float64)
+    for start in range(0, len(b), chunk):
+        inter[:, start:start + chunk] = af @ b[start:start + chunk].astype(np.float32).T
+    union = a.sum(1)[:, None].astype(np.float64) + b.sum(1)[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
