@@ -42,7 +42,8 @@ def test_the_transpose_in_the_model_is_the_definition(five_pathways):
     x = np.random.default_rng(1).standard_normal((1, 64, 64, 3)).astype("float32")
     for layer in ("conv3_3", "conv4_3"):
         k = coarse_size(layer)
-        probe = keras.Model(model.input, [model.get_layer(f"region_{layer}").output, model.get_layer(f"transpose_{layer}").output])
+        probe = keras.Model(model.input, [model.get_layer(f"region_{layer}").output,
+                                          model.get_layer(f"transpose_{layer}").output])
         p, pt = (np.asarray(v) for v in probe(x))
         np.testing.assert_allclose(pt[0], _transpose_reference(p[0], k, k // 2), rtol=1e-6)
         # the shared matrix starts as the identity (our choice), so the masks start as the transpose

@@ -12,7 +12,8 @@ from zoo.ops.pairwise import bilinear_matrix, pairwise_matmul, pairwise_transpos
 def _as_dict(p, k, c):
     """{(y, x, dy, dx): value} of a (H, W, k*k) map: the 4-index function p(x, Δ)."""
     h, w, _ = p.shape
-    return {(y, x, i - c, j - c): p[y, x, i * k + j] for y in range(h) for x in range(w) for i in range(k) for j in range(k)}
+    return {(y, x, i - c, j - c): p[y, x, i * k + j]
+            for y in range(h) for x in range(w) for i in range(k) for j in range(k)}
 
 
 def _transpose_reference(p, k, c):

@@ -33,7 +33,8 @@ def best_overlaps(gt_masks, pred_masks):
     if len(pred_masks) == 0 or len(gt_masks) == 0:
         return np.zeros(len(gt_masks))
     if gt_masks.shape[1:] != pred_masks.shape[1:]:
-        raise ConfigError(f"ground-truth masks {gt_masks.shape[1:]} and predicted masks {pred_masks.shape[1:]} differ in size")
+        raise ConfigError(f"ground-truth masks {gt_masks.shape[1:]} and predicted masks {pred_masks.shape[1:]} "
+                          "differ in size")
     return mask_iou(gt_masks, pred_masks).max(axis=1)
 
 

@@ -38,7 +38,8 @@ def _center(k, center):
 
 def _check_channels(p, k, what="p"):
     if int(k) < 1 or p.shape[-1] != k * k:
-        raise ConfigError(f"{what} must have k*k = {k * k} channels (offsets of a {k}x{k} window); got shape {tuple(p.shape)}")
+        raise ConfigError(f"{what} must have k*k = {k * k} channels (offsets of a {k}x{k} window); "
+                          f"got shape {tuple(p.shape)}")
 
 
 def _slice_axis(x, axis, start, size_cut):

@@ -63,11 +63,13 @@ def _pathways(outputs, height, strides=None):
     for masks, scores in zip(outputs[:n], outputs[n:]):
         k = math.isqrt(int(masks.shape[-1]))
         if k * k != masks.shape[-1] or scores.shape[-1] != 1:
-            raise ConfigError(f"a region pathway's masks have k*k channels and its scores 1; got {masks.shape}, {scores.shape}")
+            raise ConfigError(f"a region pathway's masks have k*k channels and its scores 1; "
+                              f"got {masks.shape}, {scores.shape}")
         if strides is not None:
             stride = strides[len(out)]
         elif height is None or masks.shape[1] is None:
-            raise ConfigError("a region network's pathway strides are unknown for images of free size; bind the task to the model")
+            raise ConfigError("a region network's pathway strides are unknown for images of free size; "
+                              "bind the task to the model")
         else:  # the grid is ceil(H / s) for the power-of-two strides of Table 4.1
             stride = 2 ** max(0, math.ceil(math.log2(height / int(masks.shape[1]) - 1e-9)))
         out.append((masks, scores, stride, k))
@@ -94,7 +96,8 @@ def region_targets(instances, stride, k):
     inst = tf.pad(instances, [[0, 0], [0, h * stride - shape[1]], [0, w * stride - shape[2]]])
     centre = inst[:, stride // 2::stride, stride // 2::stride]
     padded = tf.pad(inst, [[0, 0], [c * stride, (k - c) * stride], [c * stride, (k - c) * stride]])
-    patches = tf.image.extract_patches(padded[..., None], [1, win, win, 1], [1, stride, stride, 1], [1, 1, 1, 1], "VALID")
+    patches = tf.image.extract_patches(padded[..., None], [1, win, win, 1], [1, stride, stride, 1], [1, 1, 1, 1],
+                                       "VALID")
     patches = patches[:, :h, :w]
     target = tf.equal(patches, centre[..., None])
     # segment areas per image: unsorted segment sum over (image, id)

@@ -40,7 +40,8 @@ _IMAGE = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BG
                        note="any size; the pathway grids are ceil(H / s) x ceil(W / s)")
 
 _TABLE_4_1_NUMBERS = {
-    **{f"region stride / upsampling factor, {layer} (Table 4.1)": f"{s}px / {f}x" for layer, (s, _, _, f) in TABLE_4_1.items()},
+    **{f"region stride / upsampling factor, {layer} (Table 4.1)": f"{s}px / {f}x"
+       for layer, (s, _, _, f) in TABLE_4_1.items()},
     **{f"kernel size, {layer} (Table 4.1)": f"{k}x{k}" for layer, (_, k, _, _) in TABLE_4_1.items()},
     **{f"window size, {layer} (Table 4.1)": f"{w}px x {w}px" for layer, (_, _, w, _) in TABLE_4_1.items()},
 }
@@ -53,7 +54,8 @@ register(
     paper_numbers={
         **_TABLE_4_1_NUMBERS,
         "coarse mask size per region ([derived]: window / upsampling)": "14x14, 14x14, 18x18, 18x18, 18x18",
-        "R@50 / R@70 / ABO / AR, lowest stride 2, all regions, COCO val subset (Table 4.2)": "85.5 / 57.2 / 69.9 / 43.2",
+        "R@50 / R@70 / ABO / AR, lowest stride 2, all regions, COCO val subset (Table 4.2)":
+            "85.5 / 57.2 / 69.9 / 43.2",
         "inference time, lowest stride 2 (Table 4.2)": "287ms",
         "AR@10 / AR@100 / AR@1000, COCO (Table 4.3)": "16.0 / 25.5 / 32.8",
         "inference time (Table 4.3)": "281ms (Titan X) / 409ms (K40)",

@@ -61,7 +61,8 @@ def region_net(*, name, pathways=PATHWAYS, transpose=True, matmul=True, width=1,
     inputs = keras.Input(input_shape, name="data")
     taps = vgg_trunk(inputs, "D", width=width)
     if "fc6" in pathways:
-        fc6 = keras.layers.Conv2D(channels(FC_UNITS, width), 7, padding="same", activation="relu", name="fc6")(taps["pool5"])
+        fc6 = keras.layers.Conv2D(channels(FC_UNITS, width), 7, padding="same", activation="relu", name="fc6")
+        fc6 = fc6(taps["pool5"])
         taps["fc6"] = keras.layers.Dropout(0.5, name="drop6")(fc6)
     masks, scores = zip(*(_pathway(taps[layer], layer, transpose=transpose, matmul=matmul) for layer in pathways))
     return keras.Model(inputs, [*masks, *scores], name=name)
