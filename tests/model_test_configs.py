@@ -102,6 +102,12 @@ SMALL = {
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
+    # region networks: one pathway (two for the baseline) at 1/16 width, 32x32 input; the
+    # five-pathway net's shapes are checked in tests/region/test_region_models.py
+    "region_pairwise_vgg16": Small({"width": 16, "pathways": ("conv3_3",), "input_shape": (32, 32, 3)},
+                                   (32, 32, 3)),
+    "region_single_conv": Small({"width": 16, "pathways": ("conv2_2", "conv4_3"), "input_shape": (32, 32, 3)},
+                                (32, 32, 3), slow=True),
     # attention and video (the talks appended to the Grid LSTM seed): reduced sizes; a sibling that shares
     # its code paths with a default-tier card runs its export and JAX checks in the slow tier (the
     # family tests in tests/attention and tests/video export in the default tier)

@@ -133,6 +133,21 @@ def _dot(rng, size, yy, xx):
     return mask, (cy, cx)
 
 
+def _touching_rectangles(rng, size, yy, xx):
+    """Two axis-aligned rectangles (one class) sharing an edge: side by side or one above the other,
+    in consecutive pixel columns (rows), so no background pixel separates them."""
+    h1, h2, w1, w2 = rng.uniform(0.12, 0.3, 4) * size
+    if rng.uniform() < 0.5:  # side by side: swap the roles of rows and columns afterwards
+        yy, xx = xx, yy
+        h1, h2, w1, w2 = w1, w2, h1, h2
+    y0 = rng.uniform(0, size - h1 - h2)
+    x0 = rng.uniform(0, size - max(w1, w2))
+    x1 = float(np.clip(x0 + rng.uniform(-0.4, 0.4) * min(w1, w2), 0, size - w2))
+    first = (yy >= y0) & (yy < y0 + h1) & (xx >= x0) & (xx < x0 + w1)
+    second = (yy >= y0 + h1) & (yy < y0 + h1 + h2) & (xx >= x1) & (xx < x1 + w2)
+    return first, second
+
+
 _DRAW = {CIRCLE: _circle, RECTANGLE: _rectangle, TRIANGLE: _triangle, LINE: _line, DOT: _dot}
 
 
@@ -147,8 +162,13 @@ def _ignore_band(labels, width):
     return band
 
 
-def render_example(seed: int, split: str, index: int, image_size: int = 64, *, ignore_boundary: int = 0) -> dict:
-    """Example `index` of `split` for `seed`, as NumPy arrays (see the module docstring)."""
+def render_example(seed: int, split: str, index: int, image_size: int = 64, *, ignore_boundary: int = 0,
+                   touching_pairs: int = 0) -> dict:
+    """Example `index` of `split` for `seed`, as NumPy arrays (see the module docstring).
+
+    `touching_pairs` > 0 draws that many pairs of touching rectangles (two instances of one class
+    sharing an edge, each its own colour) after the other shapes: the case pixel labelling cannot
+    separate (Long thesis ch. 4). 0 (the default) leaves the scenes exactly as before."""
     if split not in SPLITS:
         raise unknown_name("'shapes' split", split, SPLITS)
     size = int(image_size)
@@ -166,11 +186,17 @@ def render_example(seed: int, split: str, index: int, image_size: int = 64, *, i
         under = image[int(np.clip(cy, 0, size - 1)), int(np.clip(cx, 0, size - 1))]  # a line's middle may be outside
         image[mask] = _contrasting_colour(rng, under) + rng.normal(0, 4, (int(mask.sum()), 3))
         instances[mask] = k
+    for _ in range(int(touching_pairs)):
+        for mask in _touching_rectangles(rng, size, yy, xx):
+            under = image[mask].mean(0) if mask.any() else image[0, 0]
+            image[mask] = _contrasting_colour(rng, under) + rng.normal(0, 4, (int(mask.sum()), 3))
+            kinds.append(RECTANGLE)
+            instances[mask] = len(kinds)
 
     class_of = np.array([BACKGROUND] + [int(k) for k in kinds], np.uint8)
     segmentation = class_of[instances]
-    boxes = np.zeros((MAX_OBJECTS, 4), np.float32)
-    classes = np.full((MAX_OBJECTS,), -1, np.int32)
+    boxes = np.zeros((MAX_OBJECTS + 2 * int(touching_pairs), 4), np.float32)
+    classes = np.full((len(boxes),), -1, np.int32)
     n = 0
     for k, kind in enumerate(kinds, start=1):
         rows, cols = np.nonzero(instances == k)

@@ -11,7 +11,12 @@ example format of zoo.tasks.detection:
     difficult      bool (M,) False (no object is marked difficult)
     instance_masks bool (M, S, S) each object's visible pixels
     proposals      float32 (P, 4) selective search in fast mode (zoo.data.detection.proposals),
-                   at most `max_proposals` (the thesis' offline plan: 100-300 instead of 2,000)
+                   at most `max_proposals` (the thesis' offline plan: 100-300 instead of 2,000);
+                   none with max_proposals = 0 (the region networks need no proposals)
+
+`touching_pairs` = n > 0 adds n pairs of touching rectangles per scene (two instances of one
+class sharing an edge, zoo.data.standins.shapes), the case a segmenter merges and a region
+network (Long thesis ch. 4) must separate.
 
 M and P vary per example. Each example is a pure function of (seed, split, index).
 """
@@ -30,11 +35,11 @@ CLASS_NAMES = shapes.CLASS_NAMES  # index 0 is background
 KEYS = ("image", "boxes", "labels", "difficult", "instance_masks", "proposals")
 
 
-def detection_example(seed, split, index, image_size=64, max_proposals=200) -> dict:
+def detection_example(seed, split, index, image_size=64, max_proposals=200, touching_pairs=0) -> dict:
     """Example `index` of `split` as NumPy arrays (see the module docstring)."""
     from zoo.data.detection.proposals import selective_search
 
-    scene = shapes.render_example(seed, split, index, image_size)
+    scene = shapes.render_example(seed, split, index, image_size, touching_pairs=touching_pairs)
     instances, segmentation = scene["instances"], scene["segmentation"]
     masks, boxes, labels = [], [], []
     for k in range(1, int(instances.max()) + 1):
@@ -49,23 +54,24 @@ def detection_example(seed, split, index, image_size=64, max_proposals=200) -> d
     return {"image": scene["image"], "boxes": np.asarray(boxes, np.float32).reshape(-1, 4),
             "labels": np.asarray(labels, np.int32), "difficult": np.zeros(len(labels), bool),
             "instance_masks": np.asarray(masks, bool).reshape(-1, size, size),
-            "proposals": selective_search(scene["image"], "fast", max_proposals=max_proposals)}
+            "proposals": selective_search(scene["image"], "fast", max_proposals=max_proposals) if max_proposals > 0
+            else np.zeros((0, 4), np.float32)}
 
 
 @functools.lru_cache(maxsize=4)
-def _split(seed, split, n, image_size, max_proposals):
-    return [detection_example(seed, split, i, image_size, max_proposals) for i in range(n)]
+def _split(seed, split, n, image_size, max_proposals, touching_pairs):
+    return [detection_example(seed, split, i, image_size, max_proposals, touching_pairs) for i in range(n)]
 
 
 def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, image_size=64,
-         num_examples=None, max_proposals=200):
+         num_examples=None, max_proposals=200, touching_pairs=0):
     """The split as a tf.data.Dataset of ragged-size examples (data_dir, manual_dir, on_corrupt: unused)."""
     import tensorflow as tf
 
     if split not in shapes.SPLITS:
         raise ConfigError(f"shapes_detection takes a plain split name {tuple(shapes.SPLITS)}, not {split!r}")
     n = shapes.DEFAULT_NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
-    examples = _split(int(seed), split, n, int(image_size), int(max_proposals))
+    examples = _split(int(seed), split, n, int(image_size), int(max_proposals), int(touching_pairs))
     s = int(image_size)
     signature = {"image": tf.TensorSpec((s, s, 3), tf.uint8), "boxes": tf.TensorSpec((None, 4), tf.float32),
                  "labels": tf.TensorSpec((None,), tf.int32), "difficult": tf.TensorSpec((None,), tf.bool),
@@ -82,7 +88,7 @@ INFO = DatasetInfo(
               "labels": "int32 (M,) classes 1..5", "difficult": "bool (M,)",
               "instance_masks": "bool (M, S, S)", "proposals": "float32 (P, 4) selective search, fast mode"},
     is_standin=True, stands_in_for=None,
-    options={"image_size": 64, "num_examples": None, "max_proposals": 200},
+    options={"image_size": 64, "num_examples": None, "max_proposals": 200, "touching_pairs": 0},
 )
 
 register_dataset("shapes_detection", INFO, load)

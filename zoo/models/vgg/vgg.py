@@ -38,7 +38,8 @@ def channels(n: int, width: int) -> int:
 
 
 def vgg_trunk(inputs, config: str = "D", *, width: int = 1, first_pad: int = 1, lrn: bool = False) -> dict:
-    """The conv layers conv1_1 .. pool5 of VGG `config` on `inputs`; returns {"pool1": ..., "pool5": ...}.
+    """The conv layers conv1_1 .. pool5 of VGG `config` on `inputs`; returns {"pool1": ..., "pool5": ...}
+    and every conv layer's output by its name ("conv2_2", ...: the region pathways' taps, Long §4.4.1).
 
     Pooling is Caffe's (ceil-mode sizes, `CaffeMaxPooling2D`), which equals Keras' at 224x224
     and keeps Caffe's sizes at any other input. `first_pad` is conv1_1's Caffe pad: 1 for the
@@ -55,7 +56,7 @@ def vgg_trunk(inputs, config: str = "D", *, width: int = 1, first_pad: int = 1, 
             if (block, i) == (1, 1) and first_pad != 1:
                 x = keras.layers.ZeroPadding2D(first_pad, name=f"{name}_pad")(x)
                 padding = "valid"
-            x = keras.layers.Conv2D(channels(n, width), k, padding=padding, activation="relu", name=name)(x)
+            x = taps[name] = keras.layers.Conv2D(channels(n, width), k, padding=padding, activation="relu", name=name)(x)
             if lrn and (block, i) == (1, 1):
                 # The paper uses the LRN parameters of Krizhevsky et al. 2012 (Sec. 3.3: n=5,
                 # alpha=1e-4, beta=0.75, k=2, sum not divided by n); in Caffe's convention,
