@@ -3,8 +3,10 @@
 
 `kwargs` go to the builder (reduced widths, fewer classes, smaller inputs: named small, never the
 paper's network); `input_shape` is the test input (None: the card's input contract); `slow` moves
-the model's export and JAX checks to the slow tier (deep nets whose code paths a shallower
-sibling already covers, and the 224x224 VGGs).
+the model's export and JAX checks to the slow tier (nets whose layer types and code paths a
+sibling in the default tier already covers: caffenet/zfnet beside alexnet, resnet34 beside resnet18,
+the flow and two-layer LRCNs beside their RGB and one-layer siblings, the DCGAN halves beside the
+composite; and the 224x224 VGGs).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ SMALL = {
     "mlp": Small({"num_classes": 4, "hidden_sizes": (16,), "input_shape": (8, 8, 1)}, (8, 8, 1)),
     "lenet5": Small({"num_classes": 4}, (32, 32, 1)),
     "alexnet": Small(_ALEXNET, (67, 67, 3)),
-    "caffenet": Small(_ALEXNET, (67, 67, 3)),
-    "zfnet": Small({**_ALEXNET, "input_shape": (64, 64, 3)}, (64, 64, 3)),
+    "caffenet": Small(_ALEXNET, (67, 67, 3), slow=True),
+    "zfnet": Small({**_ALEXNET, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "overfeat_fast": Small({**_ALEXNET, "input_shape": (71, 71, 3)}, (71, 71, 3)),
-    "overfeat_accurate": Small({**_ALEXNET, "input_shape": (77, 77, 3)}, (77, 77, 3)),
+    "overfeat_accurate": Small({**_ALEXNET, "input_shape": (77, 77, 3)}, (77, 77, 3), slow=True),
     "vgg11": Small(_VGG, (224, 224, 3), slow=True),
     "vgg_a_lrn": Small(_VGG, (224, 224, 3), slow=True),
     "vgg13": Small(_VGG, (224, 224, 3), slow=True),
@@ -46,12 +48,12 @@ SMALL = {
     "vgg19": Small(_VGG, (224, 224, 3), slow=True),
     "googlenet": Small({"num_classes": 10, "width": 8, "input_shape": (96, 96, 3)}, (96, 96, 3)),
     "resnet18": Small(_RESNET, (64, 64, 3)),
-    "resnet34": Small(_RESNET, (64, 64, 3)),
+    "resnet34": Small(_RESNET, (64, 64, 3), slow=True),
     "resnet50": Small(_RESNET, (64, 64, 3)),
     "resnet101": Small(_RESNET, (64, 64, 3), slow=True),
     "resnet152": Small(_RESNET, (64, 64, 3), slow=True),
     "plainnet18": Small(_RESNET, (64, 64, 3)),
-    "plainnet34": Small(_RESNET, (64, 64, 3)),
+    "plainnet34": Small(_RESNET, (64, 64, 3), slow=True),
     # FCN: export and JAX parity in the slow tier, except for the nets with code paths no sibling has
     # (odd 63x63 upsampling, 4-channel input, two outputs)
     "fcn32s": Small(_FCN, (64, 64, 3), slow=True),
@@ -71,33 +73,33 @@ SMALL = {
     "fcn8s_context": Small(_FCN, (64, 64, 3), slow=True),
     "grid_lstm_parity": Small({"input_shape": (8,), "units": 8, "num_layers": 3}, (8,)),
     "grid_lstm_addition": Small(_SEQUENCE, (3,)),
-    "grid_lstm_memorization": Small(_SEQUENCE, (3,)),
+    "grid_lstm_memorization": Small(_SEQUENCE, (3,), slow=True),
     "grid_lstm_charlm": Small({**_SEQUENCE, "num_classes": 12}, (3,)),
     "grid_lstm_mnist": Small({"input_shape": (4, 4, 1), "patch_size": 2, "units": 6, "num_layers": 1, "fc_units": 8},
                              (4, 4, 1)),
     "grid_lstm_translation": Small({"num_classes": 12, "input_shape": (4,), "source_length": 2, "units": 6,
                                     "num_layers": 1}, (4,)),
     "lrcn_activity_rgb": Small({**_CLIP, "lstm_units": 8}, (4, 67, 67, 3)),
-    "lrcn_activity_flow": Small({**_CLIP, "lstm_units": 8}, (4, 67, 67, 3)),
+    "lrcn_activity_flow": Small({**_CLIP, "lstm_units": 8}, (4, 67, 67, 3), slow=True),
     "lrcn_singleframe_rgb": Small(_CLIP, (4, 67, 67, 3)),
-    "lrcn_singleframe_flow": Small(_CLIP, (4, 67, 67, 3)),
+    "lrcn_singleframe_flow": Small(_CLIP, (4, 67, 67, 3), slow=True),
     "lrcn1u": Small(_CAPTIONER, (67, 67, 3)),
-    "lrcn2u": Small(_CAPTIONER, (67, 67, 3)),
-    "lrcn2f": Small(_CAPTIONER, (67, 67, 3)),
+    "lrcn2u": Small(_CAPTIONER, (67, 67, 3), slow=True),
+    "lrcn2f": Small(_CAPTIONER, (67, 67, 3), slow=True),
     "lrcn_video_description": Small({"architecture": "c", "slot_sizes": (3, 4, 5, 2), "vocab_size": 30, "hidden": 16,
                                      "embed_dim": 8, "max_words": 5}, (14,)),
     # generative (Oquab App. C, Donahue ch. 5): reduced widths; the AlexNet encoder keeps its full
     # width, so its export and JAX checks are in the slow tier
     "bigan_mlp": Small({"hidden": 32}, None),
     "bigan_alexnet": Small({"gf": 8, "df": 8, "latent_dim": 10}, None, slow=True),
-    "dcgan_generator": Small({"gf": 8}, None),
-    "dcgan_discriminator": Small({"df": 8}, None),
+    "dcgan_generator": Small({"gf": 8}, None, slow=True),
+    "dcgan_discriminator": Small({"df": 8}, None, slow=True),
     "dcgan": Small({"gf": 8, "df": 8}, None),
     "context_prediction_alexnet": Small({"width": 0.0625, "fc": 64}, None),
     # detection (Donahue §3.1; Fast R-CNN): reduced widths, 5 classes
     "rcnn_caffenet": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
     "oquab_alexnet": Small({**_ALEXNET, "input_shape": (67, 67, 3), "fc_units": 4096}, (67, 67, 3), slow=True),
-    "midlevel_alexnet": Small({"num_classes": 5, "width": 16, "input_shape": (67, 67, 3)}, (67, 67, 3)),
+    "midlevel_alexnet": Small({"num_classes": 5, "width": 16, "input_shape": (67, 67, 3)}, (67, 67, 3), slow=True),
     "decaf": Small({"num_classes": 5, "width": 16, "input_shape": (67, 67, 3)}, (67, 67, 3)),
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
