@@ -97,6 +97,8 @@ SMALL = {
     # detection (Donahue §3.1; Fast R-CNN): reduced widths, 5 classes
     "rcnn_caffenet": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
+    "rcnn_caffenet_svm": Small({**_ALEXNET, "num_classes": 5, "svm_layer": "fc6"}, (67, 67, 3)),
+    "rcnn_vgg16_svm": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
     # attention and video (the talks appended to the Grid LSTM seed): reduced sizes; a sibling that shares
