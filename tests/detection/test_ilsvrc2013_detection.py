@@ -116,3 +116,11 @@ def test_missing_and_corrupt_files_are_named(release, tmp_path):
         parse_annotation(b"<annotation>", {}, "x.xml")
     info = data.info("ilsvrc2013_detection")
     assert info.num_classes == 201 and info.class_names[1] == "accordion" and info.class_names[-1] == "zebra"
+
+
+def test_svm_windows_are_val_proposals_and_all_ground_truth(release):
+    ds = data.load("ilsvrc2013_detection_windows", "val1+train", manual_dir=str(release), mode="svm", crop_size=16,
+                   padding=1, proposals_file=str(release / "ilsvrc13_val.mat"), train_boxes_per_class=2)
+    labels = [int(e["label"]) for e in ds.as_numpy_iterator()]
+    assert labels.count(1) == 1 + 2 and labels.count(200) == 1 and labels.count(7) == 1  # ground truth: positives
+    assert set(labels) <= {0, 1, 7, 200}

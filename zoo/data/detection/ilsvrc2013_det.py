@@ -273,3 +273,29 @@ register_dataset(NAME, DatasetInfo(
     instructions=instructions(),
     options={"proposals_file": "", "max_proposals": 2000, "train_boxes_per_class": 1000},
 ), load)
+
+
+def load_windows(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, mode="finetune",
+                 proposals_file="", max_proposals=2000, train_boxes_per_class=1000, crop_size=227, padding=16,
+                 warp_mode="warp", batch_size=128, fg_fraction=0.25):
+    """R-CNN's training windows of a split (zoo.data.detection.windows): fine-tuning minibatches or SVM windows;
+    train images give ground-truth windows only (they have no proposals), so no negatives (§3.1.7.3)."""
+    from zoo.data.detection.windows import windows_dataset
+
+    source = load(split, data_dir=data_dir, manual_dir=manual_dir, seed=seed, on_corrupt=on_corrupt, counter=counter,
+                  proposals_file=proposals_file, max_proposals=max_proposals,
+                  train_boxes_per_class=train_boxes_per_class)
+    return windows_dataset(source.as_numpy_iterator(), mode, crop_size=crop_size, padding=padding,
+                           warp_mode=warp_mode, batch_size=batch_size, fg_fraction=fg_fraction, seed=seed)
+
+
+register_dataset(f"{NAME}_windows", DatasetInfo(
+    name=f"{NAME}_windows", task="classification",
+    summary="R-CNN training windows of ILSVRC2013 DET (warped proposals and ground truth with labels)",
+    num_classes=len(ILSVRC13_CLASSES) + 1, class_names=("background",) + ILSVRC13_CLASSES,
+    splits={"val1": None, "val2": None, "val": None, "train": None},
+    features={"image": "float32 (227, 227, 3) RGB window, mean outside the image", "label": "int32 0..200"},
+    source="as ilsvrc2013_detection", instructions="as ilsvrc2013_detection\n" + instructions(),
+    options={"mode": "finetune", "proposals_file": "", "max_proposals": 2000, "train_boxes_per_class": 1000,
+             "crop_size": 227, "padding": 16, "warp_mode": "warp", "batch_size": 128, "fg_fraction": 0.25},
+), load_windows)
