@@ -30,6 +30,15 @@ INTRO = (
 )
 
 
+# `zoo bench --mode detect` rows are shown beside the papers' own times per image (labelled, not measured here).
+PAPER_TIMES = {
+    "rcnn_caffenet": "13 s GPU / 53 s CPU (Donahue thesis §3.1.2: proposals + features, ~2000 per image)",
+}
+DETECT_NOTE = ("Paper's times for scale: R-CNN 13 s/image on a GPU, 53 s/image on a CPU, proposals and features "
+               "(Donahue thesis §3.1.2); 281 ms/image (Titan X) / 409 ms (K40) for Long's pairwise region network "
+               "(Long thesis Table 4.3, a region-proposal network, not Fast R-CNN).")
+
+
 def _fill(text):
     return textwrap.fill(text, 100, break_on_hyphens=False, break_long_words=False)
 
@@ -60,6 +69,8 @@ def table(path):
     torch = any(r.get("torch_items_per_s") for r in rows)
     head = ["model", "runtime", "batch", "input", "params", "GMACs", "median ms (min–max)", "items/s", "peak RSS MB"]
     head += ["torch items/s", "torch RSS MB", "zoo/torch"] if torch else []
+    detect = rows[0]["mode"] == "detect"
+    head += ["paper's time per image"] if detect else []
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|"]
     for r in rows:
         model = r["model"] + (f" ({r['options']})" if r.get("options") else "") + (" XLA" if r["xla"] == "True" else "")
@@ -70,10 +81,14 @@ def table(path):
         if torch:
             cells += [_num(r.get("torch_items_per_s"), ".2f"), _num(r.get("torch_peak_rss_mb"), ".0f"),
                       _num(r.get("zoo_torch_ratio"), ".2f")]
+        if detect:
+            cells += [PAPER_TIMES.get(r["model"], "–")]
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"- {r['model']}, {r['runtime']}, batch {r['batch']}: {r['notes']}." for r in rows if r.get("notes")]
     if notes:
         lines += ["", *notes]
+    if detect:
+        lines += ["", _fill(DETECT_NOTE)]
     first = rows[-1]
     versions = dict.fromkeys(v for r in rows for v in r["versions"].split(";") if v)
     threads = ", ".join(dict.fromkeys(r["threads"] for r in rows))

@@ -280,3 +280,40 @@ def test_bench_input_times_the_recipes_training_stream(tmp_path, capsys):
     assert "### input pipeline" in section and "| fcn8s_shapes_demo | shapes (train) | 16 | 32x32x3 |" in section
     with pytest.raises(ConfigError, match="at least 1"):
         bench_input.measure("fcn8s_shapes_demo", batches=0)
+
+
+# ------------------------------------------------------------------------------ detectors (--mode detect)
+
+
+def test_detect_plan_sizes_and_refusals():
+    jobs = bench.plan(["rcnn_caffenet", "fast_rcnn_caffenet"], mode="detect", proposals=300)
+    assert [(j["input_shape"], j["proposals"], j["batch"]) for j in jobs] == [([375, 500, 3], 300, 1),
+                                                                             ([600, 800, 3], 300, 1)]
+    assert bench.plan(["rcnn_caffenet"], mode="detect", input_shape=(100, 120))[0]["input_shape"] == [100, 120, 3]
+    for request_, message in (({"batch": 4}, "one image at a time"), ({"proposals": 0}, "--proposals must be"),
+                              ({"runtime": "savedmodel"}, "only runs inference"), ({"backend": "jax"}, "TensorFlow")):
+        with pytest.raises(ConfigError, match=message):
+            bench.plan(["rcnn_caffenet"], mode="detect", **request_)
+    with pytest.raises(ConfigError, match="times the detectors"):
+        bench.plan(["test/tiny_classifier"], mode="detect")
+
+
+def test_perf_table_shows_the_papers_time_beside_detect_rows(tmp_path):
+    row = {c: "" for c in bench.COLUMNS}
+    row.update(model="rcnn_caffenet", mode="detect", runtime="keras", batch=1, input_shape="375x500x3", xla="False",
+               backend="tensorflow", dtype="float32", device="cpu2", threads=2, params=57814526,
+               latency_ms_median=1000.0, latency_ms_min=900.0, latency_ms_max=1100.0, items_per_s=1.0,
+               peak_rss_mb=3000, versions="keras=3", date="2026-12-07T00:00:00Z", options="proposals=2000")
+    bench.append_csv(tmp_path / "benchmark-detect-tensorflow-float32-cpu2.csv", [row], bench.COLUMNS)
+    text = _perf_table().render(tmp_path)
+    assert "paper's time per image" in text and "13 s GPU / 53 s CPU" in text and "281 ms" in text
+
+
+@pytest.mark.slow
+def test_detect_mode_times_both_detectors(tmp_path):
+    rows = bench.bench(["rcnn_caffenet", "fast_rcnn_caffenet"], mode="detect", proposals=5, input_shape=(64, 80),
+                       options={"width": 16, "num_classes": 3}, warmup=1, repeats=1, results_dir=tmp_path,
+                       progress=lambda *_: None)
+    assert [r["model"] for r in rows] == ["rcnn_caffenet", "fast_rcnn_caffenet"]
+    assert all(r["latency_ms_median"] > 0 and "proposals=5" in r["options"] for r in rows)
+    assert (tmp_path / f"benchmark-detect-tensorflow-float32-{rows[0]['device']}.csv").exists()

@@ -128,7 +128,9 @@ def _bench_parsers(sub):
                                    "(zoo/bench/__init__.py explains what is measured).")
     s.add_argument("names", nargs="+")
     s.add_argument("--mode", choices=bench.MODES, default="infer",
-                   help="infer: latency at batch 1 and throughput at --batch; train: the runner's step at --batch")
+                   help="infer: latency at batch 1 and throughput at --batch; train: the runner's step at --batch; "
+                        "detect: seconds per image of a detector (rcnn_*, fast_rcnn_*) with --proposals boxes")
+    s.add_argument("--proposals", type=int, default=2000, help="--mode detect: proposals per image (default 2000)")
     s.add_argument("--batch", type=int, default=1)
     s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C); default the model's size, 224 if free")
     s.add_argument("--dtype", choices=bench.DTYPES, default="float32", help="Keras dtype policy")

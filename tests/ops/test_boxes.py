@@ -414,6 +414,27 @@ def test_roi_max_pool_in_tf_function_with_dynamic_map():
         np.testing.assert_array_equal(out.numpy(), ref_roi_pool(features, rois, 3, 4, 0.25))
 
 
+def test_roi_max_pool_graph_and_xla_equal_eager_and_caffe_on_random_rois():
+    """Bin edges where p * size / pooled is whole (size 7 into 6 bins, 21 into 7): grappler's constant folding
+    and XLA rewrite a division by the constant `pooled` as a multiplication, which moved such edges by one
+    cell in graph mode (found on random RoIs with negative corners); the edges now come from a table."""
+    from zoo.layers.roi import RoIMaxPooling
+
+    rng = np.random.default_rng(13)
+    features = rng.normal(size=(1, 20, 24, 3)).astype(np.float32)
+    corners = rng.uniform(-200, 400, size=(60, 4)).astype(np.float32)
+    rois = np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
+    rois[0] = [0, 48, 100, 143]  # 7 cells high at 1/16 (rows 3..9)
+    rows = np.concatenate([np.zeros((60, 1), np.float32), rois], 1)
+    expected = ref_roi_pool(features, rows, 6, 6, 1 / 16)
+    for jit in (False, True):
+        graph = tf.function(lambda f, r: roi_max_pool(f, r, (6, 6), 1 / 16), jit_compile=jit)
+        np.testing.assert_array_equal(graph(features, rows).numpy(), expected)
+    layer = RoIMaxPooling(6, 1 / 16)
+    np.testing.assert_array_equal(np_(layer(features, rois[None])), expected)  # negative corners as Caffe
+    np.testing.assert_array_equal(tf.function(layer)(features, rois[None]).numpy(), expected)
+
+
 def test_roi_max_pool_model_converts_to_tflite_builtins(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 

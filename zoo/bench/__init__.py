@@ -15,6 +15,14 @@ What is measured, per model and configuration:
 - each call is timed to completion (outputs fetched to the host) after `--warmup` calls (the
   first also reported alone, `first_call_s`: tracing and compilation); `--repeats` calls give
   min, median and max; items/s is batch / median. Items are images (or clips, or sequences).
+- detection (`--mode detect`, R-CNN and Fast R-CNN cards): seconds per image of the whole
+  detector on one synthetic image (`--input-shape`, default 375x500 for R-CNN, 600x800 for Fast
+  R-CNN) with `--proposals` random boxes (default 2000; selective search itself is not timed):
+  R-CNN warps every proposal (zoo.ops.warp), runs the net on them in batches of 256, scores the
+  fc7 SVMs, regresses boxes and applies per-class NMS (zoo.tasks.detection.rcnn_detect); Fast
+  R-CNN runs the image and its RoIs through the model in one `tf.function` call, then softmax,
+  box decoding and per-class NMS (zoo.tasks.detection.detect). Rows go to
+  `benchmark-detect-...csv`; items/s is images per second; MACs are not counted.
 - parameters (all weights as Keras counts them, and the trainable ones) and the multiply-
   accumulates of one forward pass of one example (zoo.analysis.count_flops; FLOPs = 2 x MACs).
 - peak memory: every configuration runs in a fresh process; `peak_rss_mb` is its resident-set
@@ -120,7 +128,8 @@ def measure(jobs, *, progress=print):
                      f"{job['backend']}, {job['dtype']}) ...")
             inputs = str(Path(tmp) / f"inputs-{len(rows)}.npy")
             if job["runtime"] == "keras":
-                measured = _spawn({**job, "kind": "keras", "save_inputs": inputs}, tmp, job["backend"])
+                kind = "detect" if job["mode"] == "detect" else "keras"
+                measured = _spawn({**job, "kind": kind, "save_inputs": inputs}, tmp, job["backend"])
             else:
                 key = job["model"]
                 if key not in exported:
@@ -161,7 +170,8 @@ def run_bench(args):
         options[".".join(keys)] = value
     rows = measure(plan(args.names, mode=args.mode, batch=args.batch, input_shape=args.input_shape, dtype=args.dtype,
                         xla=args.xla, backend=args.backend, runtime=args.runtime, compare_torch=args.compare_torch,
-                        warmup=args.warmup, repeats=args.repeats, threads=args.threads, options=options))
+                        warmup=args.warmup, repeats=args.repeats, threads=args.threads, options=options,
+                        proposals=args.proposals))
     print(format_table(rows))
     for path in write_results(rows, args.results_dir):
         print(f"appended to {path}")

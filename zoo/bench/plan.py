@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-MODES = ("train", "infer", "both")
+MODES = ("train", "infer", "both", "detect")
 RUNTIMES = ("keras", "savedmodel", "tflite-fp32", "tflite-fp16", "tflite-int8")
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 BACKENDS = ("tensorflow", "jax")
@@ -13,6 +13,10 @@ TORCH_MODELS = ("vgg16", "resnet50", "fcn8s")  # = zoo.bench.torch_twins.MODELS 
 TORCH_MODES = ("eager", "compile")  # --compare-torch
 TORCH_OPTIONS = ("num_classes", "width")  # builder options the twins take
 TRAINED_TASKS = ("classification", "segmentation")  # tasks whose targets are random class ids
+# --mode detect: seconds per image of a whole detector, at a typical image size of its paper when
+# --input-shape is not given: a VOC image (500 x 375) for R-CNN, whose windows are warped from it;
+# the shorter side scaled to 600 for Fast R-CNN (Girshick 2015 §3: 600 x 800 for a 4:3 VOC image).
+DETECT_SHAPES = {"detection_windows": (375, 500, 3), "detection_rois": (600, 800, 3)}
 
 
 def _error(kind, message):
@@ -53,7 +57,7 @@ def _torch_missing():
 
 
 def plan(names, *, mode="infer", batch=1, input_shape=None, dtype="float32", xla=None, backend="tensorflow",
-         runtime="keras", compare_torch=False, warmup=2, repeats=10, threads=None, options=None):
+         runtime="keras", compare_torch=False, warmup=2, repeats=10, threads=None, options=None, proposals=2000):
     """Validate a request; return one job per (model, measured row), each a dict that a worker takes.
 
     Raises ConfigError (UnknownNameError for an unknown model) naming what is wrong, before anything runs.
@@ -88,6 +92,10 @@ def plan(names, *, mode="infer", batch=1, input_shape=None, dtype="float32", xla
     if "input_shape" in options:
         raise _error("ConfigError", "give the input size as --input-shape H,W, not as a builder option")
     threads = int(threads or os.cpu_count() or 1)
+    if mode == "detect":
+        return _detect_jobs(names, batch=batch, input_shape=input_shape, dtype=dtype, xla=xla, backend=backend,
+                            runtime=runtime, compare_torch=compare_torch, warmup=warmup, repeats=repeats,
+                            threads=threads, options=options, proposals=proposals)
     jobs = []
     for name in names:
         card = registry.card(name)
@@ -118,4 +126,32 @@ def plan(names, *, mode="infer", batch=1, input_shape=None, dtype="float32", xla
     if compare_torch and _torch_missing():
         raise _error("ConfigError", "--compare-torch needs PyTorch, which is not installed: "
                      "pip install 'zoo[bench]' (torch==2.13.0)")
+    return jobs
+
+
+def _detect_jobs(names, *, batch, input_shape, dtype, xla, backend, runtime, compare_torch, warmup, repeats, threads,
+                 options, proposals):
+    """`--mode detect`: one job per detector (R-CNN, Fast R-CNN), timing one image with `proposals` boxes."""
+    from zoo import registry
+
+    for bad, why in ((batch != 1, f"--batch {batch}: a detector is timed one image at a time"),
+                     (runtime != "keras", f"--runtime {runtime}: the detector runs as Keras model + NumPy NMS"),
+                     (backend != "tensorflow", f"--backend {backend}: detect mode runs on TensorFlow"),
+                     (bool(compare_torch), "--compare-torch: there are no PyTorch twins of the detectors")):
+        if bad:
+            raise _error("ConfigError", f"--mode detect does not take {why}")
+    if int(proposals) != proposals or proposals < 1:
+        raise _error("ConfigError", f"--proposals must be an integer >= 1; got {proposals!r}")
+    jobs = []
+    for name in names:
+        card = registry.card(name)
+        if card.task not in DETECT_SHAPES:
+            raise _error("ConfigError", f"{name} is a {card.task} model; --mode detect times the detectors "
+                         f"(tasks {', '.join(DETECT_SHAPES)}: rcnn_* and fast_rcnn_*)")
+        shape = DETECT_SHAPES[card.task] if input_shape is None else (*input_shape[:2], 3)
+        jobs.append(dict(model=name, card=card.name, input_shape=list(shape), dtype=dtype, backend=backend,
+                         runtime=runtime, xla=bool(xla), warmup=warmup, repeats=repeats, threads=threads,
+                         options=options, task=card.task, num_classes=int(options.get("num_classes", 21)),
+                         width=int(options.get("width", 1)), mode="detect", batch=1, compare_torch=False,
+                         pixels=True, proposals=int(proposals)))
     return jobs

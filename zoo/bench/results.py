@@ -31,9 +31,15 @@ def _row(job, result):
         **{k: result[k] for k in ("latency_ms_min", "latency_ms_median", "latency_ms_max", "items_per_s",
                                   "first_call_s", "peak_rss_mb", "base_rss_mb", "versions")},
         "warmup": job["warmup"], "repeats": job["repeats"],
-        "options": ";".join(f"{k}={v}" for k, v in sorted(job["options"].items())), "notes": result.get("notes", ""),
+        "options": ";".join(f"{k}={v}" for k, v in sorted({**job["options"], **_detect_option(job)}.items())),
+        "notes": result.get("notes", ""),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def _detect_option(job):
+    """A detector's proposal count is part of its configuration (a row per count)."""
+    return {"proposals": job["proposals"]} if job["mode"] == "detect" else {}
 
 
 def results_path(results_dir, row):

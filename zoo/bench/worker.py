@@ -337,7 +337,59 @@ def _measure_torch(job):
     return {**result, "base_rss_mb": base, "versions": _versions("torch"), "notes": notes}
 
 
-_KINDS = {"keras": _measure_keras, "export": _export, "savedmodel": _measure_savedmodel, "tflite": _measure_tflite,
+def _random_proposals(rng, count, height, width):
+    """`count` boxes [x1, y1, x2, y2] inside the image, sides from 16 pixels to the whole image."""
+    w = rng.uniform(16, width, count)
+    h = rng.uniform(16, height, count)
+    x1, y1 = rng.uniform(0, width - w), rng.uniform(0, height - h)
+    return np.stack([x1, y1, x1 + w - 1, y1 + h - 1], axis=1).astype("float32")
+
+
+def _measure_detect(job):
+    """Seconds per image of a whole detector (zoo.bench's docstring: what is included)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(job["threads"])
+    gpus = tf.config.list_physical_devices("GPU")
+    device = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "gpu") if gpus else None
+    import keras
+
+    import zoo
+    from zoo.tasks.detection import DetectionEvalOptions, detect, rcnn_detect
+
+    base = _peak_rss_mb()
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    height, width, _ = job["input_shape"]
+    image = rng.uniform(-128, 128, (height, width, 3)).astype("float32")  # BGR minus the mean: any values time alike
+    proposals = _random_proposals(rng, job["proposals"], height, width)
+    if job["task"] == "detection_windows":  # R-CNN: fc7 SVMs and pool5 box regression, as the paper's detector
+        model = zoo.get(job["model"], svm_layer="fc7", bbox_regression=True, **job["options"])
+        crop = int(model.inputs[0].shape[1])
+        padding = round(16 * crop / 227)
+        fn = lambda: rcnn_detect(model, image, proposals, crop_size=crop, padding=padding)  # noqa: E731
+        notes = (f"R-CNN on one {height}x{width} image: {len(proposals)} windows warped to {crop}x{crop}, the net in "
+                 "batches of 256, fc7 SVMs, box regression, per-class NMS; selective search not timed")
+    else:
+        model = zoo.get(job["model"], **job["options"])
+        forward = tf.function(lambda x, r: model([x, r], training=False))
+        x, rois = tf.constant(image[None]), tf.constant(proposals[None])
+        options = DetectionEvalOptions(max_proposals=len(proposals))
+
+        def fn():
+            cls_score, bbox_pred = (t.numpy()[0] for t in forward(x, rois))
+            return detect(cls_score, bbox_pred, proposals, (height, width), options)
+
+        notes = (f"Fast R-CNN on one {height}x{width} image with {len(proposals)} RoIs: trunk, RoI pooling, heads in "
+                 "one call, softmax, box decoding, per-class NMS; selective search not timed")
+    count = lambda ws: int(sum(math.prod(w.shape) for w in ws))  # noqa: E731
+    result = _timing(job, fn)
+    return {**result, "params": count(model.weights), "trainable_params": count(model.trainable_weights),
+            "gmacs": None, "device": (device or _cpu_device()).replace(" ", "_"), "base_rss_mb": base,
+            "notes": notes, "versions": _versions("keras", "tensorflow")}
+
+
+_KINDS = {"keras": _measure_keras, "detect": _measure_detect, "export": _export, "savedmodel": _measure_savedmodel, "tflite": _measure_tflite,
           "torch": _measure_torch}
 
 

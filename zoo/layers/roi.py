@@ -34,13 +34,7 @@ class RoIMaxPooling(keras.layers.Layer):
         shape = ops.shape(rois)
         batch, count = shape[0], shape[1]
         index = ops.repeat(ops.arange(batch, dtype="float32"), count)
-        flat = ops.reshape(ops.cast(rois, "float32"), (-1, 4))
-        # Corners ordered and negative coordinates clipped to 0. Proposals inside the image are
-        # unchanged; for RoIs with negative corners roi_max_pool's eager and graph results differ
-        # (measured: up to 3.1 on random RoIs), so exports would not match.
-        low = ops.maximum(ops.minimum(flat[:, :2], flat[:, 2:]), 0.0)
-        far = ops.maximum(ops.maximum(flat[:, :2], flat[:, 2:]), 0.0)
-        flat = ops.concatenate([low, far], axis=1)
+        flat = ops.reshape(ops.cast(rois, "float32"), (-1, 4))  # as Caffe: negative or inverted corners as given
         rows = ops.concatenate([index[:, None], flat], axis=1)
         return roi_max_pool(features, rows, self.pooled_size, self.spatial_scale)
 

@@ -275,14 +275,32 @@ def _round_half_away(x):
     return ops.sign(x) * ops.floor(ops.abs(x) + 0.5)
 
 
+# RoI sizes (in feature-map cells) covered by the bin-edge table; larger RoIs take the last row's edges.
+ROI_EDGE_TABLE = 4096
+
+
+def _edge_table(pooled):
+    """Caffe's bin edges, computed once in NumPy float32 exactly as ROIPoolingLayer does, for each RoI size
+    1..ROI_EDGE_TABLE: (floor(p * bin), ceil((p + 1) * bin)) with bin = float32(size / pooled), (N, pooled) each.
+
+    A lookup rather than the arithmetic in the graph: TensorFlow's graph optimiser (grappler's constant
+    folding) and XLA rewrite `size / pooled` as `size * (1 / pooled)`, which in float32 moves an edge by one
+    cell wherever p * size / pooled is a whole number (measured: eager and tf.function differed on random
+    RoIs, e.g. size 7 into 6 bins)."""
+    size = np.arange(1, ROI_EDGE_TABLE + 1, dtype=np.float32)[:, None]
+    bin_size = size / np.float32(pooled)
+    p = np.arange(pooled, dtype=np.float32)[None, :]
+    return np.floor(p * bin_size).astype(np.float32), np.ceil((p + np.float32(1)) * bin_size).astype(np.float32)
+
+
 def _bin_edges(start, end, pooled, limit):
     """Caffe's [start, end) of each of `pooled` bins of RoIs spanning start..end (R,) -> (R, pooled)."""
-    size = ops.maximum(end - start + 1.0, 1.0)  # malformed RoIs are forced to 1 x 1
-    bin_size = size / float(pooled)
-    p = ops.arange(pooled, dtype="float32")[None, :]
+    size = ops.clip(end - start + 1.0, 1.0, float(ROI_EDGE_TABLE))  # malformed RoIs are forced to 1 x 1
+    row = ops.cast(size, "int32") - 1
+    low, high = (ops.take(ops.convert_to_tensor(t), row, axis=0) for t in _edge_table(pooled))
     limit = ops.cast(limit, "float32")
     clip = lambda v: ops.minimum(ops.maximum(v + start[:, None], 0.0), limit)  # noqa: E731
-    return clip(ops.floor(p * bin_size[:, None])), clip(ops.ceil((p + 1.0) * bin_size[:, None]))
+    return clip(low), clip(high)
 
 
 def _masked_max(x, mask, axis):
@@ -310,10 +328,10 @@ def roi_max_pool(features, rois, pooled_size, spatial_scale):
     builtins); no loop over RoIs. The cost is an (R, H, W, C) temporary per pooled column.
     Coordinates are computed in float32 whatever the feature dtype.
 
-    Bit-exact with Caffe's float32 bin edges in TensorFlow eager and graph mode and in TFLite.
-    XLA (JAX, or TF with `jit_compile=True`) rewrites `size / pooled` as `size * (1 / pooled)`;
-    where `p * size / pooled` is a whole number (e.g. size 21, pooled 7) that can move a bin
-    edge by one pixel.
+    The bin edges are looked up in a table computed once in NumPy float32 (`_edge_table`), so they
+    are Caffe's in TensorFlow eager and graph mode, under XLA and in TFLite alike (computed in the
+    graph, `size / pooled` was rewritten as `size * (1 / pooled)` by grappler and XLA, moving edges
+    by one pixel); RoIs over ROI_EDGE_TABLE feature cells take the table's last row.
     """
     pooled_h, pooled_w = _pair(pooled_size, "pooled_size")
     features = _float(features)

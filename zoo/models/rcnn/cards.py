@@ -65,6 +65,29 @@ register(
     parameters={"total": 134_346_581}, head_layers=("fc8_pascal", "fc-rcnn", "bbox_pred"), default_num_classes=21,
 )
 
+register(
+    "rcnn_caffenet_svm", builder="zoo.models.rcnn.rcnn:rcnn_caffenet_svm", family="rcnn", paper=_RCNN_PAPER,
+    section="Donahue thesis §3.1.3 (per-class linear SVMs), Table 3.2", task="detection_svm", input_contract=_WINDOW,
+    paper_numbers={
+        "VOC 2007 test mAP %, no fine-tuning, SVMs on pool5 / fc6 / fc7 (Table 3.2)": "44.2 / 46.2 / 44.7",
+        "VOC 2007 test mAP %, fine-tuned, SVMs on pool5 / fc6 / fc7 (Table 3.2)": "47.3 / 53.1 / 54.2",
+        "SVM examples (§3.1.3)": "positives = ground truth, negatives IoU < 0.3, hard negatives, one pass",
+    },
+    # conv1 .. fc7 as rcnn_caffenet, fc-rcnn 4096 x 21 + 21 in place of fc8_pascal: the same total
+    parameters={"total": 56_954_261}, head_layers=("fc-rcnn",), default_num_classes=21,
+    ignorable_layers=("fc8", "fc8_pascal"), weights=(_CAFFENET_IMAGENET,),
+)
+
+register(
+    "rcnn_vgg16_svm", builder="zoo.models.rcnn.rcnn:rcnn_vgg16_svm", family="rcnn", paper=_RCNN_PAPER,
+    section="Donahue thesis §3.1.6.3, Table 3.3 (O-Net SVMs)", task="detection_svm",
+    input_contract=InputContract(shape=(224, 224, 3), note="a proposal warped to 224x224 with context, BGR minus "
+                                 "the mean"),
+    paper_numbers={"VOC 2007 test mAP %, O-Net fine-tuned fc7 SVMs / with box regression (Table 3.3)": "62.2 / 66.0"},
+    parameters={"total": 134_346_581}, head_layers=("fc-rcnn",), default_num_classes=21,
+    ignorable_layers=("fc8", "fc8_pascal"),
+)
+
 _IMAGE = InputContract(shape=(None, None, 3), name="data", min_size=32,
                        note="the whole image, shorter side scaled to 600 (at most 1000 long), BGR minus the mean")
 _ROIS = InputContract(shape=(None, 4), kind="vector", channel_order=None, mean=None, name="rois",

@@ -40,7 +40,7 @@ def _heads(inputs, pool5, num_classes, width, svm_layer, bbox_regression, head, 
     if num_classes < 2:
         raise ConfigError(f"num_classes counts the background too (N + 1 = 21 on VOC); got {num_classes}")
     features = fc_layers(pool5, width)
-    outputs = [keras.layers.Dense(num_classes, name=head)(features["fc7"])]
+    outputs = [] if head is None else [keras.layers.Dense(num_classes, name=head)(features["fc7"])]
     flat5 = keras.layers.Flatten(name="pool5_flat")(pool5)
     features["pool5"] = flat5
     if svm_layer is not None:  # one linear SVM per class (column 0, background, is unused at test time)
@@ -80,3 +80,27 @@ def rcnn_vgg16(num_classes=21, input_shape=(224, 224, 3), width=1, svm_layer=Non
     inputs = keras.Input(input_shape, name="data")
     pool5 = vgg_trunk(inputs, "D", width=width)["pool5"]
     return _heads(inputs, pool5, num_classes, width, svm_layer, bbox_regression, head, "rcnn_vgg16")
+
+
+def rcnn_caffenet_svm(num_classes=21, input_shape=(227, 227, 3), width=1, svm_layer="fc7"):
+    """R-CNN T-Net's detector scores: CaffeNet conv1 .. fc7 on a warped proposal and one linear SVM per
+    class (`fc-rcnn`) on pool5, fc6 or fc7, the model's only output (Donahue thesis §3.1.3, Table 3.2).
+
+    The staged step fits `fc-rcnn` on the frozen features (task `detection_svm`); the trunk comes from
+    the ImageNet CaffeNet (no fine-tuning rows) or a fine-tuned net (FT rows). Args: as `rcnn_caffenet`;
+    `svm_layer` is required here ("pool5" | "fc6" | "fc7").
+    """
+    if svm_layer is None:
+        raise ConfigError("rcnn_caffenet_svm scores one feature layer: svm_layer must be 'pool5', 'fc6' or 'fc7'")
+    trunk = caffenet(include_top=False, input_shape=input_shape, width=width)
+    return _heads(trunk.input, trunk.output, num_classes, width, svm_layer, False, None, "rcnn_caffenet_svm")
+
+
+def rcnn_vgg16_svm(num_classes=21, input_shape=(224, 224, 3), width=1, svm_layer="fc7"):
+    """R-CNN O-Net's detector scores: VGG-16 conv1_1 .. fc7 and per-class linear SVMs (`fc-rcnn`)
+    (Donahue thesis §3.1.6.3, Table 3.3). Args: as `rcnn_caffenet_svm`."""
+    if svm_layer is None:
+        raise ConfigError("rcnn_vgg16_svm scores one feature layer: svm_layer must be 'pool5', 'fc6' or 'fc7'")
+    inputs = keras.Input(input_shape, name="data")
+    pool5 = vgg_trunk(inputs, "D", width=width)["pool5"]
+    return _heads(inputs, pool5, num_classes, width, svm_layer, False, None, "rcnn_vgg16_svm")
