@@ -56,7 +56,8 @@ def test_loss_is_the_summed_binary_logistic_loss_of_eq_4_1():
 
 
 def _masks_numpy(boxes, box_labels, h, w, k):
-    """A cell is in a box when its centre ((j + .5) / w, (i + .5) / h) is; else the box's centre cell."""
+    """A cell is in a box when its centre ((j + .5) / w, (i + .5) / h) is; else the box's centre cell.
+    (window 0: the cells placed by interpolation; the boxes below have no tie for the nearest centre)"""
     out = np.zeros((h, w, k))
     for box, label in zip(boxes, box_labels):
         if label < 0:
@@ -109,6 +110,18 @@ def test_maximal_response_across_scales_and_its_place():
     np.testing.assert_allclose(points, [[0.25, 0.75], [2.5 / 3, 0.625]])
 
 
+def test_cells_sit_at_their_window_centres():
+    # §4.2.1: a 256x256 input gives 2x2 windows of 224 at stride 32: centres 112 and 144
+    u, v = ws.cell_centres(2, 2, 224, 32, size=(256, 256))
+    np.testing.assert_allclose(u * 256, [112, 144]) and np.testing.assert_allclose(v * 256, [112, 144])
+    u, _ = ws.cell_centres(2, 26 + 32, 224, 32)  # input taken as 224 + 32 * 57 = 2048 wide
+    np.testing.assert_allclose(u[[0, -1]] * 2048, [112, 2048 - 112])
+    u, v = ws.cell_centres(2, 4)  # window 0: the map rescaled to the input by interpolation
+    np.testing.assert_allclose(u, [0.125, 0.375, 0.625, 0.875]) and np.testing.assert_allclose(v, [0.25, 0.75])
+    masks = ws.box_cell_masks([[[0.0, 0.0, 0.5, 0.5]]], [[0]], 2, 2, 1, window=224, stride=32).numpy()
+    np.testing.assert_array_equal(masks[0, ..., 0], [[1, 0], [0, 0]])  # only the window centred at 112 / 256
+
+
 def test_step_options_are_checked():
     with pytest.raises(ConfigError, match="variant"):
         ws.step_options({"variant": "strong"})
@@ -135,7 +148,7 @@ def test_evaluator_end_to_end_against_hand_worked_numbers():
     targets = {"labels": np.array([[1, 0], [0, 1]], "float32"), "image_size": np.array([[64, 64], [64, 64]], "float32"),
                "boxes": np.array([[[40, 40, 60, 60]], [[0, 0, 20, 20]]], "float32"), "box_labels": np.array([[0], [1]]),
                "input": canvas}
-    evaluator = ws.WeakSupEvaluator(model, [1.0, 2.0], ws.WeakSupEvalOptions(tolerance=4.0))
+    evaluator = ws.WeakSupEvaluator(model, [1.0, 2.0], ws.WeakSupEvalOptions(tolerance=4.0, window=32, stride=32))
     evaluator.update(model(canvas), targets)
     out = evaluator.result()
     # image scores: the max per scale (bilinear x2 keeps the plateau values), averaged over the scales

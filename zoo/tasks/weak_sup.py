@@ -16,9 +16,14 @@ Protocol (the recipe's [step] table, `WeakSupOptions`, read by the task and by t
   canvas is the network's window, a 1x1 score map, s = 1, test at one scale) or "masked_pool"
   (I: the max taken over the score-map cells inside the ground-truth boxes of a present class,
   §4.5.2; absent classes keep the global max). How the "ground truth maps of the same size as the
-  output" are made is not stated: here a cell belongs to a box when its centre, the cell's place
-  once the map is rescaled to the input by interpolation (as §4.6.1 rescales maps), lies in the
-  box, and a box containing no cell centre takes the cell under its centre.
+  output" are made is not stated: here a cell belongs to a box when the centre of its window
+  (`window` / 2 + `stride` * j, §4.2.1) lies in the box, and a box containing no such centre takes
+  the cell whose centre is nearest its own.
+
+Where a map cell "is" in the image: §4.2.1 defines cell j as the window at stride * j; §4.6.1
+rescales the maps to the image "by simple interpolation". On small maps the two differ by up to
+(window - stride) / 2 pixels at the borders (a 4x4 map of a 320 input: centres 112..208 against
+40..280), so the window centre is the default and `window = 0` gives the interpolation.
 
 Test (§4.3.3, [eval] `WeakSupEvalOptions`): the canvas rescaled by s in {0.5, 0.7, 1, 1.4, 2.0,
 2.8}, max over positions at each scale, raw scores averaged over scales (classification AP per
@@ -53,6 +58,11 @@ class WeakSupOptions:
     canvas: int = CANVAS
     scale_range: list = dataclasses.field(default_factory=lambda: list(TRAIN_SCALES))
     max_objects: int = 64  # ground-truth boxes per image carried to the loss (padded)
+    # MASKED POOL places each map cell at its window's centre (`cell_centres`): the network's window and
+    # stride in input pixels (224 / 32 for the AlexNet trunk, 221 / 36 for OverFeat); window 0 places it
+    # where interpolation to the input puts it.
+    window: int = 224
+    stride: int = 32
 
     def check(self):
         if self.variant not in VARIANTS:
@@ -74,6 +84,8 @@ class WeakSupEvalOptions:
     tolerance: float = float(TOLERANCE)
     confidence: str = "max_response"
     max_objects: int = 64
+    window: int = 224  # where a cell's response is: its window's centre (see WeakSupOptions)
+    stride: int = 32
 
     def check(self):
         if not self.scales or min(self.scales) <= 0:
@@ -127,41 +139,56 @@ def rescale_batch(images, scale):
     return tf.image.resize(images, size, method="bilinear")
 
 
-def cell_centres(h, w):
-    """Normalised (u, v) = ((j + 0.5) / w, (i + 0.5) / h) of each cell of an h x w map: where a cell
-    lands once the map is rescaled by interpolation to its input (§4.6.1), as fractions of the input."""
-    return (np.arange(w) + 0.5) / w, (np.arange(h) + 0.5) / h
+def _centres(n, window, stride, side, xp):
+    index = xp.arange(n) if xp is np else tf.range(n, dtype=tf.float32)
+    if not window:  # the map rescaled to its input by interpolation
+        return (index + 0.5) / n
+    side = window + stride * (n - 1) if side is None else side
+    return (window / 2 + stride * index) / side
 
 
-def max_response(score_maps):
+def cell_centres(h, w, window=0, stride=0, size=None):
+    """Normalised (u, v) of each cell of an h x w map, as fractions of the network input (size (H, W)):
+    with `window` and `stride` the centre of the cell's window, (window / 2 + stride * j) / W (§4.2.1:
+    "the different locations of the input 224x224 window with a stride of 32 pixels"; without `size`
+    the input is taken as window + stride * (w - 1)); with window 0, where the cell lands once the map
+    is rescaled to the input by interpolation, ((j + 0.5) / w, (i + 0.5) / h)."""
+    size = (None, None) if size is None else size
+    return _centres(w, window, stride, size[1], np), _centres(h, window, stride, size[0], np)
+
+
+def max_response(score_maps, window=0, stride=0, sizes=None):
     """The maximal response across scales of each class (§4.6.1): `score_maps` a list of (h_s, w_s, K)
-    maps of one image -> (values (K,), points (K, 2) normalised (u, v) of the best cell)."""
+    maps of one image (inputs of `sizes` (H_s, W_s)) -> (values (K,), points (K, 2) normalised (u, v)
+    of the best cell, placed by `cell_centres`)."""
     k = score_maps[0].shape[-1]
     values, points = np.full(k, -np.inf), np.zeros((k, 2))
-    for m in score_maps:
+    for i, m in enumerate(score_maps):
         m = np.asarray(m, np.float64)
         h, w = m.shape[:2]
         flat = m.reshape(h * w, k)
         best = flat.argmax(axis=0)
         better = flat[best, np.arange(k)] > values
-        us, vs = cell_centres(h, w)
+        us, vs = cell_centres(h, w, window, stride, None if sizes is None else sizes[i])
         values = np.where(better, flat[best, np.arange(k)], values)
         points[better] = np.stack([us[best % w], vs[best // w]], axis=1)[better]
     return values, points
 
 
-def box_cell_masks(boxes, box_labels, h, w, num_classes):
-    """(N, h, w, K) float masks of MASKED POOL: cells whose centre lies in a box of class k (boxes
+def box_cell_masks(boxes, box_labels, h, w, num_classes, window=0, stride=0):
+    """(N, h, w, K) float masks of MASKED POOL: cells whose centre (`cell_centres`, the input taken as
+    window + stride * (w - 1)) lies in a box of class k (boxes
     (N, M, 4) `[x1, y1, x2, y2]` as fractions of the canvas, box edges included; box_labels (N, M)
     with -1 for padding), and for a box that contains no cell centre the cell under its centre."""
     boxes = tf.cast(boxes, tf.float32)
-    u = (tf.range(w, dtype=tf.float32) + 0.5) / tf.cast(w, tf.float32)
-    v = (tf.range(h, dtype=tf.float32) + 0.5) / tf.cast(h, tf.float32)
+    w_f, h_f = tf.cast(w, tf.float32), tf.cast(h, tf.float32)
+    u, v = _centres(w_f, window, stride, None, tf), _centres(h_f, window, stride, None, tf)
     x1, y1, x2, y2 = (boxes[..., i, None] for i in range(4))  # (N, M, 1)
     inside_u = (u[None, None] >= x1) & (u[None, None] <= x2)  # (N, M, w)
     inside_v = (v[None, None] >= y1) & (v[None, None] <= y2)  # (N, M, h)
-    cu = tf.clip_by_value(tf.cast(tf.floor((x1 + x2) / 2 * tf.cast(w, tf.float32)), tf.int32), 0, w - 1)
-    cv = tf.clip_by_value(tf.cast(tf.floor((y1 + y2) / 2 * tf.cast(h, tf.float32)), tf.int32), 0, h - 1)
+    # the cell whose centre is nearest the box's centre
+    cu = tf.argmin(tf.abs(u[None, None] - (x1 + x2) / 2), axis=-1, output_type=tf.int32)[..., None]
+    cv = tf.argmin(tf.abs(v[None, None] - (y1 + y2) / 2), axis=-1, output_type=tf.int32)[..., None]
     centre = tf.one_hot(cv[..., 0], h)[..., :, None] * tf.one_hot(cu[..., 0], w)[..., None, :]  # (N, M, h, w)
     cells = tf.cast(inside_v[..., :, None] & inside_u[..., None, :], tf.float32)  # (N, M, h, w)
     empty = tf.reduce_max(cells, axis=[2, 3], keepdims=True) == 0
@@ -251,7 +278,8 @@ class WeakSup(MultiLabelClassification):
         if self.options.variant != "masked_pool":
             return scores
         shape = tf.shape(score_map)
-        masks = box_cell_masks(targets["boxes"], targets["box_labels"], shape[1], shape[2], score_map.shape[-1])
+        masks = box_cell_masks(targets["boxes"], targets["box_labels"], shape[1], shape[2], score_map.shape[-1],
+                               self.options.window, self.options.stride)
         present = tf.cast(targets["labels"] > 0, tf.float32)[:, None, None, :]
         # absent (and difficult) classes keep the global max: the hardest negative window, as WEAK SUP
         masks = masks * present + (1.0 - present)
@@ -301,9 +329,11 @@ class WeakSupEvaluator(Evaluator):
         labels = np.asarray(targets["labels"])
         self.classification.update(scores, labels)
         sizes = np.asarray(targets["image_size"], np.float64)
+        side = np.shape(targets["input"])[1]
+        sizes_in = [(scaled_size(side, s), scaled_size(side, s)) for s in self.scales]
         centres = center_points(sizes)
         for b in range(len(labels)):
-            values, uv = max_response([m[b] for m in maps])
+            values, uv = max_response([m[b] for m in maps], self.options.window, self.options.stride, sizes_in)
             points = uv * sizes[b].max()  # fractions of the canvas -> original pixels (canvas = r * max(H, W))
             confidence = values if self.options.confidence == "max_response" else scores[b]
             boxes, box_labels = np.asarray(targets["boxes"][b]), np.asarray(targets["box_labels"][b])
