@@ -5,7 +5,14 @@ AP loop (VOCevalcls.m / VOCevaldet.m: cumulative tp / fp, rec = tp / npos, the m
 import numpy as np
 import pytest
 
-from zoo.metrics.localization import LocationAP, best_box_points, center_points, location_ap, point_hits
+from zoo.metrics.localization import (
+    LocationAP,
+    best_box_points,
+    center_points,
+    location_ap,
+    point_hits,
+    rcnn_star_location_aps,
+)
 
 
 def _devkit_ap(confidence, tp_flags, npos):
@@ -71,6 +78,15 @@ def test_rcnn_star_keeps_the_best_box_per_class_and_its_centre():
     np.testing.assert_allclose(conf[:2], [0.5, 0.9])
     np.testing.assert_allclose(points[:2], [[101, 101], [20, 40]])
     assert conf[2] == -np.inf and np.isnan(points[2]).all()
+    # two images, class 1 (detector class 2): image a's best box centred on its object, image b's
+    # best box elsewhere; class 0: no detection at all in image a where it is present
+    detections = [([[0, 0, 9, 9], [40, 40, 59, 59]], [0.3, 0.8], [1, 2]), ([[0, 0, 19, 19]], [0.6], [2])]
+    examples = [{"labels": [1, 1], "boxes": [[0, 0, 9, 9], [45, 45, 55, 55]], "box_labels": [0, 1]},
+                {"labels": [0, 1], "boxes": [[60, 60, 80, 80]], "box_labels": [1]}]
+    aps = rcnn_star_location_aps(detections, examples, 2, tolerance=0)
+    # class 0: image a hit (0.3), image b has no detection (-inf, absent) -> AP 1
+    # class 1: a (0.8) hit, b (0.6) miss of 2 positives -> precision 1 at recall 1/2 -> AP 0.5
+    np.testing.assert_allclose(aps, [1.0, 0.5])
 
 
 def test_extent_proposal_scores_against_brute_force():

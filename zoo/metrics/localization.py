@@ -98,3 +98,19 @@ def best_box_points(boxes, scores, classes, num_classes):
             # centre of the inclusive-corner box in continuous coordinates
             points[k] = [(boxes[best, 0] + boxes[best, 2] + 1) / 2, (boxes[best, 1] + boxes[best, 3] + 1) / 2]
     return confidences, points
+
+
+def rcnn_star_location_aps(detections, examples, num_classes, tolerance=TOLERANCE) -> np.ndarray:
+    """L. R-CNN* (Table 4.2-4.3): location AP per class of detections scored by the §4.6.1 metric.
+
+    `detections`: per image (boxes (D, 4), scores (D,), classes (D,) 1..K), e.g. from
+    `zoo.tasks.detection.rcnn_detect` (background is class 0 there); `examples`: per image the weak
+    supervision example ("labels" (K,), "boxes", "box_labels" 0..K-1). Each class keeps its most
+    confident box and the box's centre is the predicted location (§4.6.1: "keeping for each class and
+    image only the best-scoring bounding box proposal and using the center of the bounding box").
+    """
+    metric = LocationAP(num_classes, tolerance)
+    for (boxes, scores, classes), ex in zip(detections, examples):
+        confidences, points = best_box_points(boxes, scores, np.asarray(classes) - 1, num_classes)
+        metric.add_image(confidences, points, ex["labels"], ex["boxes"], ex["box_labels"])
+    return metric.class_aps()
