@@ -109,3 +109,23 @@ def test_extent_proposal_scores_against_brute_force():
     boxes, scores, classes = extent_detections(hot, [[10, 10, 19, 19], [11, 10, 19, 19], [30, 30, 45, 45]])
     np.testing.assert_allclose(boxes[0], [10, 10, 19, 19])
     assert scores[0] == 5.0 and list(classes) == [1, 1] and len(boxes) == 2
+
+
+def test_evaluate_extent_end_to_end_on_known_maps():
+    import keras
+
+    from zoo.registry import InputContract
+    from zoo.tasks.weak_sup_extent import evaluate_extent
+
+    inputs = keras.Input((None, None, 3))
+    score_map = keras.layers.AveragePooling2D(32)(inputs[..., :2])  # class k's map: channel k pooled by 32
+    model = keras.Model(inputs, [keras.layers.GlobalMaxPooling2D()(score_map), score_map])
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[32:, 32:, 0] = 200  # class 1 (model class 0) fills the bottom-right quarter
+    example = {"image": image, "boxes": np.array([[32, 32, 63, 63]], np.float32), "labels": np.array([1]),
+               "difficult": np.array([False]),
+               "proposals": np.array([[0, 0, 31, 31], [32, 32, 63, 63], [16, 16, 47, 47]], np.float32)}
+    contract = InputContract(shape=(None, None, 3), channel_order=None, mean=None)
+    out = evaluate_extent(model, [example], contract, canvas=64, scales=(1.0,))
+    assert out["map@0.5"] == 1.0 and out["ap@0.5/0"] == 1.0 and np.isnan(out["ap@0.5/1"])  # class 2: no objects
+    assert set(out) >= {"map@0.3", "map@0.1"}
