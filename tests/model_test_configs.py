@@ -123,6 +123,9 @@ SMALL = {
     "show_attend_tell_hard": Small(_SAT, _SAT["input_shape"], slow=True),
     "smem_vqa_1hop": Small(_SMEM, _SMEM["input_shape"]),
     "smem_vqa_2hop": Small(_SMEM, _SMEM["input_shape"], slow=True),
+    # weakly supervised nets (Oquab ch. 4): 1/16 width, a 2x2 score map (the FCN-like free input size)
+    "weak_sup_alexnet1512": Small({"num_classes": 4, "width": 16}, (256, 256, 3)),
+    "weak_sup_overfeat": Small({"num_classes": 4, "width": 16}, (257, 257, 3), slow=True),
     # the tests' tiny models (tests/tiny_models.py)
     "test/tiny_segmenter": Small({}, (16, 16, 3)),
     "test/tiny_classifier": Small({}, (16, 16, 3)),

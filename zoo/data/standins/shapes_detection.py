@@ -35,11 +35,8 @@ CLASS_NAMES = shapes.CLASS_NAMES  # index 0 is background
 KEYS = ("image", "boxes", "labels", "difficult", "instance_masks", "proposals")
 
 
-def detection_example(seed, split, index, image_size=64, max_proposals=200, touching_pairs=0) -> dict:
-    """Example `index` of `split` as NumPy arrays (see the module docstring)."""
-    from zoo.data.detection.proposals import selective_search
-
-    scene = shapes.render_example(seed, split, index, image_size, touching_pairs=touching_pairs)
+def scene_objects(scene):
+    """(instance masks, boxes [x1, y1, x2, y2] of their visible pixels, classes 1..5) of a rendered scene."""
     instances, segmentation = scene["instances"], scene["segmentation"]
     masks, boxes, labels = [], [], []
     for k in range(1, int(instances.max()) + 1):
@@ -50,6 +47,15 @@ def detection_example(seed, split, index, image_size=64, max_proposals=200, touc
         masks.append(mask)
         boxes.append([cols.min(), rows.min(), cols.max(), rows.max()])
         labels.append(int(segmentation[rows[0], cols[0]]))
+    return masks, boxes, labels
+
+
+def detection_example(seed, split, index, image_size=64, max_proposals=200, touching_pairs=0) -> dict:
+    """Example `index` of `split` as NumPy arrays (see the module docstring)."""
+    from zoo.data.detection.proposals import selective_search
+
+    scene = shapes.render_example(seed, split, index, image_size, touching_pairs=touching_pairs)
+    masks, boxes, labels = scene_objects(scene)
     size = int(image_size)
     return {"image": scene["image"], "boxes": np.asarray(boxes, np.float32).reshape(-1, 4),
             "labels": np.asarray(labels, np.int32), "difficult": np.zeros(len(labels), bool),
