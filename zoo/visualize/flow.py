@@ -60,8 +60,8 @@ def grid_centres(shape, offset, stride):
     return np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).astype(np.float64)
 
 
-def sift_grid(image, shape, offset, stride, radius=SIFT_RADIUS):
-    """(H, W, 128) OpenCV SIFT descriptors at the grid's centres (the conv features' locations).
+def sift_descriptors(image, points, radius=SIFT_RADIUS):
+    """(N, 128) upright OpenCV SIFT descriptors at pixel `points` (N, 2) (y, x), keypoint size 2 * radius.
 
     `image` is (H, W) or (H, W, C) (channels averaged), any range (rescaled to 0-255 uint8)."""
     import cv2
@@ -70,13 +70,18 @@ def sift_grid(image, shape, offset, stride, radius=SIFT_RADIUS):
     img = img.mean(-1) if img.ndim == 3 else img
     lo, hi = img.min(), img.max()
     img = np.uint8(np.round(255 * (img - lo) / (hi - lo + 1e-12)))
-    centres = grid_centres(shape, offset, stride).reshape(-1, 2)
-    kps = [cv2.KeyPoint(float(x), float(y), 2.0 * radius, 0.0) for y, x in centres]  # upright: angle 0
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    kps = [cv2.KeyPoint(float(x), float(y), 2.0 * radius, 0.0) for y, x in pts]  # upright: angle 0
     out, desc = cv2.SIFT_create().compute(img, kps)
     if desc is None or len(out) != len(kps):
         raise ConfigError(f"OpenCV dropped SIFT keypoints ({0 if desc is None else len(out)} of {len(kps)} kept); "
-                          "keep the grid inside the image")
-    return desc.reshape(*shape, 128).astype(np.float64)
+                          "keep the points inside the image")
+    return desc.astype(np.float64)
+
+
+def sift_grid(image, shape, offset, stride, radius=SIFT_RADIUS):
+    """(H, W, 128) SIFT descriptors at the grid's centres (the conv features' locations)."""
+    return sift_descriptors(image, grid_centres(shape, offset, stride).reshape(-1, 2), radius).reshape(*shape, 128)
 
 
 def sift_flow(source_image, target_image, shape, offset, stride, *, radius=SIFT_RADIUS, **solver):
