@@ -9,6 +9,10 @@ thesis ch. 2, for any registered image model, addressed by layer name.
     art         DeepDream (octaves, jitter) and Gatys style transfer
     embed       t-SNE of a layer's features
     reconstruct Long's nonparametric patch reconstruction (§2.1)
+    mrf         the flow MRF of Long §2.2, loopy BP with the squared-distance transform
+    flow        conv-feature flow vs SIFT flow, spline warping, keypoint transfer (Long §2.2, Table 2.2)
+    keypoints   keypoint classification and prediction (Long §2.3-2.4, Tables 2.3, 2.4)
+    retrieval   nearest neighbours by a named layer's features (context-prediction tower, fc7)
     cli         `zoo visualize ...` writing PNGs
 
 Everything is written with keras.ops, so it runs on the TensorFlow and JAX backends; the only

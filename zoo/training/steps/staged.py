@@ -240,26 +240,13 @@ class StagedStep(FitStep):
 
     def mined_svm(self, x, positive, rng, C):
         """(weights, bias, active example indices) of one class's SVM (R-CNN's hard-negative mining)."""
-        from sklearn.svm import LinearSVC
+        from zoo.ops.svm import mined_linear_svm
 
         o = self.options
-        active = np.arange(len(x))
-        if o.hard_negative_rounds:
-            negatives = np.flatnonzero(~positive)
-            start = rng.choice(negatives, min(o.initial_negatives, len(negatives)), replace=False)
-            active = np.union1d(np.flatnonzero(positive), start)
-        for round_ in range(o.hard_negative_rounds + 1):
-            svm = LinearSVC(C=C, loss="hinge", dual=True, class_weight=o.class_weight or None, tol=o.tol,
-                            max_iter=o.max_iter, intercept_scaling=o.intercept_scaling,
-                            random_state=self.recipe.train.seed).fit(x[active], positive[active])
-            if round_ == o.hard_negative_rounds:
-                break
-            hard = np.flatnonzero(~positive & (svm.decision_function(x) > -o.hard_negative_margin))
-            new = np.setdiff1d(hard, active)
-            if not new.size:
-                break
-            active = np.union1d(active, new)
-        return svm.coef_[0], svm.intercept_[0], active
+        return mined_linear_svm(x, positive, rng, C=C, rounds=o.hard_negative_rounds, margin=o.hard_negative_margin,
+                                initial_negatives=o.initial_negatives, class_weight=o.class_weight or None, tol=o.tol,
+                                max_iter=o.max_iter, intercept_scaling=o.intercept_scaling,
+                                seed=self.recipe.train.seed)
 
 
 STEPS = (StagedStep,)
