@@ -4,7 +4,8 @@ no function over 80 lines in zoo/."""
 import ast
 from pathlib import Path
 
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = ROOT / "zoo"
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 600, 80
 
 
@@ -23,3 +24,12 @@ def test_no_function_over_80_lines():
                 if length > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(ZOO.parent)}:{node.name}"] = length
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_test_file_names_are_unique():
+    """tests/ folders have no __init__.py, so pytest imports test files by basename: two files of one name
+    stop the whole collection ("import file mismatch")."""
+    names = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {n: p for n, p in names.items() if len(p) > 1} == {}
