@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
 set +e
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q --durations=40 "$@"  # the 40 slowest tests, for keeping the tier in budget
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "test: pytest collected no tests" >&2; exit 1; fi
