@@ -75,20 +75,12 @@ def class_ap(tp, fp, num_positives, definition="area"):
     return ap_from_precision_recall(ctp / (ctp + cfp), ctp / num_positives, definition)
 
 
-class DetectionAP:
-    """Per-class VOC AP and mAP over a split, fed one image at a time (`add_image`).
+class DetectionAccumulator:
+    """Detections and ground truth of each class over a split, fed one image at a time (classes 1..N;
+    0, background, is never scored): what AP and the false-positive analysis both read."""
 
-    Classes are 1..num_classes (0 is the background of an (N+1)-way detector and is never
-    scored); `class_names` labels the per-class results. Detections and ground truth are kept on
-    the host (a VOC 2007 test run is ~5k images x a few hundred detections after NMS).
-    """
-
-    def __init__(self, num_classes, class_names=None, iou_threshold=IOU_THRESHOLD):
+    def __init__(self, num_classes):
         self.num_classes = int(num_classes)
-        self.class_names = list(class_names) if class_names is not None else [str(c) for c in range(1, num_classes + 1)]
-        if len(self.class_names) != self.num_classes:
-            raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
-        self.iou_threshold = iou_threshold
         self.images = 0
         self.detections = {c: ([], [], []) for c in range(1, self.num_classes + 1)}  # scores, boxes, image ids
         self.gt = {c: ({}, {}) for c in range(1, self.num_classes + 1)}  # {image: boxes}, {image: difficult}
@@ -111,6 +103,22 @@ class DetectionAP:
             if members.any():
                 self.gt[c][0][image] = gt_boxes[members]
                 self.gt[c][1][image] = difficult[members]
+
+
+class DetectionAP(DetectionAccumulator):
+    """Per-class VOC AP and mAP over a split, fed one image at a time (`add_image`).
+
+    Classes are 1..num_classes (0 is the background of an (N+1)-way detector and is never
+    scored); `class_names` labels the per-class results. Detections and ground truth are kept on
+    the host (a VOC 2007 test run is ~5k images x a few hundred detections after NMS).
+    """
+
+    def __init__(self, num_classes, class_names=None, iou_threshold=IOU_THRESHOLD):
+        super().__init__(num_classes)
+        self.class_names = list(class_names) if class_names is not None else [str(c) for c in range(1, num_classes + 1)]
+        if len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
+        self.iou_threshold = iou_threshold
 
     def class_aps(self, definition="area") -> np.ndarray:
         """(num_classes,) AP of each class (NaN for a class without non-difficult ground truth)."""

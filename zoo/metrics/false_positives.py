@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.metrics.detection import _overlaps
+from zoo.metrics.detection import DetectionAccumulator, _overlaps
 
 FP_TYPES = ("Loc", "Sim", "Oth", "BG")
 STRONG_IOU, WEAK_IOU = 0.5, 0.1
@@ -87,7 +87,7 @@ def classify_detections(scores, boxes, image_ids, cls, gt, similar, iou_strong=S
     return out
 
 
-class FalsePositiveAnalysis:
+class FalsePositiveAnalysis(DetectionAccumulator):
     """Hoiem's false-positive types over a split, fed one image at a time like `DetectionAP`.
 
     Args:
@@ -96,28 +96,8 @@ class FalsePositiveAnalysis:
     """
 
     def __init__(self, num_classes, similar_groups=VOC_SIMILAR):
-        self.num_classes = int(num_classes)
+        super().__init__(num_classes)
         self.similar_groups = tuple(tuple(g) for g in similar_groups)
-        self.images = 0
-        self.detections = {c: ([], [], []) for c in range(1, self.num_classes + 1)}
-        self.gt = {c: ({}, {}) for c in range(1, self.num_classes + 1)}
-
-    def add_image(self, boxes, scores, classes, gt_boxes, gt_classes, gt_difficult=None, image_id=None):
-        """One image: detections (N, 4) / (N,) / (N,), ground truth (M, 4) / (M,) / (M,) difficult flags."""
-        image = self.images if image_id is None else image_id
-        self.images += 1
-        boxes, gt_boxes = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(gt_boxes, np.float64).reshape(-1, 4)
-        scores, classes = np.asarray(scores, np.float64).reshape(-1), np.asarray(classes).reshape(-1)
-        gt_classes = np.asarray(gt_classes).reshape(-1)
-        difficult = np.zeros(len(gt_classes), bool) if gt_difficult is None else np.asarray(gt_difficult, bool).reshape(-1)
-        if not len(boxes) == len(scores) == len(classes) or not len(gt_boxes) == len(gt_classes) == len(difficult):
-            raise ValueError("add_image: detections and ground truth need one box, score/class, difficult flag each")
-        for c in range(1, self.num_classes + 1):
-            mine = classes == c
-            s, b, ids = self.detections[c]
-            s.extend(scores[mine]), b.extend(boxes[mine]), ids.extend([image] * int(mine.sum()))
-            if (gt_classes == c).any():
-                self.gt[c][0][image], self.gt[c][1][image] = gt_boxes[gt_classes == c], difficult[gt_classes == c]
 
     def class_types(self, cls) -> dict:
         """`classify_detections` of class `cls`'s detections over the split."""
