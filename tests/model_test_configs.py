@@ -49,7 +49,7 @@ SMALL = {
     "googlenet": Small({"num_classes": 10, "width": 8, "input_shape": (96, 96, 3)}, (96, 96, 3)),
     "resnet18": Small(_RESNET, (64, 64, 3)),
     "resnet34": Small(_RESNET, (64, 64, 3), slow=True),
-    "resnet50": Small(_RESNET, (64, 64, 3)),
+    "resnet50": Small(_RESNET, (64, 64, 3), slow=True),
     "resnet101": Small(_RESNET, (64, 64, 3), slow=True),
     "resnet152": Small(_RESNET, (64, 64, 3), slow=True),
     "plainnet18": Small(_RESNET, (64, 64, 3)),
