@@ -203,3 +203,14 @@ def test_light_commands_import_neither_tensorflow_nor_keras(args):
                        timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip()
+
+
+def test_list_models_finds_a_card_by_its_alias_and_zoo_list_names_the_aliases(capsys):
+    """VGG's letters (the paper's names for configurations A, B, D, E) are aliases of vgg11..vgg19."""
+    from zoo import cli
+
+    assert zoo.list_models("vgg_a") == ["vgg11"] and zoo.registry.card("vgg_e").name == "vgg19"
+    assert "vgg_a" not in zoo.list_models("vgg*")  # one row per card
+    assert cli.main(["list", "vgg_d"]) == 0
+    out = capsys.readouterr().out
+    assert out.split()[0] == "vgg16" and "(also vgg_d)" in out

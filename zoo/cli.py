@@ -180,7 +180,8 @@ def cmd_list(args):
     width = max(len(n) for n in names)
     for n in names:
         c = cards[n]
-        print(f"{n:<{width}}  {c.task:<14} {c.paper}, {c.section}")
+        aliases = f"  (also {', '.join(c.aliases)})" if c.aliases and not args.pretrained else ""
+        print(f"{n:<{width}}  {c.task:<14} {c.paper}, {c.section}{aliases}")
     return 0
 
 

@@ -318,7 +318,7 @@ def card(name: str) -> ModelCard:
 
 
 def list_models(pattern: str = "*", *, include_hidden: bool = False, pretrained: bool = False) -> list[str]:
-    """Registered model names matching the fnmatch `pattern`, sorted.
+    """Registered model names matching the fnmatch `pattern` (by name or by alias: "vgg_a" finds vgg11), sorted.
 
     With `pretrained=True`, `arch.tag` names of the registered weights are listed instead
     (each file once, under its tag, not its aliases).
@@ -328,8 +328,11 @@ def list_models(pattern: str = "*", *, include_hidden: bool = False, pretrained:
     for name, c in _REGISTRY.items():
         if c.hidden and not include_hidden:
             continue
-        candidates = [f"{name}.{tag}" for tag, w in c.weights.items() if tag == w.tag] if pretrained else [name]
-        names += [n for n in candidates if fnmatch.fnmatch(n, pattern)]
+        if pretrained:
+            names += [n for n in (f"{name}.{tag}" for tag, w in c.weights.items() if tag == w.tag)
+                      if fnmatch.fnmatch(n, pattern)]
+        elif any(fnmatch.fnmatch(n, pattern) for n in (name, *c.aliases)):
+            names.append(name)
     return sorted(names)
 
 

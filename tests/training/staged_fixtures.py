@@ -1,12 +1,17 @@
 """Frozen-feature fixtures for the staged step's tests (test_steps.py): Gaussian blobs in 8-D and a
 random (seeded) ReLU trunk with a Dense head "classifier" (task feature_classification).
 
-Registered by `register()` in the process that needs them, never by importing this module.
+Registered by `register()` in the process that needs them, never by importing this module; tests
+take them through `registered()`, which restores both registries afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
+import pytest
 
 from zoo.data.registry import DatasetInfo
 from zoo.registry import InputContract
@@ -55,6 +60,21 @@ def register():
                           builder="tests.training.staged_fixtures:tiny_feature_classifier", family="testing", paper="none (test-only)", section="-", task="feature_classification",
                           hidden=True, default_num_classes=CLASSES,
                           input_contract=InputContract(shape=(DIM,), kind="vector", channel_order=None, mean=None))
+
+
+@contextlib.contextmanager
+def registered():
+    """This module with its dataset and model registered; the registries are restored on exit."""
+    from zoo import registry
+    from zoo.data import registry as data_registry
+
+    data_registry.list_datasets()  # discovery outside the patch (it runs once per process)
+    registry.list_models()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(data_registry, "_DATASETS", dict(data_registry._DATASETS))
+        mp.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+        register()
+        yield sys.modules[__name__]
 
 
 def recipe(**step):

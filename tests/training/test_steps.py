@@ -170,13 +170,8 @@ def test_adversarial_sigkill_then_rerun_equals_uninterrupted(tmp_path):
 def blobs():
     from tests.training import staged_fixtures
 
-    data_registry.list_datasets()  # discovery outside the patch (it runs once per process)
-    registry.list_models()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(data_registry, "_DATASETS", dict(data_registry._DATASETS))
-        mp.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-        staged_fixtures.register()
-        yield staged_fixtures
+    with staged_fixtures.registered() as fixtures:
+        yield fixtures
 
 
 def _chunks(run):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from zoo import registry
-from zoo.data import registry as data_registry
 from zoo.errors import ConfigError
 from zoo.ops.features import daume_augment, drop_features, dropout_test_scale, mean_class_accuracy, per_class_split
 from zoo.training import recipes, runner
@@ -58,13 +57,8 @@ def test_mean_class_accuracy_by_hand():
 def blobs():
     from tests.training import staged_fixtures
 
-    data_registry.list_datasets()
-    registry.list_models()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(data_registry, "_DATASETS", dict(data_registry._DATASETS))
-        mp.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-        staged_fixtures.register()
-        yield staged_fixtures
+    with staged_fixtures.registered() as fixtures:
+        yield fixtures
 
 
 def test_staged_logistic_with_feature_dropout_and_cross_validated_C_equals_scikit_learn(tmp_path, blobs):

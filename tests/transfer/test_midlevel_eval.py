@@ -69,7 +69,8 @@ def test_image_scores_are_the_power_mean_of_the_patch_softmax():
 def _fake_voc(image, boxes_norm, labels, name=b"000001.jpg"):
     return tf.data.Dataset.from_tensors({
         "image": tf.constant(image), "image/filename": tf.constant(name),
-        "objects": {"bbox": tf.constant(boxes_norm, tf.float32), "label": tf.constant(labels, tf.int64)}})
+        "objects": {"bbox": tf.constant(boxes_norm, tf.float32), "label": tf.constant(labels, tf.int64),
+                    "is_difficult": tf.zeros(len(labels), tf.bool)}})
 
 
 def test_voc_patches_label_and_subsample_the_grid(monkeypatch):

@@ -206,7 +206,7 @@ def _train_records(manual_dir, devkit, classes, wnid_to_label, per_class):
 
 
 def _proposal_fn(proposals_file, max_proposals):
-    from zoo.data.detection.proposals import load_released_boxes, selective_search
+    from zoo.data.detection.proposals import load_released_boxes, released_proposals, selective_search
 
     released = load_released_boxes(proposals_file) if proposals_file else None
 
@@ -215,11 +215,7 @@ def _proposal_fn(proposals_file, max_proposals):
             return np.zeros((0, 4), np.float32)
         if released is None:
             return selective_search(np.asarray(image), "fast", max_proposals=max_proposals, resize_width=500)
-        key = np.asarray(image_id).item()
-        key = key.decode() if isinstance(key, bytes) else str(key)
-        if key not in released:
-            raise CorruptRecordError(f"{proposals_file} has no proposals for {key!r}; is it this split's file?")
-        return released[key][:max_proposals]
+        return released_proposals(released, image_id, proposals_file, max_proposals)
 
     return proposals
 

@@ -73,3 +73,12 @@ def load_released_boxes(source, name=None) -> dict:
         raw = np.asarray(raw, np.float64).reshape(-1, 4)
         out[image_id] = (raw[:, (1, 0, 3, 2)] - 1).astype(np.float32)
     return out
+
+
+def released_proposals(released, image_id, proposals_file, max_proposals):
+    """The first `max_proposals` boxes of `image_id` (bytes or str) in a loaded released-boxes file."""
+    key = np.asarray(image_id).item()
+    key = key.decode() if isinstance(key, bytes) else str(key)
+    if key not in released:
+        raise CorruptRecordError(f"{proposals_file} has no proposals for image {key!r}; is it this split's file?")
+    return released[key][:max_proposals]

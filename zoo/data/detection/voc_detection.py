@@ -17,44 +17,42 @@ Examples: image, boxes, labels, difficult, proposals, image_id (see zoo.tasks.de
 
 from __future__ import annotations
 
-import numpy as np
-
 from zoo.data.registry import DatasetInfo, TfdsLoader, register_dataset
 from zoo.data.segmentation.voc import CITATION, HOMEPAGE, VOC_CLASSES
-from zoo.errors import ConfigError
+
+
+def tfds_voc_objects(ex):
+    """A TFDS VOC record's objects in pixels: (boxes (M, 4) 0-based inclusive x1, y1, x2, y2 unrounded,
+    labels (M,) int32 1..20, difficult (M,) bool, image_id the file name stem)."""
+    import tensorflow as tf
+
+    shape = tf.cast(tf.shape(ex["image"])[:2], tf.float32)
+    b = tf.cast(ex["objects"]["bbox"], tf.float32)
+    boxes = tf.stack([b[:, 1] * shape[1], b[:, 0] * shape[0], b[:, 3] * shape[1], b[:, 2] * shape[0]], axis=1)
+    image_id = tf.strings.regex_replace(ex["image/filename"], r"\.[^.]*$", "")
+    return (boxes, tf.cast(ex["objects"]["label"], tf.int32) + 1, tf.cast(ex["objects"]["is_difficult"], tf.bool),
+            image_id)
 
 
 def tfds_to_detection(ex, proposals_fn):
     """A TFDS VOC record -> the zoo's detection example; `proposals_fn(image, image_id)` -> (P, 4) float32."""
     import tensorflow as tf
 
-    image = ex["image"]
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    b = tf.cast(ex["objects"]["bbox"], tf.float32)
-    boxes = tf.stack([b[:, 1] * shape[1], b[:, 0] * shape[0], b[:, 3] * shape[1], b[:, 2] * shape[0]], axis=1)
-    image_id = tf.strings.regex_replace(ex["image/filename"], r"\.[^.]*$", "")
-    proposals = tf.numpy_function(proposals_fn, [image, image_id], tf.float32, stateful=False)
-    return {"image": image, "boxes": tf.round(boxes), "labels": tf.cast(ex["objects"]["label"], tf.int32) + 1,
-            "difficult": tf.cast(ex["objects"]["is_difficult"], tf.bool),
+    boxes, labels, difficult, image_id = tfds_voc_objects(ex)
+    proposals = tf.numpy_function(proposals_fn, [ex["image"], image_id], tf.float32, stateful=False)
+    return {"image": ex["image"], "boxes": tf.round(boxes), "labels": labels, "difficult": difficult,
             "proposals": tf.ensure_shape(proposals, (None, 4)), "image_id": image_id}
 
 
 def proposal_source(proposals_file="", max_proposals=2000):
     """The `proposals_fn` of `tfds_to_detection`: released boxes by id, or selective search."""
-    from zoo.data.detection.proposals import load_released_boxes, selective_search
+    from zoo.data.detection.proposals import load_released_boxes, released_proposals, selective_search
 
     if proposals_file:
         released = load_released_boxes(proposals_file)
 
-        def lookup(image, image_id):
-            key = np.asarray(image_id).item()
-            key = key.decode() if isinstance(key, bytes) else str(key)
-            if key not in released:
-                raise ConfigError(f"{proposals_file} has no proposals for image {key!r}; is it this split's file?")
-            return released[key][:max_proposals]
-
-        return lookup
-    return lambda image, image_id: selective_search(np.asarray(image), "fast", max_proposals=max_proposals)
+        return lambda image, image_id: released_proposals(released, image_id, proposals_file, max_proposals)
+    return lambda image, image_id: selective_search(image, "fast", max_proposals=max_proposals)
 
 
 class VocDetectionLoader(TfdsLoader):

@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 
+from zoo.data.detection.voc_detection import tfds_voc_objects
 from zoo.data.registry import DatasetInfo, TfdsLoader, register_dataset
 from zoo.data.segmentation.voc import CITATION, HOMEPAGE, VOC_CLASSES
 from zoo.ops import patches as P
@@ -53,15 +54,13 @@ class VocPatchLoader(TfdsLoader):
         def to_patches(ex):
             image = ex["image"]
             shape = tf.shape(image)[:2]
-            hw = tf.cast(shape, tf.float32)
-            b = tf.cast(ex["objects"]["bbox"], tf.float32)  # normalised, 0-based inclusive corners (voc_detection)
-            boxes = tf.stack([b[:, 1] * hw[1], b[:, 0] * hw[0], b[:, 3] * hw[1] + 1, b[:, 2] * hw[0] + 1], axis=1)
-            image_id = tf.strings.regex_replace(ex["image/filename"], r"\.[^.]*$", "")
+            boxes, labels, _, image_id = tfds_voc_objects(ex)
+            boxes = boxes + tf.constant([0.0, 0.0, 1.0, 1.0])  # inclusive -> exclusive corners, the patch grid's
             grid, labels = tf.numpy_function(
                 lambda s, bx, lb, iid: labelled_patches(s, bx, lb, min_overlap=min_overlap, subsample=subsample,
                                                         background_fraction=background_fraction, seed=seed,
                                                         image_id=iid),
-                [shape, boxes, tf.cast(ex["objects"]["label"], tf.int64) + 1, image_id], [tf.float32, tf.int64])
+                [shape, boxes, tf.cast(labels, tf.int64), image_id], [tf.float32, tf.int64])
             grid, labels = tf.ensure_shape(grid, (None, 4)), tf.ensure_shape(labels, (None,))
             crops = tf.data.Dataset.from_tensor_slices({"box": grid, "label": labels})
             return crops.map(lambda p: {"image": _crop(image, p["box"], size), "label": p["label"],
