@@ -95,6 +95,7 @@ SMALL = {
     "dcgan_generator": Small({"gf": 8}, None, slow=True),
     "dcgan_discriminator": Small({"df": 8}, None, slow=True),
     "dcgan": Small({"gf": 8, "df": 8}, None),
+    "cgan_cause_effect": Small({"hidden": 16}, None),
     "context_prediction_alexnet": Small({"width": 0.0625, "fc": 64}, None),
     # detection (Donahue §3.1; Fast R-CNN): reduced widths, 5 classes
     "rcnn_caffenet": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
