@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import tasks
+from zoo import registry, tasks
 from zoo.models.bigan import bigan
 from zoo.training import recipes, schedules
 
@@ -127,3 +127,77 @@ def test_encoder_exports_with_batchnorm_folded(tmp_path):
     lite = export.export_tflite(folded, tmp_path / "e.tflite", input_shape=(28, 28, 1), check_inputs=check,
                                 input_contract=contract)
     assert lite.max_abs_diff <= lite.tolerance
+
+
+SHORT = ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2", "model.options.hidden=16",
+         "data.global_batch_size=32"]
+
+
+def _sub_weights(model):  # {sub-model: copies of its weights}
+    return {name: [np.asarray(w).copy() for w in model.get_layer(name).weights]
+            for name in ("encoder", "generator", "discriminator")}
+
+
+def _changed(before, after):
+    return {name for name in before if any(not np.array_equal(a, b) for a, b in zip(before[name], after[name]))}
+
+
+def test_autoencoder_loss_is_the_summed_reconstruction_error():
+    tf.keras.utils.set_random_seed(0)
+    model = bigan.bigan_mlp(latent_dim=5, image_shape=(4, 4, 1), hidden=8, trainable=("encoder", "generator"))
+    x, y = _batch()
+    rebuilt = np.asarray(model.get_layer("generator")(model.get_layer("encoder")(x, training=True), training=True))
+    diff = (np.asarray(x) - rebuilt.reshape(x.shape)).reshape(6, -1)
+    for norm, per_example in (("l2", (diff ** 2).sum(1)), ("l1", np.abs(diff).sum(1))):
+        task = tasks.get(f"autoencoder_{norm}")
+        losses = task.adversarial_losses(model, (x, y), seed=tf.constant([0, 0], tf.int64), global_batch_size=12)
+        assert set(losses) == {"encoder", "generator"}
+        assert float(losses["encoder"]) == pytest.approx(per_example.sum() / 12, rel=1e-5)
+
+
+def test_reconstruction_evaluator_equals_numpy():
+    tf.keras.utils.set_random_seed(1)
+    model = bigan.bigan_mlp(latent_dim=5, image_shape=(4, 4, 1), hidden=8)
+    x = np.asarray(_batch(n=5)[0])
+    code = np.asarray(model.get_layer("encoder")(x, training=False))
+    rebuilt = np.asarray(model.get_layer("generator")(code, training=False)).reshape(x.shape)
+    for norm, expect in (("l2", ((x - rebuilt) ** 2).sum() / 5), ("l1", np.abs(x - rebuilt).sum() / 5)):
+        evaluator = tasks.get(f"autoencoder_{norm}").evaluator(model)
+        evaluator.update({"encoded": code[:2]}, x[:2])
+        evaluator.update({"encoded": code[2:]}, x[2:])
+        assert evaluator.result() == {f"reconstruction_{norm}": pytest.approx(expect, rel=1e-6)}
+
+
+@pytest.mark.parametrize("norm", ["l2", "l1"])
+def test_autoencoder_recipes_train_e_and_g_only_and_report_the_reconstruction_error(tmp_path, norm):
+    from zoo.training import runner
+
+    recipe = recipes.load(str(REPO / f"recipes/bigan/bigan_mlp_digits_ae_{norm}.toml"), SHORT)
+    tf.keras.utils.set_random_seed(0)
+    before = _sub_weights(runner.build_model(recipe, registry.card("bigan_mlp")))
+    res = runner.train(recipe, tmp_path / "run")
+    assert _changed(before, _sub_weights(res.model)) == {"encoder", "generator"}
+    assert list(res.metrics) == [f"reconstruction_{norm}"]
+    assert np.isfinite(res.metrics[f"reconstruction_{norm}"]) and res.metrics[f"reconstruction_{norm}"] > 0
+
+
+def test_latent_regressor_stage_2_trains_only_the_encoder_from_the_stage_1_gan(tmp_path):
+    from zoo.training import runner
+
+    stage_1 = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits_lr_gan.toml"), SHORT)
+    tf.keras.utils.set_random_seed(0)  # the runner's initialisation (train.seed = 0)
+    initial = _sub_weights(runner.build_model(stage_1, registry.card("bigan_mlp")))
+    gan = runner.train(stage_1, tmp_path / "gan")
+    assert _changed(initial, _sub_weights(gan.model)) == {"generator", "discriminator"}
+    stage_2 = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits_lr.toml"),
+                           SHORT + [f"model.weights={tmp_path / 'gan' / 'final.weights.h5'}"])
+    before = _sub_weights(gan.model)
+    res = runner.train(stage_2, tmp_path / "lr")
+    assert _changed(before, _sub_weights(res.model)) == {"encoder"}
+
+
+def test_trainable_names_sub_models():
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trainable must name"):
+        bigan.bigan_mlp(hidden=8, trainable=("decoder",))

@@ -142,4 +142,63 @@ class BiGANTraining(AdversarialGeneration):
         return {"discriminator": d, "generator": inverse, "encoder": latent_regression_loss(code, z, global_batch_size)}
 
 
-TASKS = (AdversarialGeneration(), BiGANTraining())
+class ReconstructionEvaluator(Evaluator):
+    """Mean per-example reconstruction error |x - G(E(x))|_p^p (summed over pixels) over the split."""
+
+    def __init__(self, model, norm):
+        self.generator, self.norm = model.get_layer("generator"), norm
+        self.total, self.count = 0.0, 0
+
+    def update(self, outputs, targets):
+        x = np.asarray(targets, np.float64)
+        rebuilt = np.asarray(self.generator(outputs["encoded"], training=False), np.float64)
+        diff = np.abs(x - rebuilt.reshape(x.shape)).reshape(len(x), -1)
+        self.total += float(np.sum(diff ** 2 if self.norm == "l2" else diff))
+        self.count += len(x)
+
+    def result(self) -> dict:
+        return {f"reconstruction_{self.norm}": self.total / max(self.count, 1)}
+
+
+class Autoencoder(BiGANTraining):
+    """The l2 / l1 autoencoder baselines of BiGAN (Donahue thesis §5.3.1): E and G of the BiGAN model
+    trained as x -> E(x) -> G(E(x)) on the reconstruction error, "with the same architecture and
+    optimizer"; D takes no part (a recipe freezes it: model.options.trainable = ["encoder", "generator"],
+    step.critics = []). The loss per example is |x - G(E(x))|_p^p summed over pixels (the thesis does not
+    say sum or mean; the sum keeps the gradient scale independent of the image size's bookkeeping)."""
+
+    step = "adversarial"
+
+    def __init__(self, norm="l2", noise=None, seed=0):
+        super().__init__(noise, seed)
+        self.norm = norm
+        self.name = f"autoencoder_{norm}"
+        self.metrics = (f"reconstruction_{norm}",)
+
+    def bind(self, recipe, info, load, model=None):
+        return Autoencoder(self.norm, noise_shape(model) if model is not None else None, recipe.train.seed)
+
+    def eval_example_to_xy(self, contract):
+        to_xy = super().eval_example_to_xy(contract)
+
+        def with_image_target(ex):
+            inputs, _ = to_xy(ex)
+            return inputs, inputs["image"]
+
+        return with_image_target
+
+    def adversarial_losses(self, model, batch, *, seed, global_batch_size):
+        x, _ = batch
+        x = tf.cast(x, tf.float32)
+        rebuilt = tf.reshape(tf.cast(model.get_layer("generator")(model.get_layer("encoder")(x, training=True),
+                                                                  training=True), tf.float32), tf.shape(x))
+        diff = tf.reshape(x - rebuilt, [tf.shape(x)[0], -1])
+        per_example = tf.reduce_sum(tf.square(diff) if self.norm == "l2" else tf.abs(diff), axis=1)
+        loss = tf.reduce_sum(per_example) / global_batch_size
+        return {"encoder": loss, "generator": loss}
+
+    def evaluator(self, model, ignore_label=255, eval_cfg=None):
+        return ReconstructionEvaluator(model, self.norm)
+
+
+TASKS = (AdversarialGeneration(), BiGANTraining(), Autoencoder("l2"), Autoencoder("l1"))

@@ -41,6 +41,9 @@ class ModelConfig:
     # initializer (e.g. "he_normal", He et al. 2015, for deep ReLU nets without pretrained weights).
     # Zero-initialised kernels (FCN's score layers) and frozen layers keep theirs. "" = the builder's.
     kernel_init: str = ""
+    # The task to train, when it is not the card's (BiGAN's autoencoder baselines train the bigan_mlp card
+    # as an autoencoder, Donahue thesis §5.3.1); "" = the card's task.
+    task: str = ""
 
 
 @dataclasses.dataclass
@@ -166,6 +169,11 @@ SCHEDULES = ("fixed", "step", "multistep", "poly", "cosine", "plateau", "exp_fro
 OPTIMIZERS = ("sgd", "adam")
 
 
+def task_name(r: Recipe, card) -> str:
+    """The task the recipe trains: model.task, or the card's."""
+    return r.model.task or card.task
+
+
 def check_task_tables(r: Recipe) -> None:
     """The [eval] and [step] tables checked against the options of the model's task and of its training
     step (ConfigError naming the key), and train.monitor against the metrics the task's evaluator reports."""
@@ -176,7 +184,7 @@ def check_task_tables(r: Recipe) -> None:
 
     card = registry.card(r.model.name)
     check_keywords(card.builder, r.model.options, card.name, prefix="model.options.")
-    task = tasks.get(card.task)
+    task = tasks.get(task_name(r, card))
     names = task.metric_names(task.eval_options(r.eval))
     build_table(steps.get(task.step).Options, r.step, ("step",))
     if r.train.monitor and names and not any(fnmatch.fnmatchcase(r.train.monitor, p) for p in names):

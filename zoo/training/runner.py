@@ -150,7 +150,7 @@ def make_datasets(recipe, card, *, start_step: int, model=None, single_pass: boo
     def load(split):
         return data_mod.load(d.name, split, **common)
 
-    task = tasks.get(card.task).bind(recipe, info, load, model)
+    task = tasks.get(recipes_mod.task_name(recipe, card)).bind(recipe, info, load, model)
     if model is not None:
         task.check_targets(model, info)
     to_xy = task.example_to_xy(card.input_contract)
@@ -214,10 +214,10 @@ def _padder(size, ignore_label):
     return fn
 
 
-def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None):
+def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None, task_name=None):
     """The task's metrics on `dataset`; `eval_cfg` is the recipe's [eval] table (a dict; None: the
-    task's defaults)."""
-    task = tasks.get(card.task)
+    task's defaults); `task_name`: the recipe's task when it is not the card's."""
+    task = tasks.get(task_name or card.task)
     evaluator = task.evaluator(model, ignore_label, task.eval_options(eval_cfg or {}))
 
     @tf.function(reduce_retracing=True)
@@ -368,7 +368,7 @@ class _Run:
 
     def __init__(self, recipe, workdir, writedir, card, strategy, chief):
         self.recipe, self.workdir, self.writedir, self.card, self.chief = recipe, workdir, writedir, card, chief
-        task = tasks.get(card.task)
+        task = tasks.get(recipes_mod.task_name(recipe, card))
         step_cls = steps.get(task.step)
         with strategy.scope():
             self.model = build_model(recipe, card)
@@ -442,7 +442,8 @@ class _Run:
     def validate(self, step, *, final=False) -> bool:
         """Evaluate on the eval split, record it, keep best.weights.h5; whether the monitored metric improved."""
         r = self.recipe
-        self.metrics = evaluate(self.model, self.eval_ds, self.card, r.loss.ignore_label, eval_cfg=r.eval)
+        self.metrics = evaluate(self.model, self.eval_ds, self.card, r.loss.ignore_label, eval_cfg=r.eval,
+                                task_name=recipes_mod.task_name(r, self.card))
         improved = _improved(r, self.metrics, self.best)  # every worker: the same model, the same split
         if self.chief:
             _record_eval(self.writedir, self.model, r, self.info, step, self.metrics, self.log, self.csv_file, self.tb)

@@ -16,6 +16,8 @@ after the second layer's batch normalization, just before the non-linearity.
 Not stated by the thesis, ours: G's output activation (sigmoid, for pixels in [0, 1]; "linear"
 and "tanh" are options) and E's (linear). Weights are drawn from N(0, 0.02) (§5.2.4).
 `joint=False` gives the standard-GAN discriminator D(x) of the D / LR / JLR baselines (§5.3.1).
+`trainable` names the sub-models that train; the others are frozen: the latent regressor (LR) first
+trains G and D, then E alone on E(G(z)) with G fixed; the autoencoders train E and G (§5.3.1).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 50
 HIDDEN = 1024
 OUTPUTS = ("sigmoid", "linear", "tanh")
+
+
+SUB_MODELS = ("encoder", "generator", "discriminator")
 
 
 def _init():
@@ -80,7 +85,7 @@ def joint_discriminator(image_shape=IMAGE_SHAPE, latent_dim=LATENT_DIM, hidden=H
 
 
 def bigan_mlp(latent_dim: int = LATENT_DIM, image_shape=IMAGE_SHAPE, hidden: int = HIDDEN,
-              generator_output: str = "sigmoid", joint: bool = True):
+              generator_output: str = "sigmoid", joint: bool = True, trainable=SUB_MODELS):
     """BiGAN for permutation-invariant MNIST (Donahue thesis §5.3.2, App. 5.5.3.1): E, G, D(x, z)."""
     if generator_output not in OUTPUTS:
         raise ConfigError(f"generator_output must be one of {OUTPUTS}; got {generator_output!r}")
@@ -90,12 +95,19 @@ def bigan_mlp(latent_dim: int = LATENT_DIM, image_shape=IMAGE_SHAPE, hidden: int
     encoder = mlp(image_shape, latent_dim, "leaky", "encoder", hidden)
     generator = mlp((latent_dim,), dim, "relu", "generator", hidden, generator_output, output_shape=image_shape)
     discriminator = joint_discriminator(image_shape, latent_dim, hidden, joint)
-    return bigan_triple(encoder, generator, discriminator, joint, name="bigan_mlp" if joint else "gan_mlp_with_encoder")
+    return bigan_triple(encoder, generator, discriminator, joint, name="bigan_mlp" if joint else "gan_mlp_with_encoder",
+                        trainable=trainable)
 
 
-def bigan_triple(encoder, generator, discriminator, joint=True, name="bigan"):
+def bigan_triple(encoder, generator, discriminator, joint=True, name="bigan", trainable=SUB_MODELS):
     """One model over {"image": x, "noise": z} -> {"encoded": E(x), "generated": G(z),
-    "real": D(x, E(x)), "fake": D(G(z), z)} (D(x), D(G(z)) when not `joint`)."""
+    "real": D(x, E(x)), "fake": D(G(z), z)} (D(x), D(G(z)) when not `joint`); the sub-models not in
+    `trainable` are frozen."""
+    unknown = sorted(set(trainable) - set(SUB_MODELS))
+    if unknown or not trainable:
+        raise ConfigError(f"trainable must name some of {', '.join(SUB_MODELS)}; got {list(trainable)}")
+    for sub in (encoder, generator, discriminator):
+        sub.trainable = sub.name in trainable
     x = keras.Input(tuple(encoder.inputs[0].shape[1:]), name="image")
     z = keras.Input(tuple(generator.inputs[0].shape[1:]), name="noise")
     fake, code = generator(z), encoder(x)

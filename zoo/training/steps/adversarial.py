@@ -47,8 +47,9 @@ class AdversarialOptions:
     def __post_init__(self):
         if self.updates not in UPDATES:
             raise unknown_name("step.updates", self.updates, UPDATES)
-        if self.critic_steps < 1 or not self.critics:
-            raise ConfigError("step.critic_steps must be >= 1 and step.critics must name at least one sub-model")
+        if self.critic_steps < 1 or (self.updates == "alternating" and not self.critics):
+            raise ConfigError("step.critic_steps must be >= 1 and, for alternating updates, step.critics must name "
+                              "at least one sub-model")
         for sub, table in self.optimizers.items():
             name = build_table(recipes.OptimizerConfig, table, ("step", "optimizers", sub)).name
             if name not in recipes.OPTIMIZERS:
