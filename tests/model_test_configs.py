@@ -91,6 +91,7 @@ SMALL = {
     # generative (Oquab App. C, Donahue ch. 5): reduced widths; the AlexNet encoder keeps its full
     # width, so its export and JAX checks are in the slow tier
     "bigan_mlp": Small({"hidden": 32}, None),
+    "gan_discrete_latent_mlp": Small({"hidden": 16, "image_shape": (8, 8, 1)}, None),
     "bigan_alexnet": Small({"gf": 8, "df": 8, "latent_dim": 10}, None, slow=True),
     "dcgan_generator": Small({"gf": 8}, None, slow=True),
     "dcgan_discriminator": Small({"df": 8}, None, slow=True),

@@ -201,4 +201,91 @@ class Autoencoder(BiGANTraining):
         return ReconstructionEvaluator(model, self.norm)
 
 
-TASKS = (AdversarialGeneration(), BiGANTraining(), Autoencoder("l2"), Autoencoder("l1"))
+def code_categories(model) -> int:
+    """K, the size of the one-hot part of z, from the generator's code_scale layer."""
+    return model.get_layer("generator").get_layer("code_scale").categories
+
+
+def discrete_prior(shape, seed, categories):
+    """z = [one-hot(categories) uniform over the categories, U(-1, 1)^rest] (Donahue thesis ch. 6)."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
+    index = tf.random.stateless_uniform(shape[:-1], seeds[0], minval=0, maxval=categories, dtype=tf.int32)
+    rest = tf.random.stateless_uniform([*shape[:-1], shape[-1] - categories], seeds[1], minval=-1.0, maxval=1.0)
+    return tf.concat([tf.one_hot(index, categories), rest], axis=-1)
+
+
+def discrete_code_loss(code_logits, z, categories, global_batch_size):
+    """E's loss on E(G(z)) for z = [one-hot, continuous]: softmax cross-entropy on the categorical
+    part plus the latent regressor's sigmoid cross-entropy on the continuous part."""
+    code = tf.cast(code_logits, tf.float32)
+    z = tf.cast(z, tf.float32)
+    categorical = tf.nn.softmax_cross_entropy_with_logits(labels=z[:, :categories], logits=code[:, :categories])
+    loss = tf.reduce_sum(categorical) / global_batch_size
+    if code.shape[-1] > categories:
+        loss += latent_regression_loss(code[:, categories:], z[:, categories:], global_batch_size)
+    return loss
+
+
+class DiscreteCodeEvaluator(AdversarialEvaluator):
+    """The GAN metrics plus the purity and NMI of E's categorical code (argmax) against the labels."""
+
+    def __init__(self, categories):
+        super().__init__()
+        self.categories, self.codes, self.labels = categories, [], []
+
+    def update(self, outputs, targets):
+        super().update(outputs, targets)
+        self.codes.append(np.argmax(np.asarray(outputs["encoded"])[:, :self.categories], axis=-1))
+        self.labels.append(np.asarray(targets).ravel())
+
+    def result(self) -> dict:
+        from zoo.metrics.clustering import nmi, purity
+
+        codes, labels = np.concatenate(self.codes), np.concatenate(self.labels)
+        return {**super().result(), "cluster_purity": purity(codes, labels), "cluster_nmi": nmi(codes, labels)}
+
+
+class DiscreteLatentGAN(BiGANTraining):
+    """The discrete-latent GAN of Donahue thesis ch. 6 (`gan_discrete_latent_mlp`): z = [one-hot(K),
+    U(-1, 1)^d] (G scales the one-hot by alpha itself), G and D as a standard GAN, E trained jointly on
+    E(G(z)) (discrete_code_loss). Evaluation reports how E's categorical code clusters the real
+    examples against their labels."""
+
+    name = "gan_discrete_latent"
+    metrics = AdversarialGeneration.metrics + ("cluster_purity", "cluster_nmi")
+
+    def __init__(self, noise=None, seed=0, categories=None):
+        super().__init__(noise, seed)
+        self.categories = categories
+
+    def bind(self, recipe, info, load, model=None):
+        if model is None:
+            return self
+        return DiscreteLatentGAN(noise_shape(model), recipe.train.seed, code_categories(model))
+
+    def draw_noise(self, shape, seed):
+        return discrete_prior(shape, seed, self.categories)
+
+    def eval_example_to_xy(self, contract):
+        to_xy = super().eval_example_to_xy(contract)
+
+        def with_label(ex):
+            inputs, _ = to_xy(ex)
+            return inputs, tf.cast(ex["label"], tf.int32)
+
+        return with_label
+
+    def adversarial_losses(self, model, batch, *, seed, global_batch_size):
+        x, _ = batch
+        k = code_categories(model)
+        z = discrete_prior([tf.shape(x)[0], *noise_shape(model)], seed, k)
+        outputs = model({"image": x, "noise": z}, training=True)
+        d, g = gan_losses(outputs["real"], outputs["fake"], global_batch_size)
+        code = model.get_layer("encoder")(tf.stop_gradient(outputs["generated"]), training=True)
+        return {"discriminator": d, "generator": g, "encoder": discrete_code_loss(code, z, k, global_batch_size)}
+
+    def evaluator(self, model, ignore_label=255, eval_cfg=None):
+        return DiscreteCodeEvaluator(code_categories(model))
+
+
+TASKS = (AdversarialGeneration(), BiGANTraining(), Autoencoder("l2"), Autoencoder("l1"), DiscreteLatentGAN())

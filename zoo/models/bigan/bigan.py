@@ -23,6 +23,7 @@ trains G and D, then E alone on E(G(z)) with G fixed; the autoencoders train E a
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from zoo.errors import ConfigError
 from zoo.models.dcgan.dcgan import named_outputs
@@ -97,6 +98,42 @@ def bigan_mlp(latent_dim: int = LATENT_DIM, image_shape=IMAGE_SHAPE, hidden: int
     discriminator = joint_discriminator(image_shape, latent_dim, hidden, joint)
     return bigan_triple(encoder, generator, discriminator, joint, name="bigan_mlp" if joint else "gan_mlp_with_encoder",
                         trainable=trainable)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CodeScale(keras.layers.Layer):
+    """Multiplies the first `categories` entries of z (the one-hot part) by `alpha` (Donahue thesis ch. 6:
+    "the one-hot is scaled by alpha > 1 before entering G"; InfoGAN notes a plain GAN ignores it otherwise)."""
+
+    def __init__(self, categories: int, alpha: float, **kwargs):
+        super().__init__(**kwargs)
+        self.categories, self.alpha = int(categories), float(alpha)
+
+    def call(self, z):
+        return keras.ops.concatenate([z[:, :self.categories] * self.alpha, z[:, self.categories:]], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "categories": self.categories, "alpha": self.alpha}
+
+
+def gan_discrete_latent_mlp(categories: int = 10, continuous: int = 10, alpha: float = 3.0, image_shape=IMAGE_SHAPE,
+                            hidden: int = HIDDEN, generator_output: str = "sigmoid"):
+    """The discrete-latent GAN of Donahue thesis ch. 6 (MNIST): z = [alpha * one-hot(categories),
+    U(-1, 1)^continuous] into G, a standard D(x), and the MLP encoder E trained jointly to predict z
+    from G(z) (the JLR arrangement, §5.3.1), whose categorical part clusters real images. Sizes as
+    bigan_mlp; the thesis does not state alpha (3.0 is ours)."""
+    if categories < 2 or continuous < 0 or alpha <= 0:
+        raise ConfigError(f"need categories >= 2, continuous >= 0 and alpha > 0; got {categories}, {continuous}, {alpha}")
+    if generator_output not in OUTPUTS:
+        raise ConfigError(f"generator_output must be one of {OUTPUTS}; got {generator_output!r}")
+    latent = categories + continuous
+    decoder = mlp((latent,), int(np.prod(image_shape)), "relu", "decoder", hidden, generator_output,
+                  output_shape=image_shape)
+    z = keras.Input((latent,), name="generator_input")
+    generator = keras.Model(z, decoder(CodeScale(categories, alpha, name="code_scale")(z)), name="generator")
+    encoder = mlp(image_shape, latent, "leaky", "encoder", hidden)
+    discriminator = joint_discriminator(image_shape, latent, hidden, joint=False)
+    return bigan_triple(encoder, generator, discriminator, joint=False, name="gan_discrete_latent_mlp")
 
 
 def bigan_triple(encoder, generator, discriminator, joint=True, name="bigan", trainable=SUB_MODELS):

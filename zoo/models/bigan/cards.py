@@ -7,12 +7,12 @@ MNIST_VECTOR = InputContract(shape=(28, 28, 1), kind="image", channel_order=None
                              note="grey pixels / 255; the MLPs see the image as a 784-d vector (permutation-invariant)")
 
 
-def _mlp_counts(x=784, z=50, h=1024):
+def _mlp_counts(x=784, z=50, h=1024, joint=True):
     """E, G: fc1 (with bias), fc2 (no bias: parameter-free BN follows), BN moving mean/variance, fc3 (bias);
-    D: fc1 (bias), fc2 (no bias), fc3 (bias) and one bias-free projection of z per linear layer."""
+    D: fc1 (bias), fc2 (no bias), fc3 (bias) and, when joint, one bias-free projection of z per linear layer."""
     e = x * h + h + h * h + z * h + z
     g = z * h + h + h * h + h * x + x
-    d = x * h + h + h * h + h + 1 + z * (h + h + 1)
+    d = x * h + h + h * h + h + 1 + (z * (h + h + 1) if joint else 0)
     trainable = e + g + d
     return {"trainable": trainable, "total": trainable + 3 * 2 * h}
 
@@ -24,6 +24,14 @@ register("bigan_mlp", builder="zoo.models.bigan.bigan:bigan_mlp", family="bigan"
                         "table_5_1_1nn_accuracy": {"BiGAN": 97.39, "D": 97.30, "LR": 97.44, "JLR": 97.13,
                                                    "AE (l2)": 97.58, "AE (l1)": 97.63}},
          parameters=_mlp_counts())
+
+
+register("gan_discrete_latent_mlp", builder="zoo.models.bigan.bigan:gan_discrete_latent_mlp", family="bigan",
+         paper=PAPER, section="ch. 6 (discrete latent variables: MNIST, z = [alpha one-hot(10), U(-1, 1)^10])",
+         task="gan_discrete_latent", input_contract=MNIST_VECTOR,
+         paper_numbers={"categories": 10, "continuous": 10, "alpha": "> 1, not stated",
+                        "finding": "clusters that correspond to digit identity (Fig. 6.1, qualitative)"},
+         parameters=_mlp_counts(z=20, joint=False))
 
 
 IMAGENET_64 = InputContract(shape=(64, 64, 3), kind="image", channel_order="RGB", mean=(127.5,) * 3, std=(127.5,) * 3,
