@@ -129,6 +129,9 @@ class TrainConfig:
     strategy: str = "default"
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism()
     monitor: str = ""  # eval metric for best.weights.h5, e.g. "mean_iu"
+    # Steps whose weights are kept as snapshots/step-NNNNNN.weights.h5 (the DCGAN grid keeps epochs 1, 10, 50,
+    # 100 and 200 of each run for the two-sample tests, Oquab thesis §5.3.3); [] = none.
+    snapshot_steps: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -230,6 +233,10 @@ def check_ranges(r: Recipe) -> None:
     steps = r.schedule.steps
     if any(type(s) is not int or s < 1 for s in steps) or steps != sorted(steps):
         raise _out_of_range("schedule.steps", steps, "must be increasing positive step numbers")
+    snaps = list(r.train.snapshot_steps)
+    if any(type(s) is not int or not 1 <= s <= r.train.steps for s in snaps) or snaps != sorted(set(snaps)):
+        raise _out_of_range("train.snapshot_steps", snaps, f"must be increasing step numbers in 1..train.steps "
+                                                           f"({r.train.steps})")
     for i, m in enumerate(r.lr_mult):
         if m.lr_mult < 0 or m.decay_mult < 0:
             raise _out_of_range(f"lr_mult[{i}]", (m.lr_mult, m.decay_mult), "lr_mult and decay_mult must be >= 0")

@@ -18,6 +18,7 @@ Work directory layout (written by the chief only):
     recipe.toml            the resolved recipe; a rerun must match it
     backup/                tf.train.Checkpoint for resuming
     checkpoints/           step-NNNNNN.weights.h5 at each evaluation
+    snapshots/             step-NNNNNN.weights.h5 at each of train.snapshot_steps
     final.weights.h5       weights at the end, and best.weights.h5 by `train.monitor`
     *.weights.json         sidecar: model name, builder options, dataset, class names, metrics
     log.csv, tensorboard/  training curves
@@ -521,7 +522,8 @@ def _gradient_loop(run, strategy, stop_at):
     progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if run.chief else None
     while step < stop_at:
         boundaries = [b for b in (t.checkpoint_every, t.eval_every, t.log_every) if b]
-        next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries])
+        next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries]
+                        + [s for s in t.snapshot_steps if s > step])
         loss_t, finite = run_steps(iterator, tf.constant(next_stop - step, tf.int64))
         loss_value = float(loss_t.numpy())
         if not bool(finite.numpy()):
@@ -541,6 +543,11 @@ def _gradient_loop(run, strategy, stop_at):
         if run.eval_ds is not None and t.eval_every and step % t.eval_every == 0 and step < t.steps:
             improved = run.validate(step)
             _plateau_step(recipe, improved, run.waited, run.drops, step, run.chief)
+        if step in t.snapshot_steps and run.chief:  # before the backup: a kill in between redoes it
+            path = run.writedir / "snapshots" / f"step-{step:06d}.weights.h5"
+            path.parent.mkdir(exist_ok=True)
+            save_weights_atomic(run.model, path)
+            _sidecar(path, recipe, run.info, step, {})
         if step % t.checkpoint_every == 0:
             run.manager.save(checkpoint_number=step)
             last_backup = step
