@@ -92,6 +92,7 @@ SMALL = {
     # width, so its export and JAX checks are in the slow tier
     "bigan_mlp": Small({"hidden": 32}, None),
     "gan_discrete_latent_mlp": Small({"hidden": 16, "image_shape": (8, 8, 1)}, None),
+    "bigan_alexnet_transfer": Small({"num_classes": 5, "input_shape": (64, 64, 3), "fc_units": 32}, (64, 64, 3)),
     "bigan_alexnet": Small({"gf": 8, "df": 8, "latent_dim": 10}, None, slow=True),
     "dcgan_generator": Small({"gf": 8}, None, slow=True),
     "dcgan_discriminator": Small({"df": 8}, None, slow=True),

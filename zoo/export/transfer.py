@@ -1,7 +1,10 @@
-"""Transfer of a context-prediction tower into a detector (digest §B.4(b)): the tower's conv layers with
-their inference batch norm folded in (zoo.export.fold_bn), loaded by name."""
+"""Transfer of a self-supervised network's conv layers into a supervised one, with their inference batch
+norm folded in (zoo.export.fold_bn), loaded by name: a context-prediction tower into a detector (digest
+§B.4(b)); a BiGAN's AlexNet encoder into the release's AlexNet (Donahue thesis §5.3.3)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from zoo.export.fold_bn import folded_weights
 from zoo.models.context_prediction.pair import CONVS
@@ -19,3 +22,61 @@ def load_tower(pair_model, detector) -> dict:
     fast_rcnn_context); its other layers keep their initialisation. Mis-shaped layers (CaffeNet's
     256-filter conv2) raise WeightsMismatchError. Returns assign_named's report."""
     return assign_named(detector, tower_weights(pair_model), partial=True, source="context-prediction tower")
+
+
+def bigan_encoder_weights(bigan_model) -> dict:
+    """{conv1..conv5: [kernel, bias]} of a bigan_alexnet model's encoder, each conv's BN folded in."""
+    encoder = bigan_model.get_layer("encoder")
+    return {f"conv{i}": list(folded_weights(encoder.get_layer(f"conv{i}"), encoder.get_layer(f"conv{i}_bn")))
+            for i in range(1, 6)}
+
+
+def load_bigan_encoder(bigan_model, classifier) -> dict:
+    """Load the folded encoder convs into `classifier` (zoo.models.bigan.transfer.bigan_alexnet_transfer, or
+    any net with conv1..conv5 of those shapes); its other layers keep their initialisation."""
+    return assign_named(classifier, bigan_encoder_weights(bigan_model), partial=True, source="BiGAN encoder")
+
+
+def export_bigan_encoder(bigan_weights, out, **transfer_options) -> Path:
+    """A bigan_alexnet run's weights file -> a bigan_alexnet_transfer weights file (conv1-conv5 from the folded
+    encoder, fc6-fc8 at their fresh initialisation) with its sidecar, for a transfer recipe's model.weights.
+    `transfer_options` are bigan_alexnet_transfer's (num_classes, input_shape, fc_units; train_from does not
+    change the weights)."""
+    import json
+
+    from zoo import registry
+    from zoo.weights import load_into, recorded_options, sidecar_path
+
+    bigan_card, net_card = registry.card("bigan_alexnet"), registry.card("bigan_alexnet_transfer")
+    options = recorded_options("bigan_alexnet", bigan_weights)
+    bigan = bigan_card.builder(**options)
+    load_into(bigan, bigan_weights, card=bigan_card, build_kwargs=options)
+    net = net_card.builder(**transfer_options)
+    load_bigan_encoder(bigan, net)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name.replace(".weights.h5", ".tmp.weights.h5"))
+    net.save_weights(tmp)
+    tmp.replace(out)
+    sidecar_path(out).write_text(json.dumps({"model": "bigan_alexnet_transfer", "options": transfer_options,
+                                             "source": str(bigan_weights), "bigan_options": options}, indent=2))
+    return out
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A BiGAN run's encoder as the transfer AlexNet's initial weights "
+                                                 "(Donahue thesis §5.3.3), BN folded into the convs")
+    parser.add_argument("bigan_weights", help="a bigan_alexnet weights file (e.g. runs/bigan_alexnet_imagenet/"
+                                              "final.weights.h5)")
+    parser.add_argument("out", help="the bigan_alexnet_transfer weights file to write (*.weights.h5)")
+    args = parser.parse_args(argv)
+    if not args.out.endswith(".weights.h5"):
+        parser.error(f"out must end in .weights.h5, got {args.out!r}")
+    print(f"wrote {export_bigan_encoder(args.bigan_weights, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

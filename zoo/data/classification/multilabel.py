@@ -94,6 +94,15 @@ register_dataset("voc2012_multilabel", DatasetInfo(
                  "labels are not public (Table 4.1 was scored by the VOC server).",
 ), TfdsLoader("voc/2012", postprocess=voc_to_multilabel))
 
+register_dataset("voc2007_multilabel", DatasetInfo(
+    name="voc2007_multilabel", task="multilabel",
+    summary="PASCAL VOC 2007 image labels (20 classes, difficult-only marked -1) and boxes (TFDS voc/2007)",
+    num_classes=20, class_names=VOC_CLASSES[1:], splits={"train": 2501, "validation": 2510, "test": 4952},
+    features={**FEATURES, "image_id": "string, the file name stem"}, source=HOMEPAGE, citation=CITATION,
+    instructions="TFDS downloads voc/2007 itself (`tfds build voc/2007` or the first load); its test labels are "
+                 "public (BiGAN's Table 5.3 classification column is VOC 2007 test mAP).",
+), TfdsLoader("voc/2007", postprocess=voc_to_multilabel))
+
 register_dataset("coco2014_multilabel", DatasetInfo(
     name="coco2014_multilabel", task="multilabel",
     summary="COCO 2014 image labels (80 classes) and boxes, crowd regions included (TFDS coco/2014)",

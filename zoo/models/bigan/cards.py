@@ -57,3 +57,16 @@ register("bigan_alexnet", builder="zoo.models.bigan.bigan_alexnet:bigan_alexnet"
                         "table_5_2_top1_conv1_to_conv5": (56.2, 54.4, 49.4, 43.9, 33.3),
                         "table_5_3_voc07_cls_fc8_fc6-8_all": (37.5, 48.7, 58.9)},
          parameters=_alexnet_counts())
+
+
+IMAGENET_227 = InputContract(shape=(227, 227, 3), kind="image", channel_order="RGB", mean=(127.5,) * 3,
+                             std=(127.5,) * 3, note="RGB scaled to [-1, 1] (the release's transfer prototxt: mean "
+                                                    "127.5, scale 1/127.5, 227 crops)")
+
+register("bigan_alexnet_transfer", builder="zoo.models.bigan.transfer:bigan_alexnet_transfer", family="bigan",
+         paper=PAPER, section="§5.3.3, Tables 5.2 / 5.3 (the release's alexnet_train_nolrn_lrelu.prototxt)",
+         task="classification", input_contract=IMAGENET_227, head_layers=("fc8",),
+         paper_numbers={"table_5_2_top1_frozen_through_conv1_to_conv5": (56.2, 54.4, 49.4, 43.9, 33.3),
+                        "table_5_3_voc07_cls_fc8_fc6-8_all": (37.5, 48.7, 58.9), "table_5_3_frcn_det_all": 46.2,
+                        "table_5_3_fcn_seg_all": 34.9},
+         parameters={"total": 60_965_224})
