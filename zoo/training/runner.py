@@ -232,7 +232,9 @@ def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=
     return evaluator.result()
 
 
-def _sidecar(path: Path, recipe, info, step, metrics):
+def _save_with_sidecar(model, path: Path, recipe, info, step, metrics):
+    """The weights file (atomically) and its sidecar: model name, builder options, dataset, class names, metrics."""
+    save_weights_atomic(model, path)
     meta = {
         "model": recipe.model.name,
         "options": recipe.model.options,
@@ -452,8 +454,7 @@ class _Run:
                 (self.workdir / "eval.json").write_text(
                     json.dumps({"step": step, "split": r.data.eval_split, **self.metrics}, indent=2))
             if improved:
-                save_weights_atomic(self.model, self.writedir / "best.weights.h5")
-                _sidecar(self.writedir / "best.weights.h5", r, self.info, step, self.metrics)
+                _save_with_sidecar(self.model, self.writedir / "best.weights.h5", r, self.info, step, self.metrics)
         return improved
 
     def finish(self, step):
@@ -464,8 +465,8 @@ class _Run:
         if self.eval_ds is not None:
             self.validate(step, final=True)  # the final evaluation is a candidate for best.weights.h5 too
         if self.chief:
-            save_weights_atomic(self.model, self.writedir / "final.weights.h5")
-            _sidecar(self.writedir / "final.weights.h5", self.recipe, self.info, step, self.metrics)
+            r = self.recipe
+            _save_with_sidecar(self.model, self.writedir / "final.weights.h5", r, self.info, step, self.metrics)
 
 
 def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start) -> TrainResult:
@@ -544,10 +545,9 @@ def _gradient_loop(run, strategy, stop_at):
             improved = run.validate(step)
             _plateau_step(recipe, improved, run.waited, run.drops, step, run.chief)
         if step in t.snapshot_steps and run.chief:  # before the backup: a kill in between redoes it
-            path = run.writedir / "snapshots" / f"step-{step:06d}.weights.h5"
-            path.parent.mkdir(exist_ok=True)
-            save_weights_atomic(run.model, path)
-            _sidecar(path, recipe, run.info, step, {})
+            (run.writedir / "snapshots").mkdir(exist_ok=True)
+            _save_with_sidecar(run.model, run.writedir / "snapshots" / f"step-{step:06d}.weights.h5", recipe, run.info,
+                               step, {})
         if step % t.checkpoint_every == 0:
             run.manager.save(checkpoint_number=step)
             last_backup = step
@@ -588,9 +588,7 @@ def _record_eval(writedir, model, recipe, info, step, metrics, log, csv_file, tb
             tf.summary.scalar(f"eval/{k}", v, step=step)
     ckpt_dir = writedir / "checkpoints"
     ckpt_dir.mkdir(exist_ok=True)
-    path = ckpt_dir / f"step-{step:06d}.weights.h5"
-    save_weights_atomic(model, path)
-    _sidecar(path, recipe, info, step, metrics)
+    _save_with_sidecar(model, ckpt_dir / f"step-{step:06d}.weights.h5", recipe, info, step, metrics)
     _log(f"eval at step {step} on {recipe.data.eval_split}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
 
