@@ -201,3 +201,21 @@ def test_trainable_names_sub_models():
 
     with pytest.raises(ConfigError, match="trainable must name"):
         bigan.bigan_mlp(hidden=8, trainable=("decoder",))
+
+
+def test_table_5_1_driver_trains_each_method_and_scores_its_features(tmp_path):
+    """A few steps of each method on the digits stand-in: every method yields a 1-NN accuracy, D's from its
+    hidden layer; the accuracy equals one_nn_accuracy recomputed on the same features."""
+    from zoo.experiments import bigan as table
+    from zoo.metrics.nearest_neighbour import one_nn_accuracy
+
+    overrides = SHORT[:3] + ["model.options.hidden=16", "data.global_batch_size=64"]
+    results = table.table_5_1("bigan_mlp_digits", seeds=(0,), workdir=tmp_path, overrides=overrides,
+                              methods=("D", "LR"), log=lambda _: None)  # LR reuses D's GAN run as its stage 1
+    assert set(results) == {"D", "LR"} and all(0 < v[0] <= 100 for v in results.values())
+    model, recipe = table.run_method("D", "bigan_mlp_digits", 0, tmp_path, overrides)  # reused, not retrained
+    x, y = table.split_arrays(recipe, "train")
+    tx, ty = table.split_arrays(recipe, "test")
+    feats = table.features(model, "discriminator", "act2", x)
+    assert feats.shape == (len(x), 16)
+    assert results["D"][0] == one_nn_accuracy(feats, y, table.features(model, "discriminator", "act2", tx), ty)
