@@ -146,19 +146,31 @@ def test_accuracy_counts_random_orientations_and_weights(monkeypatch):
              for i in range(40)]
 
     def oracle(a, b, **kw):  # the cause here is the one with evenly spread values
-        return (0.0, 1.0) if np.allclose(np.diff(np.sort(a)), np.diff(np.sort(a))[0]) else (1.0, 0.0)
+        return ([0.0], [1.0]) if np.allclose(np.diff(np.sort(a)), np.diff(np.sort(a))[0]) else ([1.0], [0.0])
 
     monkeypatch.setattr(ce, "direction_statistics", oracle)
     result = ce.evaluate_pairs(pairs, seed=0)
     assert result["accuracy"] == 1.0 == result["weighted_accuracy"]
     flips = [r["flipped"] for r in result["pairs"]]
     assert 10 < sum(flips) < 30
-    monkeypatch.setattr(ce, "direction_statistics", lambda a, b, **kw: (0.0, 1.0))
+    monkeypatch.setattr(ce, "direction_statistics", lambda a, b, **kw: ([0.0], [1.0]))
     result = ce.evaluate_pairs(pairs, seed=0)
     right = np.array([not f for f in flips], float)
     assert result["accuracy"] == pytest.approx(right.mean())
     weights = np.arange(1.0, 41.0)
     assert result["weighted_accuracy"] == pytest.approx((right * weights).sum() / weights.sum())
+
+
+def test_ensemble_compares_the_best_cgan_of_each_direction_and_single_the_first(monkeypatch):
+    pairs = [tuebingen.CausePair("p", np.arange(20.0), np.arange(20.0), 1)]
+    # the first CGAN of a -> b is poor (0.4 > 0.3) but its second is the best of all (0.1)
+    monkeypatch.setattr(ce, "direction_statistics", lambda a, b, **kw: ([0.4, 0.1], [0.3, 0.35]))
+    monkeypatch.setattr(ce, "preprocess", lambda a, b, **kw: (a, b))
+    result = ce.evaluate_pairs(pairs, reps=2, seed=1)
+    record = result["pairs"][0]
+    assert record["predicted"] == 1 and record["single_predicted"] == -1
+    truth_is_ab = record["truth"] == 1
+    assert result["accuracy"] == float(truth_is_ab) and result["single_accuracy"] == float(not truth_is_ab)
 
 
 def test_bad_options_are_refused():

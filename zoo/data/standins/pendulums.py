@@ -102,8 +102,9 @@ def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", c
     size = int(image_size)
     spec = {"image": tf.TensorSpec((size, size, 3), tf.uint8), "label": tf.TensorSpec((), tf.int64),
             "state": tf.TensorSpec((4,), tf.float32)}
+    # simulated once (60 ms an example), then read from memory on later epochs
     return tf.data.Dataset.from_generator(lambda: (example(seed, split, i, size) for i in range(n)),
-                                          output_signature=spec)
+                                          output_signature=spec).cache()
 
 
 register_dataset("pendulums", DatasetInfo(
