@@ -24,3 +24,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     || { echo "setup: installation failed; rerun with output: .venv/bin/pip install -e '.[dev]'" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+# The Tübingen cause-effect pairs (notebooks/generative.ipynb, zoo.data.generative.tuebingen) are read as CSV files
+# from the CausalDiscoveryToolbox wheel; --no-deps keeps its heavy dependencies out (nothing of it is imported).
+if ! .venv/bin/python -c "import importlib.metadata as m; m.distribution('cdt')" >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q --no-deps "cdt==0.6.0" 2>&1 | grep -v "^WARNING: Location" || true
+fi
