@@ -168,7 +168,7 @@ def test_reconstruction_evaluator_equals_numpy():
         assert evaluator.result() == {f"reconstruction_{norm}": pytest.approx(expect, rel=1e-6)}
 
 
-@pytest.mark.parametrize("norm", ["l2", "l1"])
+@pytest.mark.parametrize("norm", [pytest.param("l2", marks=pytest.mark.slow), "l1"])  # one run in the default tier
 def test_autoencoder_recipes_train_e_and_g_only_and_report_the_reconstruction_error(tmp_path, norm):
     from zoo.training import runner
 
