@@ -27,19 +27,24 @@ _TOKEN_LINE = re.compile(r"^(?P<id>[^#\s]+)\.jpg#(?P<k>\d+)\t(?P<caption>.*)$")
 
 def read_captions(path) -> dict:
     """{image id: [captions in #k order]} from results_20130124.token."""
-    captions = collections.defaultdict(dict)
     with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            match = _TOKEN_LINE.match(line)
-            if match is None:
-                raise CorruptRecordError(
-                    f"{path} line {number} is not '<id>.jpg#<k><TAB><caption>' (the Flickr30k token format): "
-                    f"{line[:80]!r}"
-                )
-            captions[match["id"]][int(match["k"])] = match["caption"].strip()
+        return parse_captions(f, path)
+
+
+def parse_captions(lines, where) -> dict:
+    """{image id: [captions in #k order]} from the lines of a Flickr token file ("<id>.jpg#<k><TAB><caption>",
+    Flickr30k's results_20130124.token and Flickr8k's Flickr8k.token.txt); `where` names the file in errors."""
+    captions = collections.defaultdict(dict)
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        match = _TOKEN_LINE.match(line)
+        if match is None:
+            raise CorruptRecordError(
+                f"{where} line {number} is not '<id>.jpg#<k><TAB><caption>' (the Flickr token format): {line[:80]!r}"
+            )
+        captions[match["id"]][int(match["k"])] = match["caption"].strip()
     return {image_id: [by_k[k] for k in sorted(by_k)] for image_id, by_k in captions.items()}
 
 
