@@ -57,13 +57,15 @@ def test_centred_grid_covers_the_image_at_the_initial_window():
     assert peaks[0] in (1, 2) and peaks[-1] in (27, 28) and list(peaks) == sorted(peaks)
 
 
-def test_read_and_write_match_numpy():
+@pytest.mark.parametrize("channels", [1, 3])
+def test_read_and_write_match_numpy(channels):
+    """Eqs. 27 and 29 per channel: colour images use the same filters for every channel (§4.3)."""
     keras.utils.set_random_seed(0)  # the window weights: unseeded draws failed the float32 tolerance in CI once
-    core = DrawCore((7, 9), steps=1, enc_units=6, dec_units=6, z_dim=2, read_n=3, write_n=4)
+    core = DrawCore((7, 9), steps=1, enc_units=6, dec_units=6, z_dim=2, read_n=3, write_n=4, channels=channels)
     core.build(None)
     h = RNG.normal(0, 1, (3, 6)).astype(np.float32)
-    x = RNG.integers(0, 2, (3, 7, 9)).astype(np.float32)
-    x_hat = x - RNG.random((3, 7, 9)).astype(np.float32)
+    x = RNG.integers(0, 2, (3, 7, 9, channels)).astype(np.float32)
+    x_hat = x - RNG.random((3, 7, 9, channels)).astype(np.float32)
     r, _ = core.read(x, x_hat, h)
     w_canvas, _ = core.write(h)
     read_params = h @ np.asarray(core.read_window.kernel) + np.asarray(core.read_window.bias)
@@ -71,10 +73,12 @@ def test_read_and_write_match_numpy():
     patches = h @ np.asarray(core.write_patch.kernel) + np.asarray(core.write_patch.bias)
     for k in range(3):
         fx, fy, gamma = numpy_filterbank(read_params[k].astype(np.float64), 7, 9, 3)
-        want_r = gamma * np.concatenate([(fy @ x[k] @ fx.T).ravel(), (fy @ x_hat[k] @ fx.T).ravel()])  # eq. 27
+        glimpse = lambda img: np.stack([fy @ img[..., c] @ fx.T for c in range(channels)], -1).ravel()  # noqa: E731
+        want_r = gamma * np.concatenate([glimpse(x[k]), glimpse(x_hat[k])])  # eq. 27
         np.testing.assert_allclose(np.asarray(r)[k], want_r, rtol=1e-4, atol=1e-5)
         fx, fy, gamma = numpy_filterbank(write_params[k].astype(np.float64), 7, 9, 4)
-        want_w = (fy.T @ patches[k].reshape(4, 4) @ fx / gamma).ravel()  # eq. 29
+        patch = patches[k].reshape(4, 4, channels)
+        want_w = np.stack([fy.T @ patch[..., c] @ fx / gamma for c in range(channels)], -1).ravel()  # eq. 29
         np.testing.assert_allclose(np.asarray(w_canvas)[k], want_w, rtol=1e-4, atol=1e-5)
 
 
@@ -135,7 +139,7 @@ def test_full_size_draw_has_the_mnist_model_sizes(name):
 def test_generation_from_the_prior_draws_canvases():
     model = _small()
     canvases = np.asarray(model.get_layer("draw").generate(RNG.normal(size=(2, 3, 4)).astype(np.float32)))
-    assert canvases.shape == (2, 3, 8, 8) and np.all((canvases > 0) & (canvases < 1))
+    assert canvases.shape == (2, 3, 8, 8, 1) and np.all((canvases > 0) & (canvases < 1))
 
 
 @pytest.mark.slow  # about 2.5 min on 2 busy cores (60 steps, graph tracing of the unrolled recurrence)
@@ -155,3 +159,24 @@ def test_draw_trains_on_the_binarized_digits_standin_and_its_bound_drops(tmp_pat
     assert {"nll_bound_nats", "kl_nats", "reconstruction_nats"} <= set(result.metrics)
     # an untrained model scores about 64·log 2 ≈ 44.4 nats of reconstruction on 64 binary pixels
     assert result.metrics["nll_bound_nats"] < 40.0
+
+
+def test_svhn_recipe_trains_a_colour_draw_on_intensities(tmp_path, monkeypatch):
+    """svhn_cropped's uint8 records become [0, 1] intensities and the colour DRAW of draw_svhn trains on them
+    (a fake TFDS split in svhn_cropped's layout; sizes reduced)."""
+    import tensorflow as tf
+
+    from zoo.data import registry as data_registry
+    from zoo.training import recipes, runner
+
+    images = RNG.integers(0, 256, (8, 32, 32, 3)).astype(np.uint8)
+    monkeypatch.setattr(data_registry.TfdsLoader, "__call__", lambda self, split, **kw: tf.data.Dataset.from_tensor_slices(
+        {"image": images, "label": np.arange(8, dtype=np.int64)}))
+    (first, *_) = list(data_registry.load("svhn_cropped", "train").as_numpy_iterator())
+    np.testing.assert_allclose(first["image"], images[0] / 255.0, rtol=1e-6)
+    recipe = recipes.load("draw_svhn", ["model.options.units=8", "model.options.steps=2", "model.options.z_dim=3",
+                                        "model.options.read_n=3", "model.options.write_n=3", "data.global_batch_size=4",
+                                        "train.steps=2", "train.checkpoint_every=2", "train.log_every=2",
+                                        "data.eval_split='train'", "data.shuffle_buffer=8", "train.eval_every=0"])
+    res = runner.train(recipe, tmp_path / "run")
+    assert np.isfinite(res.metrics["nll_bound_nats"]) and res.model.get_layer("draw").channels == 3

@@ -61,23 +61,28 @@ def filterbank(g, delta, sigma2, n, size):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class DrawCore(keras.layers.Layer):
-    """The DRAW recurrence over T steps (module docstring). call([image (N, B, A, 1), noise (N, T, z)])
-    -> [canvas logits c_T (N, B·A), KL per example (N,), canvases c_1..c_T (N, T, B·A),
-    attention windows (N, T, 6): read g_X, g_Y, δ and write g_X, g_Y, δ (zeros without attention)]."""
+    """The DRAW recurrence over T steps (module docstring). call([image (N, B, A, C), noise (N, T, z)])
+    -> [canvas logits c_T (N, B·A·C), KL per example (N,), canvases c_1..c_T (N, T, B·A·C),
+    attention windows (N, T, 6): read g_X, g_Y, δ and write g_X, g_Y, δ (zeros without attention)].
+    Colour images (C = 3) use the same read and write filters for every channel (§4.3: "each point in the
+    input and error image (and hence in the reading and writing patches) is an RGB triple")."""
 
     def __init__(self, image_size, steps, enc_units, dec_units, z_dim, read_n, write_n, attention=True, seed=None,
-                 **kwargs):
+                 channels=1, **kwargs):
         super().__init__(**kwargs)
         self.image_size = tuple(int(v) for v in image_size)
         self.steps, self.enc_units, self.dec_units, self.z_dim = int(steps), int(enc_units), int(dec_units), int(z_dim)
         self.read_n, self.write_n, self.attention, self.seed = int(read_n), int(write_n), bool(attention), seed
-        pixels = self.image_size[0] * self.image_size[1]
-        self.read_dim = 2 * self.read_n**2 if self.attention else 2 * pixels
+        self.channels = int(channels)
+        self.shape = (*self.image_size, self.channels)
+        pixels = self.image_size[0] * self.image_size[1] * self.channels
+        self.read_dim = 2 * self.read_n**2 * self.channels if self.attention else 2 * pixels
         self.encoder = keras.layers.LSTMCell(self.enc_units, name="encoder")
         self.decoder = keras.layers.LSTMCell(self.dec_units, name="decoder")
         self.mu = keras.layers.Dense(self.z_dim, name="mu")
         self.log_sigma = keras.layers.Dense(self.z_dim, name="log_sigma")
-        self.write_patch = keras.layers.Dense(self.write_n**2 if self.attention else pixels, name="write")
+        self.write_patch = keras.layers.Dense(self.write_n**2 * self.channels if self.attention else pixels,
+                                              name="write")
         if self.attention:
             self.read_window = keras.layers.Dense(5, name="read_window")
             self.write_window = keras.layers.Dense(5, name="write_window")
@@ -102,12 +107,12 @@ class DrawCore(keras.layers.Layer):
         gx, gy, delta, sigma2, gamma = attention_parameters(self.read_window(h_dec), self.image_size, self.read_n)
         fx = filterbank(gx, delta, sigma2, self.read_n, self.image_size[1])
         fy = filterbank(gy, delta, sigma2, self.read_n, self.image_size[0])
-        glimpses = [ops.einsum("nib,nba,nja->nij", fy, image, fx) for image in (x, x_hat)]
+        glimpses = [ops.einsum("nib,nbac,nja->nijc", fy, image, fx) for image in (x, x_hat)]
         r = ops.concatenate([ops.reshape(g, (batch, -1)) for g in glimpses], axis=-1)
         return gamma * r, ops.concatenate([gx, gy, delta], axis=-1)
 
     def write(self, h_dec):
-        """(1/γ̂) F̂_Y^T w F̂_X (eq. 29) as (N, B·A), or a linear map of h^dec (eq. 18)."""
+        """(1/γ̂) F̂_Y^T w F̂_X (eq. 29) as (N, B·A·C), or a linear map of h^dec (eq. 18)."""
         w = self.write_patch(h_dec)
         if not self.attention:
             return w, None
@@ -115,22 +120,22 @@ class DrawCore(keras.layers.Layer):
         gx, gy, delta, sigma2, gamma = attention_parameters(self.write_window(h_dec), self.image_size, self.write_n)
         fx = filterbank(gx, delta, sigma2, self.write_n, self.image_size[1])
         fy = filterbank(gy, delta, sigma2, self.write_n, self.image_size[0])
-        patch = ops.reshape(w, (batch, self.write_n, self.write_n))
-        canvas = ops.einsum("njb,nji,nia->nba", fy, patch, fx)
+        patch = ops.reshape(w, (batch, self.write_n, self.write_n, self.channels))
+        canvas = ops.einsum("njb,njic,nia->nbac", fy, patch, fx)
         return ops.reshape(canvas, (batch, -1)) / gamma, ops.concatenate([gx, gy, delta], axis=-1)
 
     def call(self, inputs, training=False):
         image, noise = inputs
         batch = ops.shape(image)[0]
-        x = ops.reshape(ops.cast(image, self.compute_dtype), (batch, *self.image_size))
-        canvas = ops.zeros((batch, self.image_size[0] * self.image_size[1]), self.compute_dtype)
+        x = ops.reshape(ops.cast(image, self.compute_dtype), (batch, *self.shape))
+        canvas = ops.zeros((batch, self.image_size[0] * self.image_size[1] * self.channels), self.compute_dtype)
         h_dec = ops.zeros((batch, self.dec_units), self.compute_dtype)
         enc_state = [ops.zeros((batch, self.enc_units), self.compute_dtype)] * 2
         dec_state = [h_dec, h_dec]
         kl, canvases, windows = 0.0, [], []
         no_window = ops.zeros((batch, 3), self.compute_dtype)
         for t in range(self.steps):
-            x_hat = x - ops.reshape(ops.sigmoid(canvas), (batch, *self.image_size))
+            x_hat = x - ops.reshape(ops.sigmoid(canvas), (batch, *self.shape))
             r, read_window = self.read(x, x_hat, h_dec)
             h_enc, enc_state = self.encoder(ops.concatenate([r, h_dec], axis=-1), enc_state)
             mu, log_sigma = self.mu(h_enc), self.log_sigma(h_enc)
@@ -148,36 +153,38 @@ class DrawCore(keras.layers.Layer):
         return [canvas, kl, ops.stack(canvases, axis=1), ops.stack(windows, axis=1)]
 
     def generate(self, noise):
-        """Canvases σ(c_1..c_T) (N, T, B, A) drawn from the prior: z_t = ε_t, the decoder and write only (§2.3)."""
+        """Canvases σ(c_1..c_T) (N, T, B, A, C) drawn from the prior: z_t = ε_t, the decoder and write only (§2.3)."""
         batch = ops.shape(noise)[0]
-        canvas = ops.zeros((batch, self.image_size[0] * self.image_size[1]))
+        canvas = ops.zeros((batch, self.image_size[0] * self.image_size[1] * self.channels))
         state = [ops.zeros((batch, self.dec_units))] * 2
         out = []
         for t in range(self.steps):
             h_dec, state = self.decoder(noise[:, t], state)
             canvas = canvas + self.write(h_dec)[0]
-            out.append(ops.reshape(ops.sigmoid(canvas), (batch, *self.image_size)))
+            out.append(ops.reshape(ops.sigmoid(canvas), (batch, *self.shape)))
         return ops.stack(out, axis=1)
 
     def compute_output_shape(self, input_shape):
         batch = input_shape[0][0]
-        pixels = self.image_size[0] * self.image_size[1]
+        pixels = self.image_size[0] * self.image_size[1] * self.channels
         return [(batch, pixels), (batch,), (batch, self.steps, pixels), (batch, self.steps, 6)]
 
     def get_config(self):
         return {**super().get_config(), "image_size": list(self.image_size), "steps": self.steps,
                 "enc_units": self.enc_units, "dec_units": self.dec_units, "z_dim": self.z_dim, "read_n": self.read_n,
-                "write_n": self.write_n, "attention": self.attention, "seed": self.seed}
+                "write_n": self.write_n, "attention": self.attention, "seed": self.seed, "channels": self.channels}
 
 
 def _draw(name, image_shape, steps, units, z_dim, read_n, write_n, attention):
-    if len(image_shape) != 3 or image_shape[-1] != 1 or None in image_shape:
-        raise ConfigError(f"image_shape must be a fixed (H, W, 1) binary image, got {tuple(image_shape)}")
+    if len(image_shape) != 3 or image_shape[-1] not in (1, 3) or None in image_shape:
+        raise ConfigError(f"image_shape must be a fixed (H, W, 1) or (H, W, 3) image with values in [0, 1], got "
+                          f"{tuple(image_shape)}")
     if attention and (read_n < 1 or write_n < 1):
         raise ConfigError(f"read_n and write_n must be >= 1, got {read_n} and {write_n}")
     image = keras.Input(tuple(image_shape), name="image")
     noise = keras.Input((steps, z_dim), name="noise")
-    core = DrawCore(image_shape[:2], steps, units, units, z_dim, read_n, write_n, attention, name="draw")
+    core = DrawCore(image_shape[:2], steps, units, units, z_dim, read_n, write_n, attention, name="draw",
+                    channels=image_shape[-1])
     canvas, kl, canvases, windows = core([image, noise])
     outputs = [keras.layers.Identity(name=n)(t) for n, t in
                (("canvas", canvas), ("kl", kl), ("canvases", canvases), ("windows", windows))]
