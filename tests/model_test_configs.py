@@ -122,6 +122,7 @@ SMALL = {
     "c3d_fc6_svm": Small({"width": 16, "input_shape": (4, 32, 32, 3), "num_classes": 5}, (4, 32, 32, 3), slow=True),
     "draw": Small({**_DRAW, "read_n": 2, "write_n": 3}, (8, 8, 1)),
     "draw_no_attention": Small(_DRAW, (8, 8, 1), slow=True),
+    "draw_classifier": Small({"input_shape": (24, 24, 1), "steps": 2, "units": 8, "read_n": 4}, (24, 24, 1)),
     "show_attend_tell_soft": Small(_SAT, _SAT["input_shape"]),
     "show_attend_tell_hard": Small(_SAT, _SAT["input_shape"], slow=True),
     "smem_vqa_1hop": Small(_SMEM, _SMEM["input_shape"]),

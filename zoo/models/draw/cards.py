@@ -35,3 +35,14 @@ register(
     # encoder LSTM (2·784 + 256 in) 2,130,944; decoder 365,568; μ, log σ 51,400; write 784 201,488
     parameters={"total": 2_749_400},
 )
+
+register(
+    "draw_classifier", builder="zoo.models.draw.classifier:draw_classifier", family="draw", paper=PAPER,
+    section="§4.1 (Differentiable RAM on 100x100 cluttered translated MNIST), Table 1, Table 3 (first row)",
+    task="classification",
+    input_contract=InputContract(shape=(100, 100, 1), kind="image", channel_order=None, mean=(0.0,), std=(255.0,),
+                                 note="grey pixels / 255, the digit placed at random among clutter"),
+    paper_numbers={"glimpses (Table 3)": 8, "LSTM units (Table 3)": 256, "read size (Table 3)": "12x12"},
+    # LSTM (12·12 in, 256) 410,624; read window 1,285; classifier 2,570
+    parameters={"total": 414_479},
+)
