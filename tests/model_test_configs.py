@@ -99,6 +99,7 @@ SMALL = {
     "dcgan": Small({"gf": 8, "df": 8}, None),
     "cgan_cause_effect": Small({"hidden": 16}, None),
     "context_prediction_alexnet": Small({"width": 0.0625, "fc": 64}, None),
+    "fast_rcnn_context": Small({"num_classes": 5, "width": 0.0625, "fc_divisor": 64}, (64, 64, 3)),
     # detection (Donahue §3.1; Fast R-CNN): reduced widths, 5 classes
     "rcnn_caffenet": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
     "oquab_alexnet": Small({**_ALEXNET, "input_shape": (67, 67, 3), "fc_units": 4096}, (67, 67, 3), slow=True),

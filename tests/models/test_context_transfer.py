@@ -42,3 +42,24 @@ def test_the_detector_conv5_equals_the_tower_conv5():
 def test_caffenet_shapes_do_not_take_the_tower():
     with pytest.raises(WeightsMismatchError, match="conv2"):
         load_tower(trained_like_pair(), fast_rcnn_caffenet(width=16))
+
+
+def test_write_detector_init_gives_the_recipe_a_file_with_the_folded_tower(tmp_path):
+    from zoo.errors import ConfigError
+    from zoo.export.transfer import write_detector_init
+
+    pair = trained_like_pair()
+    pair_file = tmp_path / "pair.weights.h5"
+    pair.save_weights(pair_file)
+    out = tmp_path / "det.weights.h5"
+    report = write_detector_init(pair_file, out, width=0.0625, fc_divisor=64, pair_options={"patch_size": 64, "fc": 16})
+    assert report["loaded"] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    det = fast_rcnn_context(width=0.0625, fc_divisor=64)
+    det.load_weights(out)
+    tower = pair.get_layer("tower")
+    patch = np.random.default_rng(2).uniform(-1, 1, (1, 64, 64, 3)).astype("float32")
+    want = keras.Model(tower.input, tower.get_layer("conv5_relu").output)(patch, training=False)
+    got = keras.Model(det.inputs[0], det.get_layer("conv5").output)(patch)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ConfigError, match="exists"):
+        write_detector_init(pair_file, out, width=0.0625, fc_divisor=64, pair_options={"patch_size": 64, "fc": 16})
