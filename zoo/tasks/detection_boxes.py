@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.errors import ConfigError
-from zoo.ops.boxes import decode_deltas, encode_deltas, pairwise_iou
+from zoo.metrics.detection import paired_overlaps
+from zoo.ops.boxes import decode_deltas, encode_deltas
 from zoo.tasks.base import Evaluator, Task, first_output, model_input
 
 REGRESSION_COLUMNS = 10  # a window's target row: box (4), its object (4), their IoU, the class
@@ -97,11 +98,6 @@ def regressed_boxes(deltas, boxes, classes):
     return np.asarray(decode_deltas(np.asarray(boxes, np.float64), deltas, pixel_offset=0.0))
 
 
-def paired_iou(a, b):
-    """IoU of a[i] with b[i] (VOC's +1 pixel areas, as the overlaps that chose the pairs)."""
-    return np.array([float(np.asarray(pairwise_iou(x[None], y[None]))[0, 0]) for x, y in zip(a, b)])
-
-
 class BoxRegressionEvaluator(Evaluator):
     """Mean IoU of the split's regression windows with their objects, as proposed and as regressed."""
 
@@ -110,8 +106,8 @@ class BoxRegressionEvaluator(Evaluator):
 
     def update(self, outputs, targets):
         boxes, objects, _, classes = split_regression_targets(targets)
-        self.before.append(paired_iou(boxes, objects))
-        self.after.append(paired_iou(regressed_boxes(first_output(outputs), boxes, classes), objects))
+        self.before.append(paired_overlaps(boxes, objects))
+        self.after.append(paired_overlaps(regressed_boxes(first_output(outputs), boxes, classes), objects))
 
     def result(self) -> dict:
         before, after = np.concatenate(self.before), np.concatenate(self.after)
