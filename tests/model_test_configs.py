@@ -108,6 +108,8 @@ SMALL = {
     "rcnn_vgg16": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "rcnn_caffenet_svm": Small({**_ALEXNET, "num_classes": 5, "svm_layer": "fc6"}, (67, 67, 3)),
     "rcnn_vgg16_svm": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
+    "rcnn_caffenet_bbox": Small({**_ALEXNET, "num_classes": 5}, (67, 67, 3)),
+    "rcnn_vgg16_bbox": Small({"num_classes": 5, "width": 16, "input_shape": (64, 64, 3)}, (64, 64, 3), slow=True),
     "fast_rcnn_caffenet": Small({"num_classes": 5, "width": 16}, (64, 64, 3)),
     "fast_rcnn_vgg16": Small({"num_classes": 5, "width": 16}, (64, 64, 3), slow=True),
     # region networks: one pathway (two for the baseline) at 1/16 width, 32x32 input; the

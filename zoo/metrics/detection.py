@@ -35,6 +35,12 @@ def _overlaps(box, gt):
     return np.where((iw > 0) & (ih > 0), iw * ih / np.where(ua > 0, ua, 1), -np.inf)
 
 
+def paired_overlaps(a, b):
+    """The devkit's overlap of a[i] with b[i], (n,) for boxes (n, 4) each; 0 where they do not meet."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    return np.maximum(_overlaps(a.T, b), 0.0)
+
+
 def match_detections(scores, boxes, image_ids, gt_boxes, gt_difficult, iou_threshold=IOU_THRESHOLD):
     """(tp, fp) flags (N,) of one class's detections in descending score order, and the order.
 

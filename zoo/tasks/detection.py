@@ -276,16 +276,10 @@ class DetectionRoIs(Task):
 TASKS = (DetectionWindows(), DetectionSVM(), DetectionRoIs())
 
 
-def rcnn_detect(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_mode="warp", batch_size=256,
-                nms=0.3, score_threshold=None, max_per_image=100, use_svm=True):
-    """R-CNN at test time on one image -> (boxes (D, 4), scores (D,), classes (D,)), NumPy.
-
-    Donahue thesis §3.1.2: every proposal is warped (zoo.ops.warp) from `image_bgr`, the network
-    input (BGR minus the mean, so the fill is 0), in batches of `batch_size` (the release: 256);
-    each class scores it with its SVM (`fc-rcnn`, or the fine-tuned softmax with use_svm=False,
-    App. 3.4.2); with a `bbox_pred` output the class's box is regressed once (R-CNN's pixel
-    convention, widths x2 - x1); then greedy per-class NMS at 0.3 (the release's test setting).
-    """
+def rcnn_outputs(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_mode="warp", batch_size=256):
+    """{output name: (P, ...) array} of R-CNN's network on every warped proposal of one image (§3.1.2):
+    each proposal is warped (zoo.ops.warp) from `image_bgr`, the network input (BGR minus the mean, so
+    the fill is 0), in batches of `batch_size` (the release: 256)."""
     from zoo.ops.warp import warp_regions
 
     names = list(model.output_names) if isinstance(model.outputs, (list, tuple)) else [model.output_names]
@@ -297,16 +291,34 @@ def rcnn_detect(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_
         result = result if isinstance(result, (list, tuple)) else [result]
         for name, value in zip(names, result):
             outs[name].append(np.asarray(value))
-    outs = {name: np.concatenate(v) for name, v in outs.items()}
+    return {name: np.concatenate(v) if v else np.zeros((0,) + tuple(model.get_layer(name).output.shape[1:]))
+            for name, v in outs.items()}
+
+
+def rcnn_detections(outs, proposals, image_shape, *, use_svm=True, regress=True, nms=0.3, score_threshold=None,
+                    max_per_image=100, softmax_output="fc8_pascal"):
+    """R-CNN's detections of one image from `rcnn_outputs` -> (boxes (D, 4), scores (D,), classes (D,)).
+
+    Each class scores every proposal with its SVM (`fc-rcnn`), or the fine-tuned softmax
+    (`softmax_output`) with use_svm=False (App. 3.4.2); with `regress` and a `bbox_pred` output the
+    class's box is regressed once (R-CNN's pixel convention, widths x2 - x1); then greedy per-class
+    NMS at `nms` (0.3, the release's test setting).
+    """
+    proposals = np.asarray(proposals, np.float32).reshape(-1, 4)
     if use_svm and "fc-rcnn" not in outs:
         raise ConfigError("use_svm=True needs the SVM layer: build the model with svm_layer='fc7' (or pool5, fc6)")
-    scores = outs["fc-rcnn"] if use_svm else softmax(outs[names[0]])
+    if not use_svm and softmax_output not in outs:
+        raise ConfigError(f"use_svm=False scores with the fine-tuned softmax: the model has no {softmax_output!r} "
+                          f"output (it has {sorted(outs)})")
+    if regress and "bbox_pred" not in outs:
+        raise ConfigError("regress=True needs the box regressors: build the model with bbox_regression=True and "
+                          "fit them (recipes/rcnn/*bbox*.toml), or pass regress=False")
+    scores = outs["fc-rcnn"] if use_svm else softmax(outs[softmax_output])
     k = scores.shape[1]
     boxes = np.repeat(proposals[:, None, :], k, axis=1)
-    if "bbox_pred" in outs:
+    if regress:
         deltas = outs["bbox_pred"].reshape(len(proposals), k, 4)
-        boxes = np.asarray(decode_deltas(proposals[:, None, :], deltas, clip_to=np.shape(image_bgr)[:2],
-                                         pixel_offset=0.0))
+        boxes = np.asarray(decode_deltas(proposals[:, None, :], deltas, clip_to=image_shape, pixel_offset=0.0))
     cls = np.broadcast_to(np.arange(k), scores.shape)[:, 1:].reshape(-1)
     scores, boxes = scores[:, 1:].reshape(-1), boxes[:, 1:].reshape(-1, 4)
     if score_threshold is not None:
@@ -314,3 +326,63 @@ def rcnn_detect(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_
         boxes, scores, cls = boxes[keep], scores[keep], cls[keep]
     kept = batched_nms(boxes, scores, cls, nms, max_output=max_per_image)
     return boxes[kept], scores[kept], cls[kept]
+
+
+def rcnn_detect(model, image_bgr, proposals, *, crop_size=227, padding=16, warp_mode="warp", batch_size=256,
+                nms=0.3, score_threshold=None, max_per_image=100, use_svm=True, regress=None):
+    """R-CNN at test time on one image -> (boxes (D, 4), scores (D,), classes (D,)), NumPy: `rcnn_outputs`
+    then `rcnn_detections` (regress=None: regress when the model has a `bbox_pred` output)."""
+    outs = rcnn_outputs(model, image_bgr, proposals, crop_size=crop_size, padding=padding, warp_mode=warp_mode,
+                        batch_size=batch_size)
+    regress = "bbox_pred" in outs if regress is None else regress
+    names = [n for n in outs if n not in ("fc-rcnn", "bbox_pred")]
+    return rcnn_detections(outs, proposals, np.shape(image_bgr)[:2], use_svm=use_svm, regress=regress, nms=nms,
+                           score_threshold=score_threshold, max_per_image=max_per_image,
+                           softmax_output=names[0] if names else "fc8_pascal")
+
+
+RCNN_VARIANTS = {"svm": {"use_svm": True, "regress": False}}
+
+
+def rcnn_test_map(model, examples, num_classes, variants=None, *, class_names=None, mean_bgr=None, crop_size=227,
+                  padding=16, warp_mode="warp", batch_size=256, nms=0.3, max_per_image=100, keep=0):
+    """R-CNN's test-set AP: each example (detection dicts: RGB uint8 "image", "proposals", "boxes",
+    "labels", "difficult") goes once through the network (`rcnn_outputs`), then through
+    `rcnn_detections` for every variant ({name: {"use_svm": ..., "regress": ...}}; default: SVMs without
+    box regression) into a `DetectionAP` and a `FalsePositiveAnalysis` per variant.
+
+    Returns {variant: {"metrics": DetectionAP.result(), "ap": the DetectionAP, "fp": the
+    FalsePositiveAnalysis, "detections": the first `keep` images' (boxes, scores, classes)},
+    "seconds_per_image": the network's and the detections' wall time per image}. `num_classes` is N
+    (without background); `mean_bgr` the input mean (the Caffe ImageNet mean by default).
+    """
+    import time
+
+    from zoo.metrics.false_positives import FalsePositiveAnalysis
+    from zoo.registry import CAFFE_BGR_MEAN
+
+    variants = RCNN_VARIANTS if variants is None else variants
+    mean = np.asarray(CAFFE_BGR_MEAN if mean_bgr is None else mean_bgr, np.float32)
+    out = {name: {"ap": DetectionAP(num_classes, class_names), "fp": FalsePositiveAnalysis(num_classes, ()),
+                  "detections": []} for name in variants}
+    seconds, images = 0.0, 0
+    for ex in examples:
+        started = time.perf_counter()
+        image = np.asarray(ex["image"], np.float32)[..., ::-1] - mean
+        outs = rcnn_outputs(model, image, ex["proposals"], crop_size=crop_size, padding=padding,
+                            warp_mode=warp_mode, batch_size=batch_size)
+        network = time.perf_counter() - started
+        for name, kwargs in variants.items():
+            det = rcnn_detections(outs, ex["proposals"], image.shape[:2], nms=nms, max_per_image=max_per_image,
+                                  **kwargs)
+            truth = (ex["boxes"], ex["labels"], ex.get("difficult"))
+            out[name]["ap"].add_image(*det, *truth)
+            out[name]["fp"].add_image(*det, *truth)
+            if len(out[name]["detections"]) < keep:
+                out[name]["detections"].append(det)
+        seconds += network + (time.perf_counter() - started - network) / max(len(variants), 1)
+        images += 1
+    for name in variants:
+        out[name]["metrics"] = out[name]["ap"].result()
+    out["seconds_per_image"] = seconds / max(images, 1)
+    return out

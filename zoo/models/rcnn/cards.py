@@ -88,6 +88,28 @@ register(
     ignorable_layers=("fc8", "fc8_pascal"),
 )
 
+# The box regressors (§3.1.6.5): conv1 .. pool5 and bbox_pred 9216 x 84 + 84 = 774,228 (CaffeNet), 25088 x 84 + 84 =
+# 2,107,476 (VGG-16); fc6 / fc7 are not on the path, so the model holds none.
+register(
+    "rcnn_caffenet_bbox", builder="zoo.models.rcnn.rcnn:rcnn_caffenet_bbox", family="rcnn", paper=_RCNN_PAPER,
+    section="Donahue thesis §3.1.6.5, App. 3.4.3 (class-specific ridge box regression on pool5)",
+    task="detection_bbox", input_contract=_WINDOW,
+    paper_numbers={"VOC 2007 test mAP %, fine-tuned fc7 SVMs / with box regression (Table 3.2)": "54.2 / 58.5",
+                   "ridge regression (App. 3.4.3)": "lambda = 1000 on pool5, pairs with IoU > 0.6, applied once"},
+    parameters={"total": 3_108_308}, head_layers=("bbox_pred",), default_num_classes=21,
+    ignorable_layers=("fc6", "fc7", "fc8", "fc8_pascal", "fc-rcnn"), weights=(_CAFFENET_IMAGENET,),
+)
+
+register(
+    "rcnn_vgg16_bbox", builder="zoo.models.rcnn.rcnn:rcnn_vgg16_bbox", family="rcnn", paper=_RCNN_PAPER,
+    section="Donahue thesis §3.1.6.3, Table 3.3 (O-Net box regression)", task="detection_bbox",
+    input_contract=InputContract(shape=(224, 224, 3), note="a proposal warped to 224x224 with context, BGR minus "
+                                 "the mean"),
+    paper_numbers={"VOC 2007 test mAP %, O-Net fine-tuned fc7 SVMs / with box regression (Table 3.3)": "62.2 / 66.0"},
+    parameters={"total": 16_822_164}, head_layers=("bbox_pred",), default_num_classes=21,
+    ignorable_layers=("fc6", "fc7", "fc8", "fc8_pascal", "fc-rcnn"),
+)
+
 _IMAGE = InputContract(shape=(None, None, 3), name="data", min_size=32,
                        note="the whole image, shorter side scaled to 600 (at most 1000 long), BGR minus the mean")
 _ROIS = InputContract(shape=(None, 4), kind="vector", channel_order=None, mean=None, name="rois",

@@ -104,3 +104,22 @@ def rcnn_vgg16_svm(num_classes=21, input_shape=(224, 224, 3), width=1, svm_layer
     inputs = keras.Input(input_shape, name="data")
     pool5 = vgg_trunk(inputs, "D", width=width)["pool5"]
     return _heads(inputs, pool5, num_classes, width, svm_layer, False, None, "rcnn_vgg16_svm")
+
+
+def rcnn_caffenet_bbox(num_classes=21, input_shape=(227, 227, 3), width=1):
+    """R-CNN T-Net's box regressors: CaffeNet conv1 .. pool5 on a warped proposal and the class-specific
+    ridge regressors (`bbox_pred`, 4 deltas per class on pool5), the model's only output (Donahue thesis
+    §3.1.6.5, App. 3.4.3; Table 3.2 "BB" row, 58.5 mAP). The staged step's `box_ridge` learner fits
+    `bbox_pred` on the frozen pool5 features (task `detection_bbox`), the trunk from a fine-tuned net.
+    Args: as `rcnn_caffenet`.
+    """
+    trunk = caffenet(include_top=False, input_shape=input_shape, width=width)
+    return _heads(trunk.input, trunk.output, num_classes, width, None, True, None, "rcnn_caffenet_bbox")
+
+
+def rcnn_vgg16_bbox(num_classes=21, input_shape=(224, 224, 3), width=1):
+    """R-CNN O-Net's box regressors on VGG-16 pool5 (Donahue thesis Table 3.3: 66.0 with them). Args: as
+    `rcnn_caffenet_bbox`."""
+    inputs = keras.Input(input_shape, name="data")
+    pool5 = vgg_trunk(inputs, "D", width=width)["pool5"]
+    return _heads(inputs, pool5, num_classes, width, None, True, None, "rcnn_vgg16_bbox")

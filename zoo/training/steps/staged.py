@@ -28,7 +28,7 @@ from zoo.errors import ConfigError, unknown_name
 from zoo.ops.features import drop_features, dropout_test_scale, mean_class_accuracy, per_class_split
 from zoo.training.steps.base import FitStep
 
-LEARNERS = ("linear_svm", "logistic", "ridge")
+LEARNERS = ("linear_svm", "logistic", "ridge", "box_ridge")
 
 
 @dataclasses.dataclass
@@ -36,9 +36,11 @@ class StagedOptions:
     """The recipe's [step] table for a learner on frozen features."""
 
     head: str = "classifier"  # the layer the learner replaces; its input is the feature
-    learner: str = "linear_svm"  # linear_svm (one-vs-rest, hinge loss) | logistic | ridge
+    # linear_svm (one-vs-rest, hinge loss) | logistic | ridge | box_ridge (R-CNN's class-specific box regressors,
+    # zoo.tasks.detection_boxes.fit_box_regressors: whitened targets, closed-form ridge with lambda = alpha)
+    learner: str = "linear_svm"
     C: float = 1.0  # linear_svm, logistic: inverse regularisation strength
-    alpha: float = 1.0  # ridge: regularisation strength
+    alpha: float = 1.0  # ridge, box_ridge: regularisation strength (R-CNN's boxes: 1000)
     class_weight: str = ""  # "" | "balanced" (scikit-learn's)
     # Scale the features to this mean L2 norm over the training split (R-CNN: 20); 0 = as extracted.
     # The scale is folded into the head's kernel.
@@ -75,8 +77,8 @@ class StagedOptions:
         if bool(self.C_grid) != bool(self.cv_train_per_class) or self.cv_train_per_class < 0:
             raise ConfigError("step.C_grid and step.cv_train_per_class (> 0) go together: the grid of C and the "
                               "examples per class that fit each C (the others validate it)")
-        if self.C_grid and self.learner == "ridge":
-            raise ConfigError("step.C_grid cross-validates C of linear_svm or logistic, not ridge")
+        if self.C_grid and self.learner in ("ridge", "box_ridge"):
+            raise ConfigError(f"step.C_grid cross-validates C of linear_svm or logistic, not {self.learner}")
         if self.chunk_batches < 1 or self.hard_negative_rounds < 0 or self.initial_negatives < 1:
             raise ConfigError("step.chunk_batches and step.initial_negatives must be >= 1, hard_negative_rounds >= 0")
 
@@ -121,6 +123,8 @@ class StagedStep(FitStep):
         features, targets = self.features(model, dataset, Path(workdir), chief)
         norms = np.linalg.norm(features, axis=1).mean()
         scale = self.options.feature_norm / norms if self.options.feature_norm else 1.0
+        if self.options.learner == "box_ridge":
+            return self.fit_boxes(features, targets, scale)
         x = features * scale
         o = self.options
         rng = np.random.default_rng(self.recipe.train.seed)
@@ -135,6 +139,27 @@ class StagedStep(FitStep):
             return float(np.mean((scores - self.targets_for_ridge(targets, coef.shape[0])) ** 2))
         predicted = scores[:, 0] > 0 if coef.shape[0] == 1 else scores.argmax(axis=1)
         return float(np.mean(predicted != targets))  # the training error
+
+    def fit_boxes(self, features, targets, scale) -> float:
+        """R-CNN's box regressors into the head (4 outputs per class); returns the mean squared error of the
+        regressed boxes' deltas to their objects over the training pairs."""
+        from zoo.ops.boxes import encode_deltas
+        from zoo.tasks.detection_boxes import (MIN_OVERLAP, fit_box_regressors, has_area, regressed_boxes,
+                                              split_regression_targets)
+
+        outputs = int(self.head.kernel.shape[-1])
+        if outputs % 4:
+            raise ConfigError(f"step.learner = 'box_ridge' needs a head of 4 deltas per class; {self.options.head!r} "
+                              f"has {outputs} outputs")
+        boxes, objects, overlaps, classes = split_regression_targets(targets)
+        kernel, bias = fit_box_regressors(features, boxes, objects, overlaps, classes, outputs // 4,
+                                          lam=self.options.alpha, feature_scale=scale)
+        self.head.kernel.assign(kernel)
+        self.head.bias.assign(bias)
+        used = has_area(boxes) & has_area(objects) & (overlaps > MIN_OVERLAP)
+        moved = regressed_boxes(features[used] @ kernel + bias, boxes[used], classes[used])
+        residual = np.asarray(encode_deltas(moved, objects[used], pixel_offset=0.0))
+        return float(np.mean(residual ** 2))
 
     def features(self, model, dataset, workdir, chief):
         """(features, targets) of the training split: from the chunks, extracting those still missing."""
