@@ -15,9 +15,9 @@ as an alpha mask of their ink:
   protocol (Office's amazon -> webcam role).
 
 Examples (`render_example`): image uint8 (S, S, 3) RGB; label int64 (the first digit's class, the only
-one for single-object pictures: index mod 10, so every split is class-balanced); labels float32 (10,) multi-hot; boxes float32 (M, 4) (x0, y0, x1, y1)
-in pixels with x1 / y1 exclusive (zoo.ops.patches' convention); box_labels int32 (M,) 0-9. Each example
-is a pure function of (seed, split, index, options). Superclasses for the t-SNE plots: SUPERCLASSES.
+one for single-object pictures: index mod 10, so every split is class-balanced); labels float32 (10,)
+multi-hot; boxes float32 (M, 4) (x0, y0, x1, y1) in pixels with x1 / y1 exclusive (zoo.ops.patches'
+convention); box_labels int32 (M,) 0-9. Each example is a pure function of (seed, split, index, options). Superclasses for the t-SNE plots: SUPERCLASSES.
 """
 
 from __future__ import annotations
