@@ -234,8 +234,7 @@ def cmd_eval(args):
     _, eval_ds, _ = runner.make_datasets(recipe, card, start_step=0, model=model)
     t0 = time.time()
     with reraise_data_errors():
-        metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label, eval_cfg=recipe.eval,
-                                  task_name=recipe.model.task or card.task)
+        metrics = runner.evaluate(model, eval_ds, card, recipe.loss.ignore_label, eval_cfg=recipe.eval, recipe=recipe)
     print(f"{recipe.model.name} on {recipe.data.name}/{recipe.data.eval_split} ({time.time() - t0:.1f}s):")
     for k, v in metrics.items():
         print(f"  {k:<16} {v:.4f}")

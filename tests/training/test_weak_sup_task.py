@@ -159,3 +159,31 @@ def test_evaluator_end_to_end_against_hand_worked_numbers():
     assert out["location_ap_1"] == 0.0 and out["location_map"] == 0.5
     # CENTER PRED.: (32, 32) is inside [40 - 4, 61 + 4]? no; inside [0 - 4, 21 + 4]? no -> both 0
     assert out["center_location_map"] == 0.0
+
+
+def test_runner_evaluation_follows_the_recipes_step_table(monkeypatch):
+    """FULL IMAGES tests at one scale (§4.5.2) from its [step] table, even where [eval] lists more: the
+    runner's evaluate() configures the task from the recipe (before, it saw the card's default task)."""
+    from zoo import registry
+    from zoo.training import recipes, runner
+
+    seen = []
+    evaluator = ws.WeakSup.evaluator
+
+    def spy(self, model, ignore_label=255, eval_cfg=None):
+        built = evaluator(self, model, ignore_label, eval_cfg)
+        seen.append(built.scales)
+        return built
+
+    monkeypatch.setattr(ws.WeakSup, "evaluator", spy)
+    model, card = _known_maps(3), registry.card("weak_sup_alexnet1512")
+    canvas = np.zeros((1, 64, 64, 3), "float32")
+    batch = [(canvas, {"labels": np.ones((1, 3), "float32"), "image_size": np.array([[64, 64]], "float32"),
+                       "boxes": np.array([[[0, 0, 63, 63]]], "float32"), "box_labels": np.array([[0]]),
+                       "input": canvas})]
+    for name, scales in [("weak_sup_shapes_demo_full_images", (1.0,)), ("weak_sup_shapes_demo", (0.7, 1.0, 1.4))]:
+        r = recipes.load(name, ["eval.scales=[0.7, 1.0, 1.4]"])
+        runner.evaluate(model, batch, card, eval_cfg=r.eval, recipe=r)
+        assert seen[-1] == scales
+    runner.evaluate(model, batch, card, eval_cfg={"scales": [0.7, 1.0]})  # no recipe: the card's task, [eval]
+    assert seen[-1] == (0.7, 1.0)

@@ -94,6 +94,12 @@ class Task:
         """ConfigError when the dataset's labels cannot be the model's targets (e.g. more classes
         than the model scores); called by the runner once the model is built. Nothing by default."""
 
+    def for_recipe(self, recipe) -> "Task":
+        """The task as a recipe's tables set its test protocol, for the runner's evaluation (`zoo train`,
+        `zoo eval`), which has no dataset at hand: a task whose evaluator depends on the recipe's [step]
+        table (weak_sup's variant) returns a configured copy; the others themselves."""
+        return self
+
     def eval_options(self, table: dict):
         """The recipe's [eval] table as this task's EvalOptions, checked (ConfigError naming the key)."""
         options = build_table(self.EvalOptions, table, ("eval",))

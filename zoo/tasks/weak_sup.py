@@ -232,6 +232,9 @@ class WeakSup(MultiLabelClassification):
     def bind(self, recipe, info, load, model=None):
         return type(self)(step_options(recipe.step if recipe is not None else {}), self.window)
 
+    def for_recipe(self, recipe):
+        return self.bind(recipe, None, None)
+
     def canvas(self, contract):
         """The canvas side: the network's window (its input contract's min_size) for FULL IMAGES."""
         if self.options.variant != "full_images":
@@ -291,10 +294,11 @@ class WeakSup(MultiLabelClassification):
                                     global_batch_size=global_batch_size)
 
     def evaluator(self, model, ignore_label=255, eval_cfg=None):
-        # FULL IMAGES tests at one scale: its recipes set eval.scales = [1.0] (the runner's evaluation
-        # sees the card's task, not the [step] table)
+        # FULL IMAGES presents images "at a single scale" in training and test (§4.5.2): whatever eval.scales
+        # says, its evaluator tests at s = 1 (the runner passes the recipe's task, `for_recipe`)
         options = eval_cfg or WeakSupEvalOptions()
-        return WeakSupEvaluator(model, options.scales, options)
+        scales = (1.0,) if self.options.variant == "full_images" else options.scales
+        return WeakSupEvaluator(model, scales, options)
 
 
 class WeakSupEvaluator(Evaluator):

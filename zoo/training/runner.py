@@ -215,10 +215,12 @@ def _padder(size, ignore_label):
     return fn
 
 
-def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None, task_name=None):
-    """The task's metrics on `dataset`; `eval_cfg` is the recipe's [eval] table (a dict; None: the
-    task's defaults); `task_name`: the recipe's task when it is not the card's."""
-    task = tasks.get(task_name or card.task)
+def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=None, recipe=None):
+    """The task's metrics on `dataset`; `eval_cfg`: the recipe's [eval] table (None: the task's defaults);
+    `recipe` picks the task (model.task, else the card's) and its test protocol ([step], `Task.for_recipe`)."""
+    task = tasks.get(card.task if recipe is None else recipes_mod.task_name(recipe, card))
+    if recipe is not None:
+        task = task.for_recipe(recipe)
     evaluator = task.evaluator(model, ignore_label, task.eval_options(eval_cfg or {}))
 
     @tf.function(reduce_retracing=True)
@@ -445,8 +447,7 @@ class _Run:
     def validate(self, step, *, final=False) -> bool:
         """Evaluate on the eval split, record it, keep best.weights.h5; whether the monitored metric improved."""
         r = self.recipe
-        self.metrics = evaluate(self.model, self.eval_ds, self.card, r.loss.ignore_label, eval_cfg=r.eval,
-                                task_name=recipes_mod.task_name(r, self.card))
+        self.metrics = evaluate(self.model, self.eval_ds, self.card, r.loss.ignore_label, eval_cfg=r.eval, recipe=r)
         improved = _improved(r, self.metrics, self.best)  # every worker: the same model, the same split
         if self.chief:
             _record_eval(self.writedir, self.model, r, self.info, step, self.metrics, self.log, self.csv_file, self.tb)
