@@ -181,7 +181,8 @@ def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", c
 register_dataset(NAME, DatasetInfo(
     name=NAME, task="video_classification",
     summary="Sports-1M (487 sports) from your downloaded videos, as C3D samples it: 16-frame clips at 112",
-    num_classes=487, splits={"train": None, "test": None},
+    num_classes=None,  # 487 sports, named by the user's labels.txt (not shipped with the zoo)
+    splits={"train": None, "test": None},
     features={"clip": "uint8 (16, crop, crop, 3) RGB", "label": "int64 () the first label",
               "labels": "int64 (4,) all labels, -1 padded", "video_index": "int64 ()", "clip_index": "int32 ()"},
     source="https://cs.stanford.edu/people/karpathy/deepvideo/ ; partitions: github.com/gtoderici/sports-1m-dataset",
