@@ -96,28 +96,42 @@ class Flickr30k(ManualArchiveBuilder):
         return {split: self._generate_examples(archive, ids, captions, split) for split, ids in splits.items()}
 
     def _generate_examples(self, archive, ids, captions, split):
-        wanted = set(ids)
+        return photo_caption_examples(self, archive, ids, captions, split, photo_number=_flickr30k_number,
+                                      token_file=flickr30k.TOKENS.name, folder="flickr30k-images",
+                                      listed_in=flickr30k.SPLITS.name)
 
-        def image_id(name):
-            base = os.path.basename(name)
-            return base[: -len(".jpg")] if base.endswith(".jpg") else None
 
-        found = set()
-        for name, data in iter_archive(archive, select=lambda n: image_id(n) in wanted):
-            key = image_id(name)
-            found.add(key)
-            record = f"{archive}:{name}"
-            try:
-                if not key.isdigit():
-                    raise CorruptRecordError(f"{record}: Flickr30k photo names are numbers, not {key!r}")
-                if not captions.get(key):
-                    raise CorruptRecordError(f"{record} has no captions in {flickr30k.TOKENS.name}")
-                image, _ = storable_image(data, record)
-            except CorruptRecordError as e:
-                self.corrupt(split, record, e)
-                continue
-            yield key, {"image_id": int(key), "image": image, "captions": captions[key]}
-        for key in sorted(wanted - found):
-            record = f"{archive}:flickr30k-images/{key}.jpg"
-            self.corrupt(split, record, CorruptRecordError(
-                f"{record}: photo {key} of split {split} ({flickr30k.SPLITS.name}) is not in the archive"))
+def _flickr30k_number(key, record):
+    if not key.isdigit():
+        raise CorruptRecordError(f"{record}: Flickr30k photo names are numbers, not {key!r}")
+    return int(key)
+
+
+def photo_caption_examples(builder, archive, keys, captions, split, *, photo_number, token_file, folder, listed_in):
+    """(key, {"image_id", "image", "captions"}) of the photos `keys` of `split` read from `archive` in one pass
+    (Flickr8k and Flickr30k); `photo_number(key, record)` gives the int64 id or raises CorruptRecordError. A
+    photo that is undecodable, without captions or missing from the archive is a corrupt record."""
+    wanted = set(keys)
+
+    def photo(name):
+        base = os.path.basename(name)
+        return base[: -len(".jpg")] if base.endswith(".jpg") else None
+
+    found = set()
+    for name, data in iter_archive(archive, select=lambda n: photo(n) in wanted):
+        key = photo(name)
+        found.add(key)
+        record = f"{archive}:{name}"
+        try:
+            number = photo_number(key, record)
+            if not captions.get(key):
+                raise CorruptRecordError(f"{record} has no captions in {token_file}")
+            image, _ = storable_image(data, record)
+        except CorruptRecordError as e:
+            builder.corrupt(split, record, e)
+            continue
+        yield key, {"image_id": number, "image": image, "captions": captions[key]}
+    for key in sorted(wanted - found):
+        record = f"{archive}:{folder}/{key}.jpg"
+        builder.corrupt(split, record, CorruptRecordError(
+            f"{record}: photo {key} of split {split} ({listed_in}) is not in the archive"))

@@ -14,10 +14,9 @@ import zipfile
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data.images import storable_image
 from zoo.data.text import flickr8k
-from zoo.data.text.flickr30k_builder import parse_captions
-from zoo.data.tfds_manual import ManualArchiveBuilder, iter_archive
+from zoo.data.text.flickr30k_builder import parse_captions, photo_caption_examples
+from zoo.data.tfds_manual import ManualArchiveBuilder
 from zoo.errors import CorruptRecordError
 
 
@@ -65,29 +64,13 @@ class Flickr8k(ManualArchiveBuilder):
         return {split: self._generate_examples(archive, names, captions, split) for split, names in splits.items()}
 
     def _generate_examples(self, archive, names, captions, split):
-        wanted = set(names)
+        return photo_caption_examples(self, archive, names, captions, split, photo_number=_flickr8k_number,
+                                      token_file=flickr8k.TOKEN_FILE, folder="Flicker8k_Dataset",
+                                      listed_in=flickr8k.SPLIT_FILES[split])
 
-        def photo(name):
-            base = os.path.basename(name)
-            return base[:-len(".jpg")] if base.endswith(".jpg") else None
 
-        found = set()
-        for name, data in iter_archive(archive, select=lambda n: photo(n) in wanted):
-            key = photo(name)
-            found.add(key)
-            record = f"{archive}:{name}"
-            try:
-                number = key.split("_")[0]
-                if not number.isdigit():
-                    raise CorruptRecordError(f"{record}: Flickr8k photo names are '<number>_<secret>', not {key!r}")
-                if not captions.get(key):
-                    raise CorruptRecordError(f"{record} has no captions in {flickr8k.TOKEN_FILE}")
-                image, _ = storable_image(data, record)
-            except CorruptRecordError as e:
-                self.corrupt(split, record, e)
-                continue
-            yield key, {"image_id": int(number), "image": image, "captions": captions[key]}
-        for key in sorted(wanted - found):
-            record = f"{archive}:Flicker8k_Dataset/{key}.jpg"
-            self.corrupt(split, record, CorruptRecordError(
-                f"{record}: photo {key} of split {split} ({flickr8k.SPLIT_FILES[split]}) is not in the archive"))
+def _flickr8k_number(key, record):
+    number = key.split("_")[0]
+    if not number.isdigit():
+        raise CorruptRecordError(f"{record}: Flickr8k photo names are '<number>_<secret>', not {key!r}")
+    return int(number)
