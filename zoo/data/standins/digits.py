@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from zoo.data.registry import DatasetInfo, register_dataset
-from zoo.errors import DatasetNotFoundError, unknown_name
+from zoo.errors import ConfigError, DatasetNotFoundError, unknown_name
 
 NUM_TEST = 360
 SPLITS = {"train": 1797 - NUM_TEST, "test": NUM_TEST}
@@ -44,13 +44,24 @@ def arrays() -> dict:
     return {split: {"image": images[idx], "label": digits.target[idx].astype(np.int64)} for split, idx in parts.items()}
 
 
-def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None):
-    """The split as a tf.data.Dataset, in a fixed order (data_dir, manual_dir, seed, on_corrupt: unused)."""
+def load(split, *, data_dir=None, manual_dir=None, seed=0, on_corrupt="raise", counter=None, size=8, pad=0):
+    """The split as a tf.data.Dataset, in a fixed order (data_dir, manual_dir, seed, on_corrupt: unused).
+    `size`: the digits resized (bilinear) to size x size; `pad`: black borders added after (LeNet-5 on the stand-in:
+    size 20, pad 6, the 20x20 box of MNIST's digits inside a 32x32 input, LeCun et al. 1998 §II.B)."""
     import tensorflow as tf
 
     if split not in SPLITS:
         raise unknown_name("'digits' split", split, SPLITS)
-    return tf.data.Dataset.from_tensor_slices(arrays()[split])
+    if int(size) != size or size < 1 or int(pad) != pad or pad < 0:
+        raise ConfigError(f"size must be a positive and pad a non-negative number of pixels, got {size!r}, {pad!r}")
+    part = arrays()[split]
+    images = part["image"]
+    if size != 8:
+        images = np.clip(np.rint(tf.image.resize(images.astype(np.float32), (size, size)).numpy()), 0, 255)
+        images = images.astype(np.uint8)
+    if pad:
+        images = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    return tf.data.Dataset.from_tensor_slices({"image": images, "label": part["label"]})
 
 
 INFO = DatasetInfo(
@@ -60,7 +71,9 @@ INFO = DatasetInfo(
     num_classes=10,
     class_names=tuple("0123456789"),
     splits=dict(SPLITS),
-    features={"image": "uint8 (8, 8, 1) grey, 0-255 (the 0-16 levels x 255/16)", "label": "int64 () the digit"},
+    features={"image": "uint8 (size + 2 pad, size + 2 pad, 1) grey, 0-255 (the 0-16 levels x 255/16)",
+              "label": "int64 () the digit"},
+    options={"size": 8, "pad": 0},
     is_standin=True,
     stands_in_for="mnist",
     source="sklearn.datasets.load_digits (UCI Optical Recognition of Handwritten Digits, test part), bundled "
