@@ -236,6 +236,27 @@ def test_every_model_gives_the_same_outputs_on_jax(built, tmp_path, tier):
         np.testing.assert_allclose(got, want, atol=1e-4 * scale, rtol=1e-4, err_msg=job["name"])
 
 
+def _onnx_params():
+    """One card per family in the default tier (as for JAX below), the rest in the slow tier."""
+    return [c if c.name in JAX_DEFAULT_TIER else pytest.param(c, marks=pytest.mark.slow) for c in CARDS]
+
+
+@pytest.mark.parametrize("card", _onnx_params(), ids=IDS)
+def test_export_onnx_parity(card, built, tmp_path):
+    """Keras's ONNX exporter, run in ONNX Runtime: every output within the fp32 tolerance of Keras."""
+    pytest.importorskip("onnxruntime")
+    from zoo import export
+
+    model, kwargs, shape = built(card)
+    check = _input(card, model, shape, batch=2, seed=6)
+    if isinstance(check, dict):
+        shape = {name: x.shape[1:] for name, x in check.items()}
+    report = export.export_onnx(model, tmp_path / "m.onnx", input_contract=card.input_contract, input_shape=shape,
+                                check_inputs=check)
+    assert report.max_abs_diff <= report.tolerance and report.size_bytes > 0
+    assert [o["name"] for o in report.outputs] == list(model.output_names)
+
+
 FULL_SIZE = [c for c in CARDS if not c.hidden and c.task == "classification" and c.input_contract.kind == "image"
              and c.family not in ("lrcn", "grid_lstm")]
 

@@ -5,7 +5,7 @@
     zoo recipes [PATTERN]         recipes under recipes/
     zoo train RECIPE              train a recipe (resumes from its backup when rerun)
     zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
-    zoo export NAME --format savedmodel|tflite --out PATH [--input-shape H,W] [--tokens-length T]
+    zoo export NAME --format savedmodel|tflite|onnx --out PATH [--input-shape H,W] [--tokens-length T]
     zoo predict NAME IMAGE... --weights W|--random-weights --out FILE.png
     zoo convert NAME --weights ORIGINAL --out FILE.weights.h5 [--num-classes N]
     zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
@@ -87,9 +87,10 @@ def _parser():
                    "input of a model with several (FCN RGB-HHA's color and hha); TFLite needs it for free sizes")
     s.add_argument("--tokens-length", type=int, help="length T of the token inputs (a captioner's words) where the "
                    "model leaves it free (built without max_words); TFLite needs it then")
-    s.add_argument("--format", required=True, choices=["savedmodel", "tflite"])
+    s.add_argument("--format", required=True, choices=["savedmodel", "tflite", "onnx"],
+                   help="onnx needs the onnx extra: pip install 'zoo[onnx]'")
     s.add_argument("--quantize", choices=["fp16", "int8"])
-    s.add_argument("--out", required=True, help="SavedModel directory, or .tflite file")
+    s.add_argument("--out", required=True, help="SavedModel directory, .tflite or .onnx file (or a directory for it)")
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("--allow-flex", action="store_true", help="allow TensorFlow (Flex) ops in TFLite")
     s.add_argument("--calibration-data", help="dataset for int8: calibrated on its train split, the task metric "
@@ -293,9 +294,9 @@ def cmd_export(args):
     from zoo.errors import ConfigError
 
     card = registry.card(args.name)
-    if args.format == "savedmodel" and args.quantize:
-        raise ConfigError(f"--quantize {args.quantize} applies to --format tflite; a SavedModel keeps the model's "
-                          "float weights. Drop --quantize, or pass --format tflite")
+    if args.format != "tflite" and args.quantize:
+        raise ConfigError(f"--quantize {args.quantize} applies to --format tflite; --format {args.format} keeps the "
+                          "model's float weights. Drop --quantize, or pass --format tflite")
     model, meta = _model_from_weights(args.name, args.weights)
     if len(model.inputs) > 1:
         shape = _export_shapes(card, model, args, fixed=args.format == "tflite")
@@ -309,6 +310,11 @@ def cmd_export(args):
     if args.format == "savedmodel":
         report = export.export_savedmodel(model, out, input_contract=card.input_contract, input_shape=shape,
                                           overwrite=args.overwrite)
+    elif args.format == "onnx":
+        if out.suffix != ".onnx":
+            out = out / f"{args.name}.onnx"
+        report = export.export_onnx(model, out, input_contract=card.input_contract, input_shape=shape,
+                                    overwrite=args.overwrite)
     else:
         if isinstance(shape, dict) and args.quantize == "int8":
             raise ConfigError(f"{args.name} has several inputs; int8 calibration from the command line takes "

@@ -22,7 +22,7 @@ class ExportReport:
     batch axis, or {input name: shape} for a model with several inputs.
     """
 
-    format: str  # "savedmodel" | "tflite"
+    format: str  # "savedmodel" | "tflite" | "onnx"
     path: str
     quantize: str | None  # None | "fp16" | "int8"
     input_shape: tuple | dict  # without the batch axis, None where the size is free; by name for several inputs
@@ -31,7 +31,7 @@ class ExportReport:
     output_scale: float | None
     tolerance: float | None
     metrics: dict = dataclasses.field(default_factory=dict)
-    ops: list = dataclasses.field(default_factory=list)  # TFLite builtin (or Flex) op names
+    ops: list = dataclasses.field(default_factory=list)  # TFLite builtin (or Flex) op names; ONNX op types
     outputs: list = dataclasses.field(default_factory=list)  # per output: name, shape, parity
     notes: list = dataclasses.field(default_factory=list)
 
