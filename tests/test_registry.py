@@ -214,3 +214,17 @@ def test_list_models_finds_a_card_by_its_alias_and_zoo_list_names_the_aliases(ca
     assert cli.main(["list", "vgg_d"]) == 0
     out = capsys.readouterr().out
     assert out.split()[0] == "vgg16" and "(also vgg_d)" in out
+
+
+def test_the_fcn_reference_release_is_registered_with_its_class_counts():
+    """12 of the 14 caffemodel-url files of shelhamer/fcn.berkeleyvision.org (siftflow-fcn32s and -fcn8s have no
+    card yet; nyud-fcn32s-color-d has no release), each on the card of the net.py it was trained with, at that
+    net's class count; no hash was published."""
+    release = {spec.url.rsplit("/", 1)[1]: (card, spec) for card in registry.all_cards() if card.family == "fcn"
+               for spec in card.weights.values()}
+    assert len(release) == 12
+    for file, (card, spec) in release.items():
+        assert spec.url == f"http://dl.caffe.berkeleyvision.org/{file}" and spec.file_hash is None
+        assert spec.num_classes == (40 if file.startswith("nyud") else card.default_num_classes), file
+    assert release["fcn8s-heavy-pascal.caffemodel"][1].metrics == {
+        "mean IU (released: reference README)": {"seg11valid": 65.5, "seg12test": 67.2}}

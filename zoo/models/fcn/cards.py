@@ -4,7 +4,7 @@ Builders: `zoo.models.fcn.fcn` (FCN-32s/16s/8s on VGG16, FCN-8s at once, FCN-32s
 `zoo.models.fcn.fcn_variants` (other backbones, NYUDv2 RGB-D, SIFT Flow, PASCAL-Context).
 """
 
-from zoo.registry import CAFFE_BGR_MEAN, InputContract, register
+from zoo.registry import CAFFE_BGR_MEAN, InputContract, WeightsSpec, register
 
 _PAPER = (
     "Long, Shelhamer & Darrell, Fully Convolutional Networks for Semantic Segmentation, CVPR 2015 "
@@ -13,17 +13,33 @@ _PAPER = (
 # fc6 sees pool5 through a 7x7 kernel; with conv1_1's pad of 100, pool5 has ceil((H + 198) / 32) >= 7
 # positions for every H >= 1, so the nets take any input size (tests/models/test_fcn.py builds 1x1).
 _VOC = InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN)
+NYUD_BGR_MEAN = (116.190, 97.203, 92.318)  # reference nyud_layers.py
 _HEAD32 = ("score_fr", "upscore")
 _HEAD16 = ("score_fr", "upscore2", "score_pool4", "upscore16")
 _HEAD8 = ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8")
 
 
+# The reference release (github.com/shelhamer/fcn.berkeleyvision.org): each model folder's caffemodel-url
+# names the file; the README gives the scores and the license, and publishes no size or hash, so these
+# downloads are unverified and refused unless allowed (--allow-unverified or ZOO_ALLOW_UNVERIFIED=1).
+_RELEASE = "shelhamer/fcn.berkeleyvision.org, {}/caffemodel-url (scores: its README)"
+_RELEASE_LICENSE = "BSD-2, as Caffe and the Caffe-bundled models: unrestricted use (reference README)"
+
+
+def _release(folder, file, classes, contract, scores=None, tag="reference"):
+    return WeightsSpec(
+        tag=tag, url=f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel", file_hash=None, format="caffemodel",
+        num_classes=classes, source=_RELEASE.format(folder), license=_RELEASE_LICENSE, preprocessing=contract,
+        metrics={"mean IU (released: reference README)": scores} if scores else {},
+    )
+
+
 def _card(name, module, section, *, head, numbers, parameters, contract=_VOC, classes=21, paper=_PAPER,
-          task="segmentation"):
+          task="segmentation", weights=()):
     register(
         name, builder=f"zoo.models.fcn.{module}:{name}", family="fcn", paper=paper, section=section, task=task,
         input_contract=contract, paper_numbers=numbers, head_layers=head, default_num_classes=classes,
-        parameters=parameters,
+        parameters=parameters, weights=weights,
     )
 
 
@@ -55,18 +71,25 @@ _card("fcn32s", "fcn", "§3.3.1-3.3.2, Table 3.1 (FCN-VGG16), Table 3.2", head=_
     "receptive field size (Table 3.1)": 404,
     "max stride (Table 3.1)": 32,
     "forward time, 500x500, Tesla K40c (Table 3.1)": "210 ms",
-}, parameters=_counts(134_346_581, 136_152_917))
+}, parameters=_counts(134_346_581, 136_152_917), weights=(
+    _release("voc-fcn32s", "fcn32s-heavy-pascal", 21, _VOC, {"seg11valid": 63.6}),
+    _release("nyud-fcn32s-color", "nyud-fcn32s-color-heavy", 40, tag="nyud_color",
+             contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=NYUD_BGR_MEAN)),
+))
 _card("fcn16s", "fcn", "§3.3.2, Fig. 3.3, Table 3.2", head=_HEAD16, numbers=_table_3_2(90.0, 75.7, 62.4, 83.0),
-      parameters=_counts(134_364_410, 134_815_994))
+      parameters=_counts(134_364_410, 134_815_994),
+      weights=(_release("voc-fcn16s", "fcn16s-heavy-pascal", 21, _VOC, {"seg11valid": 65.0}),))
 _card("fcn8s", "fcn", "§3.3.2, Fig. 3.3, Tables 3.2 and 3.4", head=_HEAD8, numbers={
     **_table_3_2(90.3, 75.9, 62.7, 83.2),
     "mean IU, VOC2011 test (Table 3.4)": 62.7,
     "mean IU, VOC2012 test (Table 3.4)": 62.2,
     "inference time (Table 3.4)": "~175 ms",
-}, parameters=_counts(134_376_863, 134_489_759))
+}, parameters=_counts(134_376_863, 134_489_759),
+    weights=(_release("voc-fcn8s", "fcn8s-heavy-pascal", 21, _VOC, {"seg11valid": 65.5, "seg12test": 67.2}),))
 _card("fcn8s_atonce", "fcn", "reference code voc-fcn8s-atonce/net.py (not in the thesis)", head=_HEAD8, numbers={},
       paper="Shelhamer, Long & Darrell, Fully Convolutional Networks for Semantic Segmentation, PAMI 2016",
-      parameters=_counts(134_376_863, 134_490_527))
+      parameters=_counts(134_376_863, 134_490_527),
+      weights=(_release("voc-fcn8s-atonce", "fcn8s-atonce-pascal", 21, _VOC, {"seg11valid": 65.4}),))
 _card("fcn32s_fixed", "fcn", "§3.3.6, Table 3.2", head=_HEAD32, numbers=_table_3_2(83.0, 59.7, 45.4, 72.0),
       parameters=_counts(86_037, 136_152_917))
 
@@ -86,7 +109,8 @@ _card("fcn_alexnet", "fcn_variants", "§3.3.1, Table 3.1 (FCN-AlexNet); referenc
           "parameters (Table 3.1)": "57M",
           "receptive field size (Table 3.1)": 355,
           "max stride (Table 3.1)": 32,
-      }, parameters=_counts(56_954_261, 58_704_590))
+      }, parameters=_counts(56_954_261, 58_704_590),
+      weights=(_release("voc-fcn-alexnet", "fcn-alexnet-pascal", 21, _VOC, {"seg11valid": 48.0}),))
 _card("fcn_googlenet", "fcn_variants", "§3.3.1, Table 3.1 (FCN-GoogLeNet, footnote 5)",
       contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=CAFFE_BGR_MEAN,
                              min_size=GOOGLENET_MIN_SIZE),
@@ -102,9 +126,8 @@ _card("fcn_googlenet", "fcn_variants", "§3.3.1, Table 3.1 (FCN-GoogLeNet, footn
 
 # ------------------------------------------------------------------ Table 3.5: NYUDv2 RGB-D
 
-# nyud_layers.py: color is BGR minus this mean; depth is log(depth PNG) minus 7.844; HHA is the
-# PNG's channels as stored (no reversal) minus its mean.
-NYUD_BGR_MEAN = (116.190, 97.203, 92.318)
+# nyud_layers.py: color is BGR minus NYUD_BGR_MEAN (above); depth is log(depth PNG) minus 7.844; HHA is
+# the PNG's channels as stored (no reversal) minus its mean.
 NYUD_LOG_DEPTH_MEAN = 7.844
 NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
 _T35 = "NYUDv2 test, Table 3.5"
@@ -124,15 +147,17 @@ _card("fcn32s_rgbd", "fcn_variants", "§3.4.2, Table 3.5 (FCN-32s RGBD); referen
                              note="log of depth in millimetres as the 4th channel, reference nyud_layers.py"),
       head=_HEAD32, classes=40, numbers=_four(_T35, 61.5, 42.4, 30.5, 45.5),
       parameters=_counts(134_425_000, 140_978_600))
+_HHA = InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, sources=("hha",),
+                     note="HHA (horizontal disparity, height above ground, angle with gravity) "
+                          "PNG channels as stored, minus the reference nyud_layers.py mean")
 _card("fcn32s_hha", "fcn_variants", "§3.4.2, Table 3.5 (FCN-32s HHA); reference nyud-fcn32s-hha/net.py",
-      contract=InputContract(shape=(None, None, 3), channel_order="RGB", mean=NYUD_HHA_MEAN, sources=("hha",),
-                             note="HHA (horizontal disparity, height above ground, angle with gravity) "
-                                  "PNG channels as stored, minus the reference nyud_layers.py mean"),
-      head=_HEAD32, classes=40, numbers=_four(_T35, 57.1, 35.2, 24.2, 40.4),
-      parameters=_counts(134_424_424, 140_978_024))
+      contract=_HHA, head=_HEAD32, classes=40, numbers=_four(_T35, 57.1, 35.2, 24.2, 40.4),
+      parameters=_counts(134_424_424, 140_978_024),
+      weights=(_release("nyud-fcn32s-hha", "nyud-fcn32s-hha-heavy", 40, _HHA),))
 _card("fcn32s_rgbhha", "fcn_variants", "§3.4.2, Table 3.5 (FCN-32s RGB-HHA); reference nyud-fcn32s-color-hha/net.py",
       contract=_RGBHHA, head=("score_frcolor", "score_frhha", "upscore"), classes=40,
-      numbers=_four(_T35, 64.3, 44.9, 32.8, 48.0), parameters=_counts(268_848_848, 275_402_448))
+      numbers=_four(_T35, 64.3, 44.9, 32.8, 48.0), parameters=_counts(268_848_848, 275_402_448),
+      weights=(_release("nyud-fcn32s-color-hha", "nyud-fcn32s-color-hha-heavy", 40, _RGBHHA),))
 _card("fcn16s_rgbhha", "fcn_variants", "§3.4.2, Table 3.5 (FCN-16s RGB-HHA; not in the reference code)",
       contract=_RGBHHA,
       head=("score_frcolor", "upscore2color", "score_pool4color", "score_frhha", "upscore2hha", "score_pool4hha",
@@ -143,9 +168,9 @@ _card("fcn16s_rgbhha", "fcn_variants", "§3.4.2, Table 3.5 (FCN-16s RGB-HHA; not
 
 SIFTFLOW_BGR_MEAN = (114.578, 115.294, 108.353)  # reference siftflow_layers.py
 
-_card("fcn16s_siftflow", "fcn_variants", "§3.4.2, Table 3.6; reference siftflow-fcn16s/net.py",
-      contract=InputContract(shape=(None, None, 3), channel_order="BGR", mean=SIFTFLOW_BGR_MEAN,
-                             note="outputs [score_sem, score_geo]"),
+_SIFTFLOW = InputContract(shape=(None, None, 3), channel_order="BGR", mean=SIFTFLOW_BGR_MEAN,
+                          note="outputs [score_sem, score_geo]")
+_card("fcn16s_siftflow", "fcn_variants", "§3.4.2, Table 3.6; reference siftflow-fcn16s/net.py", contract=_SIFTFLOW,
       head=("score_fr_sem", "upscore2_sem", "score_pool4_sem", "upscore16_sem"), classes=33,
       # Not "segmentation": the recipe runner's segmentation task would score the second output against
       # the semantic labels as an auxiliary head; a task of its own makes the runner refuse it instead.
@@ -153,7 +178,8 @@ _card("fcn16s_siftflow", "fcn_variants", "§3.4.2, Table 3.6; reference siftflow
       numbers={
           **_four("SIFT Flow test, semantic classes, Table 3.6", 85.2, 51.7, 39.5, 76.1),
           "geometric pixel accuracy (SIFT Flow test, Table 3.6)": 94.3,
-      }, parameters=_counts(134_444_072, 135_568_424))
+      }, parameters=_counts(134_444_072, 135_568_424),
+      weights=(_release("siftflow-fcn16s", "siftflow-fcn16s-heavy", 33, _SIFTFLOW),))
 
 # ------------------------------------------------------------------ Table 3.7: PASCAL-Context
 
@@ -165,8 +191,10 @@ _T37 = "PASCAL-Context val, 59 classes, Table 3.7"
 
 def _context(name, head, numbers, parameters):
     section = f"§3.6, Table 3.7; reference pascalcontext-{name.split('_')[0]}/net.py"
+    stride = name.split("_")[0]
     _card(name, "fcn_variants", section, contract=_CONTEXT, head=head, classes=60, numbers=numbers,
-          parameters=parameters)
+          parameters=parameters,
+          weights=(_release(f"pascalcontext-{stride}", f"pascalcontext-{stride}-heavy", 60, _CONTEXT),))
 
 
 _context("fcn32s_context", _HEAD32, _four(_T37, 65.4, 47.2, 35.1, 50.3), _counts(134_506_364, 149_251_964))
