@@ -2,7 +2,7 @@
 
     zoo list [PATTERN]            registered models (fnmatch pattern)
     zoo info NAME                 model card: paper, input contract, parameters, recipes, weights
-    zoo recipes [PATTERN]         recipes under recipes/
+    zoo recipes [PATTERN]         recipes under zoo/recipes/
     zoo train RECIPE              train a recipe (resumes from its backup when rerun)
     zoo eval RECIPE --weights W   evaluate weights on the recipe's evaluation split
     zoo export NAME --format savedmodel|tflite|onnx --out PATH [--input-shape H,W] [--tokens-length T]
@@ -64,7 +64,7 @@ def _parser():
     s.add_argument("pattern", nargs="?", default="*")
 
     s = sub.add_parser("train", help="train a recipe")
-    s.add_argument("recipe", help="recipe name (file stem under recipes/) or path to a .toml file")
+    s.add_argument("recipe", help="recipe name (file stem under zoo/recipes/) or path to a .toml file")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe field, e.g. --set optimizer.learning_rate=1e-4 (repeatable)")
     s.add_argument("--strategy", choices=["default", "mirrored", "multi_worker", "parameter_server", "tpu"])
@@ -463,6 +463,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"zoo {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `zoo list | head`: the reader left; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # noqa: BLE001 - a bug of ours: one line, the traceback on request
         if args.debug:
             raise

@@ -1,4 +1,4 @@
-"""Where recipes live, and which ones train a model: the TOML files under recipes/, read as text
+"""Where recipes live, and which ones train a model: the TOML files under zoo/recipes/, read as text
 (no TensorFlow, no Keras), so listing them and model cards stay instant."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 
 from zoo.errors import ConfigError, unknown_name
 
-RECIPES_DIR = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"  # package data: installed with zoo
 
 
 def find(name_or_path: str) -> Path:
-    """A recipe file from a path or a registered name (its file stem under recipes/)."""
+    """A recipe file from a path or a registered name (its file stem under zoo/recipes/)."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.exists():

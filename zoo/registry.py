@@ -176,7 +176,7 @@ class ModelCard:
         return doc.splitlines()[0] if doc else ""
 
     def recipes(self) -> list[str]:
-        """Names of the recipes under recipes/ that train this model."""
+        """Names of the recipes under zoo/recipes/ that train this model."""
         from zoo.recipe_files import recipes_for_model
 
         return recipes_for_model(self.name)

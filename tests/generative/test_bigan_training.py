@@ -62,7 +62,7 @@ def test_exp_from_half_schedule():
 def test_recipe_decays_multiplicative_weights_only():
     from zoo.training.steps.base import variable_multipliers
 
-    recipe = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits.toml"))
+    recipe = recipes.load(str(REPO / "zoo/recipes/bigan/bigan_mlp_digits.toml"))
     assert (recipe.optimizer.learning_rate, recipe.optimizer.beta_1, recipe.optimizer.beta_2) == (2e-4, 0.5, 0.999)
     assert recipe.optimizer.weight_decay == 2.5e-5 and recipe.data.global_batch_size == 128
     assert recipe.schedule.policy == "exp_from_half" and recipe.schedule.gamma * 2e-4 == pytest.approx(2e-6)
@@ -76,7 +76,7 @@ def test_recipe_decays_multiplicative_weights_only():
 def test_bigan_recipe_runs_on_the_digits_standin(tmp_path):
     from zoo.training import runner
 
-    recipe = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits.toml"),
+    recipe = recipes.load(str(REPO / "zoo/recipes/bigan/bigan_mlp_digits.toml"),
                           ["train.steps=20", "train.checkpoint_every=10", "train.log_every=10",
                            "model.options.hidden=32", "data.global_batch_size=32"])
     res = runner.train(recipe, tmp_path / "run")
@@ -172,7 +172,7 @@ def test_reconstruction_evaluator_equals_numpy():
 def test_autoencoder_recipes_train_e_and_g_only_and_report_the_reconstruction_error(tmp_path, norm):
     from zoo.training import runner
 
-    recipe = recipes.load(str(REPO / f"recipes/bigan/bigan_mlp_digits_ae_{norm}.toml"), SHORT)
+    recipe = recipes.load(str(REPO / f"zoo/recipes/bigan/bigan_mlp_digits_ae_{norm}.toml"), SHORT)
     tf.keras.utils.set_random_seed(0)
     before = _sub_weights(runner.build_model(recipe, registry.card("bigan_mlp")))
     res = runner.train(recipe, tmp_path / "run")
@@ -184,12 +184,12 @@ def test_autoencoder_recipes_train_e_and_g_only_and_report_the_reconstruction_er
 def test_latent_regressor_stage_2_trains_only_the_encoder_from_the_stage_1_gan(tmp_path):
     from zoo.training import runner
 
-    stage_1 = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits_lr_gan.toml"), SHORT)
+    stage_1 = recipes.load(str(REPO / "zoo/recipes/bigan/bigan_mlp_digits_lr_gan.toml"), SHORT)
     tf.keras.utils.set_random_seed(0)  # the runner's initialisation (train.seed = 0)
     initial = _sub_weights(runner.build_model(stage_1, registry.card("bigan_mlp")))
     gan = runner.train(stage_1, tmp_path / "gan")
     assert _changed(initial, _sub_weights(gan.model)) == {"generator", "discriminator"}
-    stage_2 = recipes.load(str(REPO / "recipes/bigan/bigan_mlp_digits_lr.toml"),
+    stage_2 = recipes.load(str(REPO / "zoo/recipes/bigan/bigan_mlp_digits_lr.toml"),
                            SHORT + [f"model.weights={tmp_path / 'gan' / 'final.weights.h5'}"])
     before = _sub_weights(gan.model)
     res = runner.train(stage_2, tmp_path / "lr")

@@ -35,7 +35,7 @@ def test_images_become_the_centre_square_at_64(name, monkeypatch):
 
 @pytest.mark.parametrize("recipe", ["dcgan_lsun_bedrooms", "dcgan_lfw"])
 def test_grid_recipes_keep_the_papers_epochs(recipe):
-    r = recipes.load(str(REPO / f"recipes/dcgan/{recipe}.toml"))
+    r = recipes.load(str(REPO / f"zoo/recipes/dcgan/{recipe}.toml"))
     # alternating turns: D sees every image once in 2 x images / batch steps (dcgan.torch: D and G per minibatch)
     per_epoch = 2 * {"dcgan_lsun_bedrooms": 3_033_042, "dcgan_lfw": 13_233}[recipe] / r.data.global_batch_size
     assert r.train.snapshot_steps == [round(e * per_epoch) for e in (1, 10, 50, 100, 200)]
@@ -45,7 +45,7 @@ def test_grid_recipes_keep_the_papers_epochs(recipe):
 def test_snapshots_are_kept_at_the_named_steps(tmp_path):
     from zoo.training import runner
 
-    r = recipes.load(str(REPO / "recipes/dcgan/dcgan_shapes.toml"),
+    r = recipes.load(str(REPO / "zoo/recipes/dcgan/dcgan_shapes.toml"),
                      ["train.steps=5", "train.snapshot_steps=[1, 3]", "train.checkpoint_every=2", "train.log_every=5",
                       "model.options.gf=8", "model.options.df=8", "data.global_batch_size=4",
                       "data.options.num_examples=16", "data.eval_split=''"])
@@ -54,4 +54,4 @@ def test_snapshots_are_kept_at_the_named_steps(tmp_path):
     assert kept == ["step-000001.weights.h5", "step-000003.weights.h5"]
     assert (tmp_path / "run" / "snapshots" / "step-000003.weights.json").exists()
     with pytest.raises(ConfigError, match="snapshot_steps"):
-        recipes.load(str(REPO / "recipes/dcgan/dcgan_shapes.toml"), ["train.steps=5", "train.snapshot_steps=[3, 9]"])
+        recipes.load(str(REPO / "zoo/recipes/dcgan/dcgan_shapes.toml"), ["train.steps=5", "train.snapshot_steps=[3, 9]"])

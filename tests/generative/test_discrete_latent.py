@@ -68,7 +68,7 @@ def test_bad_sizes_are_refused():
 def test_digits_recipe_reports_how_the_code_clusters_the_digits(tmp_path):
     from zoo.training import recipes, runner
 
-    recipe = recipes.load(str(REPO / "recipes/bigan/gan_discrete_latent_digits.toml"),
+    recipe = recipes.load(str(REPO / "zoo/recipes/bigan/gan_discrete_latent_digits.toml"),
                           ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2", "model.options.hidden=16",
                            "data.global_batch_size=32"])
     res = runner.train(recipe, tmp_path / "run")

@@ -94,7 +94,7 @@ def test_dcgan_recipe_runs_on_the_shapes_standin(tmp_path):
 
     from zoo.training import recipes, runner
 
-    path = Path(__file__).resolve().parents[2] / "recipes/dcgan/dcgan_shapes.toml"
+    path = Path(__file__).resolve().parents[2] / "zoo/recipes/dcgan/dcgan_shapes.toml"
     recipe = recipes.load(str(path), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2",
                                       "model.options.gf=4", "model.options.df=4", "data.global_batch_size=8",
                                       "data.options.num_examples=32", "data.eval_split=''"])

@@ -1,4 +1,4 @@
-"""The FCN recipes (recipes/fcn): one per row of Long 2016 Tables 3.1, 3.2, 3.5-3.7, each loads and
+"""The FCN recipes (zoo/recipes/fcn): one per row of Long 2016 Tables 3.1, 3.2, 3.5-3.7, each loads and
 names its target; their initialisation chains (32s -> 16s -> 8s, RGB + HHA -> RGB-HHA) point at runs
 of recipes that exist; and the staged chain runs offline under MirroredStrategy on the `shapes`
 stand-in with the recipes' own optimiser settings (only data, width and length overridden)."""
@@ -12,7 +12,7 @@ from tests.training.helpers import REPO, zoo_cmd
 from zoo import data, registry
 from zoo.training import runner
 
-FCN_RECIPES = sorted((REPO / "recipes" / "fcn").glob("*.toml"))
+FCN_RECIPES = sorted((REPO / "zoo" / "recipes" / "fcn").glob("*.toml"))
 NAMES = {p.stem for p in FCN_RECIPES}
 RUN_WEIGHTS = re.compile(r"^runs/(?P<recipe>[^/]+)/best\.weights\.h5$")
 
@@ -31,7 +31,7 @@ def test_every_table_row_has_a_recipe_that_names_it():
     for table, names in TABLE_ROWS.items():
         for name in names:
             assert name in NAMES, f"{table}: no recipe {name}"
-            assert table in runner.load_recipe(REPO / "recipes" / "fcn" / f"{name}.toml").recipe.paper_target
+            assert table in runner.load_recipe(REPO / "zoo" / "recipes" / "fcn" / f"{name}.toml").recipe.paper_target
 
 
 @pytest.mark.parametrize("path", FCN_RECIPES, ids=[p.stem for p in FCN_RECIPES])
@@ -47,7 +47,7 @@ def test_recipe_loads_and_its_initialisation_exists(path):
         run = RUN_WEIGHTS.match(weights)
         if run:  # an earlier stage: a recipe of this folder whose model shares layers with this one
             assert run["recipe"] in NAMES, f"{weights}: no recipe {run['recipe']}"
-            earlier = runner.load_recipe(REPO / "recipes" / "fcn" / f"{run['recipe']}.toml")
+            earlier = runner.load_recipe(REPO / "zoo" / "recipes" / "fcn" / f"{run['recipe']}.toml")
             assert recipe.model.weights_partial or recipe.model.stream_weights
             assert earlier.model.options.get("num_classes") == recipe.model.options.get("num_classes")
         else:  # a registered release: `model.tag`
@@ -72,7 +72,7 @@ def test_staged_chain_runs_under_mirrored_strategy(tmp_path):
     for stage in ("fcn32s_voc", "fcn16s_voc", "fcn8s_voc"):
         init = f"model.weights='{previous}'" if previous else "model.weights=''"
         args = [a for value in (*STAND_IN, init) for a in ("--set", value)] + ["--strategy", "mirrored", "--cpu-replicas", 2]
-        p = zoo_cmd("train", REPO / "recipes" / "fcn" / f"{stage}.toml", "--workdir", tmp_path / stage, *args)
+        p = zoo_cmd("train", REPO / "zoo" / "recipes" / "fcn" / f"{stage}.toml", "--workdir", tmp_path / stage, *args)
         assert p.returncode == 0, p.stdout + p.stderr
         assert "MirroredStrategy with 2 replica(s)" in p.stdout
         if previous:

@@ -1,4 +1,4 @@
-"""The staged FCN recipes on the `shapes` stand-in (recipes/shapes/fcn{32,16,8}s_shapes.toml, used by
+"""The staged FCN recipes on the `shapes` stand-in (zoo/recipes/shapes/fcn{32,16,8}s_shapes.toml, used by
 notebooks/fcn.ipynb): they load and validate, say what they stand in for, chain 32s -> 16s -> 8s
 through the weights the runner writes (Long thesis §3.3.2), and a stage-2 step really starts from
 the stage-1 weights file with its new skip scores at zero."""

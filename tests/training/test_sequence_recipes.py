@@ -1,4 +1,4 @@
-"""The LRCN and Grid LSTM recipes (recipes/lrcn, recipes/grid_lstm).
+"""The LRCN and Grid LSTM recipes (zoo/recipes/lrcn, zoo/recipes/grid_lstm).
 
 Every recipe must validate against its model card (task, builder options, lr_mult patterns that
 match real variables, initial weights that resolve), its dataset (splits, options) and its task

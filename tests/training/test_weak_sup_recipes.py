@@ -1,4 +1,4 @@
-"""The weak_sup recipes (recipes/weak_sup): each loads, names its table row, and the variants set
+"""The weak_sup recipes (zoo/recipes/weak_sup): each loads, names its table row, and the variants set
 the protocol of §4.3-4.5.2; the step rescales each minibatch by its s; the stand-in demo trains
 through `python -m zoo train` and reports classification, location and CENTER PRED. APs."""
 

@@ -1,7 +1,7 @@
 """Table 5.1 of Donahue thesis §5.3.2: BiGAN and its baselines compared by the 1-nearest-neighbour accuracy
 of the test set in each model's learned features, the training set as the labelled reference.
 
-Each method is a recipe family under recipes/bigan/ (`<prefix>` is bigan_mlp_digits for the offline stand-in,
+Each method is a recipe family under zoo/recipes/bigan/ (`<prefix>` is bigan_mlp_digits for the offline stand-in,
 bigan_mlp_mnist for the paper's setting):
 
 - BiGAN: `<prefix>`, features E(x);

@@ -26,7 +26,7 @@ def load_tower(pair_model, detector) -> dict:
 
 def write_detector_init(pair_weights, out_path, *, width=1.0, num_classes=21, fc_divisor=1, pair_options=None,
                         overwrite=False) -> dict:
-    """The file `recipes/context_prediction/fast_rcnn_context_voc2007.toml` starts from: a trained pair
+    """The file `zoo/recipes/context_prediction/fast_rcnn_context_voc2007.toml` starts from: a trained pair
     network's weights (`pair_weights`, e.g. the runner's final.weights.h5 of
     context_prediction_textures_standin or an ImageNet run) with its tower's convs folded into a
     `fast_rcnn_context` of the same `width`, saved as that detector's `out_path` (.weights.h5); fc6, fc7 and

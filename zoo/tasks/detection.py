@@ -312,7 +312,7 @@ def rcnn_detections(outs, proposals, image_shape, *, use_svm=True, regress=True,
                           f"output (it has {sorted(outs)})")
     if regress and "bbox_pred" not in outs:
         raise ConfigError("regress=True needs the box regressors: build the model with bbox_regression=True and "
-                          "fit them (recipes/rcnn/*bbox*.toml), or pass regress=False")
+                          "fit them (zoo/recipes/rcnn/*bbox*.toml), or pass regress=False")
     scores = outs["fc-rcnn"] if use_svm else softmax(outs[softmax_output])
     k = scores.shape[1]
     boxes = np.repeat(proposals[:, None, :], k, axis=1)

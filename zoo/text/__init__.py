@@ -1,0 +1,1 @@
+"""Text shared by the captioning, VQA and sequence families: vocabulary, tokenisation, decoding."""
