@@ -80,7 +80,11 @@ class PartReader:
             return f.read()
 
     def read_member(self) -> bytes:
-        """The single file of a part with a `member` (CorruptRecordError when its archive lacks it)."""
+        """The single file of a part with a `member`: the file itself when given as a plain file (under any of
+        the part's names), else the member of the archive (CorruptRecordError when the archive lacks it)."""
+        if self._archive is None and os.path.isfile(self.path):
+            with open(self.path, "rb") as f:
+                return f.read()
         data = self.read(self.part.member)
         if data is None:
             raise CorruptRecordError(f"{self.path} has no {self.part.member}: is it the release's file?")
