@@ -106,7 +106,7 @@ def test_every_field_from_the_release(tmp_path, manual, variant):
     train_pairs, test_pairs = (FULL_TRAIN, FULL_TEST) if variant == "full" else (REDUCED_TRAIN, REDUCED_TEST)
     classes = FULL_CLASSES if variant == "full" else ("pillow", "sofa")
     for split, pairs in (("train", train_pairs), ("test", test_pairs)):
-        examples = load(split, tmp_path, manual, variant=variant, image_size=None)
+        examples = load(split, tmp_path, manual, variant=variant, image_size=None, crop=None)
         rows = in_file_order_by_picture(pairs)
         assert [int(e["question_id"]) for e in examples] == [r[0] for r in rows]
         for e, (qid, picture, question, answer) in zip(examples, rows):
@@ -131,6 +131,8 @@ def test_top_k_answers_sizes_and_the_answer_sets(tmp_path, manual):
                                                      in_file_order_by_picture(FULL_TRAIN)]
     assert everything[0]["question"].shape == (4,)
     assert answer_items(everything[3]["answer"].decode()) == ["lamp", "pillow"]  # WUPS reads the answer as a set
+    zoo.data.prepare("daquar", data_dir=tmp_path / "prepared", manual_dir=manual)  # both variants' files are there
+    assert {"full", "reduced"} <= {p.name for p in (tmp_path / "prepared" / "daquar").iterdir()}
 
 
 def test_missing_files_are_named_with_where_to_get_them(tmp_path, manual):
@@ -155,5 +157,5 @@ def test_a_misaligned_file_or_a_missing_picture_is_named(tmp_path, manual):
     write_release(other, folder=True, drop_picture=5)
     with pytest.raises(CorruptRecordError, match=r"image5\.png: the picture of 3 train question"):
         load("train", tmp_path / "raise", other)
-    kept = load("train", tmp_path / "skip", other, on_corrupt="skip", image_size=None)
+    kept = load("train", tmp_path / "skip", other, on_corrupt="skip", image_size=None, crop=None)
     assert [int(e["image_id"]) for e in kept] == [1, 1, 1]

@@ -105,7 +105,7 @@ def manual(tmp_path):
 
 def test_every_field_from_the_release_and_the_top_k_answers(tmp_path, manual):
     pictures = write_release(manual)
-    raw = {"image_size": None, "num_answers": 2}
+    raw = {"image_size": None, "crop": None, "num_answers": 2}
     train, val = load("train", tmp_path, manual, **raw), load("validation", tmp_path, manual, **raw)
     kept = [r for r in TRAIN if r[3] in TOP2]  # train keeps the questions whose answer is in the top 2
     assert [int(e["question_id"]) for e in train] == [r[0] for r in kept]
@@ -127,11 +127,18 @@ def test_every_field_from_the_release_and_the_top_k_answers(tmp_path, manual):
     assert zoo.data.model_options("vqa_v1", data_dir=tmp_path / "tfds", manual_dir=manual, num_answers=2) == {
         "vocab_size": 2 + len({w for w, n in collections.Counter(
             w for r in kept for w in _words(r[2])).items() if n >= 3}), "num_answers": 2, "max_words": 25}
-    # the defaults: the 1,000 most frequent answers (all four here), 224x224 images, every train question known
+    # the defaults: the 1,000 most frequent answers (all four here), every train question known, pictures resized
+    # to 256x256 and cropped to 224x224: at random for train, centrally otherwise, never mirrored
     train = load("train", tmp_path, manual)
     assert [int(e["label"]) for e in train] == [ALL.index(r[3]) for r in TRAIN]
-    assert train[0]["image"].shape == (224, 224, 3) and train[0]["image"].dtype == np.uint8
-    everything = load("train", tmp_path, manual, num_answers=2, train_known_only=False, image_size=None)
+    resized = {i: np.clip(np.round(tf.image.resize(tf.io.decode_jpeg(p), (256, 256)).numpy()), 0, 255).astype(np.uint8)
+               for i, p in pictures.items()}
+    windows = [(y, x) for y in range(33) for x in range(33)
+               if np.array_equal(train[0]["image"], resized[9][y : y + 224, x : x + 224])]
+    assert train[0]["image"].shape == (224, 224, 3) and len(windows) == 1
+    central = load("validation", tmp_path, manual)[0]["image"]
+    np.testing.assert_array_equal(central, resized[42][16:240, 16:240])
+    everything = load("train", tmp_path, manual, num_answers=2, train_known_only=False, image_size=None, crop=None)
     assert [int(e["label"]) for e in everything] == [TOP2.index(r[3]) if r[3] in TOP2 else -1 for r in TRAIN]
 
 
@@ -150,7 +157,7 @@ def test_a_missing_image_or_a_question_without_ten_answers_is_named_or_skipped(t
     write_release(manual, drop_image=25, nine_answers=302)
     with pytest.raises(CorruptRecordError, match="question 302 has 9 human answers"):
         load("train", tmp_path, manual)
-    skipped = load("train", tmp_path / "skip", manual, on_corrupt="skip", image_size=None)
+    skipped = load("train", tmp_path / "skip", manual, on_corrupt="skip", image_size=None, crop=None)
     assert [int(e["question_id"]) for e in skipped] == [90, 91, 300, 301, 303]  # image 25 and question 302 left out
     broken = tmp_path / "broken"
     broken.mkdir()

@@ -5,7 +5,9 @@ The builders store one record per image with all its questions ({"image", "image
 {...: (Q, ...)}}), so an image asked about many times is stored once; the loader flattens them into one
 example per question:
 
-    image      uint8 (image_size, image_size, 3) RGB (bilinear resize; image_size=None keeps the stored size)
+    image      uint8 (crop, crop, 3) RGB: resized to image_size x image_size (bilinear), then cropped, at random
+               for train and centrally otherwise, never mirrored, as the SMem-VQA release's image layer does
+               (256, then 224 crops, mirror: false); image_size=None and crop=None keep the stored pictures
     question   int32 (max_words,) word ids (zoo.text.vocab: 0 pads, 1 is <unk>), truncated past max_words
     question_text   string, as in the release
     label      int64 the class of the target answer in the answer vocabulary, -1 when it is not in it
@@ -167,7 +169,10 @@ class QuestionLoader(TfdsLoader):
         vocab = self.vocabularies(options, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt)
         records = self._records(split, options, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt,
                                 counter=counter)
-        records = caption_images(records, training=False, image_size=options["image_size"], crop=None)
+        # the release's image layer: resized to image_size x image_size, then crop x crop, random for train and
+        # central otherwise, never mirrored (a mirror would swap the answers of "left" / "right" questions)
+        records = caption_images(records, training=base == "train", seed=seed, image_size=options["image_size"],
+                                 crop=options["crop"], mirror=False)
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(vocab.answers or ("",), tf.string), tf.range(len(vocab.answers), dtype=tf.int64)), -1)
         questions = records.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(r["questions"]).map(

@@ -39,7 +39,7 @@ VARIANTS = {"full": "894", "reduced": "37"}
 SPLITS = ("train", "test")
 IMAGE_TOKEN = re.compile(r"\bimage(\d+)\b")
 MAX_WORDS = 30
-IMAGE_SIZE = 224  # the smem_vqa cards' GoogLeNet input
+IMAGE_SIZE, CROP = 256, 224  # as vqa_v1 (the SMem-VQA release's image layer)
 
 
 def _question_part(variant, split):
@@ -66,7 +66,7 @@ class DaquarLoader(QuestionLoader):
     TARGET = "answer"
     SPLITS = SPLITS
     DEFAULTS = {"variant": "full", "num_answers": None, "min_word_count": 1, "max_words": MAX_WORDS,
-                "image_size": IMAGE_SIZE}
+                "image_size": IMAGE_SIZE, "crop": CROP}
 
     def tfds_name_for(self, options) -> str:
         if options["variant"] not in VARIANTS:
@@ -78,6 +78,20 @@ class DaquarLoader(QuestionLoader):
     def clean(text: str) -> str:
         return IMAGE_TOKEN.sub(" ", text)
 
+    def prepare(self, *, data_dir=None, manual_dir=None, on_corrupt="raise", counter=None):
+        """Prepare every variant whose files are in manual_dir (DatasetNotFoundError when neither's are)."""
+        from zoo.errors import DatasetNotFoundError
+
+        missing = []
+        for variant in VARIANTS:
+            try:
+                self._import().prepare_tfds(f"{self.tfds_name}/{variant}", data_dir=data_dir, manual_dir=manual_dir,
+                                            on_corrupt=on_corrupt, counter=counter, instructions=self.instructions)
+            except DatasetNotFoundError as e:
+                missing.append(e)
+        if len(missing) == len(VARIANTS):
+            raise missing[0]
+
 
 INFO = DatasetInfo(
     name="daquar",
@@ -85,7 +99,8 @@ INFO = DatasetInfo(
     summary="DAQUAR questions on NYU Depth v2 indoor pictures, full (894 classes) or reduced DAQUAR-37",
     splits={"train": None, "test": None},
     features={
-        "image": f"uint8 ({IMAGE_SIZE}, {IMAGE_SIZE}, 3) RGB (image_size; None keeps 480x640)",
+        "image": f"uint8 ({CROP}, {CROP}, 3) RGB: resized to {IMAGE_SIZE}x{IMAGE_SIZE}, {CROP} crops (random for "
+                 "train, central for test, never mirrored)",
         "question": f"int32 ({MAX_WORDS},) word ids (zoo.text.vocab) of the question without 'image<N>', 0 pads",
         "question_text": "string, the question line as released",
         "answer": "string, as released; several items comma-separated",

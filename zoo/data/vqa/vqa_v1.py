@@ -37,7 +37,7 @@ SUBSETS = {"train": "train2014", "validation": "val2014"}  # zoo split -> the re
 NUM_ANSWERS = 1000
 MAX_WORDS = 25
 MIN_WORD_COUNT = 3
-IMAGE_SIZE = 224  # the smem_vqa cards' GoogLeNet input
+IMAGE_SIZE, CROP = 256, 224  # the release's image layer (new_height / new_width 256, crop_size 224)
 HUMAN_ANSWERS = 10
 
 
@@ -71,7 +71,7 @@ class VqaV1Loader(QuestionLoader):
     TARGET = "multiple_choice_answer"
     SPLITS = tuple(SUBSETS)
     DEFAULTS = {"num_answers": NUM_ANSWERS, "min_word_count": MIN_WORD_COUNT, "max_words": MAX_WORDS,
-                "image_size": IMAGE_SIZE}
+                "image_size": IMAGE_SIZE, "crop": CROP}
 
     def encode_extra(self, question, table):
         return {"answers": table.lookup(question["answers"]), "answer_texts": question["answers"]}
@@ -83,7 +83,8 @@ INFO = DatasetInfo(
     summary="VQA v1 real images, open-ended: COCO train2014 / val2014 questions with ten human answers each",
     splits={"train": 248349, "validation": 121512},
     features={
-        "image": f"uint8 ({IMAGE_SIZE}, {IMAGE_SIZE}, 3) RGB (image_size; None keeps the COCO size)",
+        "image": f"uint8 ({CROP}, {CROP}, 3) RGB: resized to {IMAGE_SIZE}x{IMAGE_SIZE}, {CROP} crops (random for "
+                 "train, central otherwise, never mirrored)",
         "question": f"int32 ({MAX_WORDS},) word ids (zoo.text.vocab), 0 pads",
         "question_text": "string",
         "label": f"int64 () class of multiple_choice_answer among the top {NUM_ANSWERS} train answers, -1 outside",
