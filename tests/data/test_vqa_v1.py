@@ -164,3 +164,19 @@ def test_a_missing_image_or_a_question_without_ten_answers_is_named_or_skipped(t
     write_release(broken, drop_image=25)
     with pytest.raises(CorruptRecordError, match=r"COCO_train2014_000000000025\.jpg"):
         load("train", tmp_path / "again", broken)
+
+
+@pytest.mark.slow  # about 60 s on 2 busy cores (GoogLeNet at 1/8 width, 2 replicas, traced once)
+def test_the_shipped_recipe_trains_on_it_and_reports_the_vqa_accuracy(tmp_path, manual):
+    from zoo.training import recipes, runner
+
+    write_release(manual)
+    tiny = ["model.options.width=8", "model.options.embed_dim=8", "model.options.input_shape=[64, 64, 3]",
+            f"data.data_dir='{tmp_path / 'tfds'}'", f"data.manual_dir='{manual}'",
+            "data.options={image_size = 72, crop = 64, num_answers = 2}", "data.global_batch_size=2",
+            "data.shuffle_buffer=4", "train.steps=2", "train.eval_every=2", "train.checkpoint_every=2",
+            "train.log_every=1"]
+    recipe = recipes.load("smem_vqa_2hop_vqa_v1", tiny)
+    result = runner.train(recipe, tmp_path / "run")
+    assert result.steps == 2 and np.isfinite(result.final_loss)
+    assert 0.0 <= result.metrics["vqa_accuracy"] <= 1.0 and "accuracy" in result.metrics
