@@ -140,6 +140,15 @@ def test_every_field_from_the_release_and_the_top_k_answers(tmp_path, manual):
     np.testing.assert_array_equal(central, resized[42][16:240, 16:240])
     everything = load("train", tmp_path, manual, num_answers=2, train_known_only=False, image_size=None, crop=None)
     assert [int(e["label"]) for e in everything] == [TOP2.index(r[3]) if r[3] in TOP2 else -1 for r in TRAIN]
+    # what the vqa task makes of it for the smem_vqa cards: (image, question) inputs, label / ten answers targets
+    from zoo import registry, tasks
+
+    to_xy = tasks.get("vqa").eval_example_to_xy(registry.card("smem_vqa_2hop").input_contract)
+    x, y = next(iter(zoo.data.load("vqa_v1", "validation", data_dir=tmp_path / "tfds", manual_dir=manual,
+                                   num_answers=2).map(to_xy).batch(2)))
+    assert x["image"].shape == (2, 224, 224, 3) and x["image"].dtype == tf.float32
+    assert x["question"].shape == (2, 25) and x["question"].dtype == tf.int32
+    assert y["label"].numpy().tolist() == [0, -1] and y["answers"].numpy()[0].tolist() == [0] * 5 + [-1] * 3 + [1] * 2
 
 
 def test_missing_archives_are_named_with_where_to_get_them(tmp_path, manual):
