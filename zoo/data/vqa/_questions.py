@@ -133,7 +133,7 @@ class QuestionLoader(TfdsLoader):
         if key in self._cache:
             return self._cache[key]
         given_words, given_answers = options["vocabulary"], options["answer_vocabulary"]
-        questions = answers = None
+        questions, targets = [], []
         if given_words is None or given_answers is None:
             train = self._records("train", options, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt,
                                   images=False)
@@ -142,6 +142,8 @@ class QuestionLoader(TfdsLoader):
             questions, targets = [q for q, _ in pairs], [a for _, a in pairs]
         answers = load_answers(given_answers) if given_answers is not None else top_answers(
             targets, options["num_answers"])
+        if not answers:
+            raise ConfigError(f"{self.tfds_name}: the train split has no questions to take the answer classes from")
         if isinstance(given_words, Vocabulary):
             words = given_words
         elif given_words is not None:
@@ -164,7 +166,7 @@ class QuestionLoader(TfdsLoader):
 
         base = base_split(split, self.SPLITS)
         options = self._options(options)
-        if options["max_words"] is None or type(options["max_words"]) is not int or options["max_words"] < 1:
+        if type(options["max_words"]) is not int or options["max_words"] < 1:
             raise ConfigError(f"max_words must be a positive integer, got {options['max_words']!r}")
         vocab = self.vocabularies(options, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt)
         records = self._records(split, options, data_dir=data_dir, manual_dir=manual_dir, on_corrupt=on_corrupt,
@@ -174,7 +176,7 @@ class QuestionLoader(TfdsLoader):
         records = caption_images(records, training=base == "train", seed=seed, image_size=options["image_size"],
                                  crop=options["crop"], mirror=False)
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(vocab.answers or ("",), tf.string), tf.range(len(vocab.answers), dtype=tf.int64)), -1)
+            tf.constant(vocab.answers, tf.string), tf.range(len(vocab.answers), dtype=tf.int64)), -1)
         questions = records.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(r["questions"]).map(
             lambda q: {**q, "image": r["image"], "image_id": r["image_id"]}))
         max_words, clean = options["max_words"], self.clean
