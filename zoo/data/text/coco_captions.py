@@ -112,8 +112,8 @@ def first_captions(ds, k):
     return ds if k is None else ds.map(lambda example: {**example, "captions": example["captions"][:k]})
 
 
-def caption_images(ds, *, training, seed=0, image_size=IMAGE_SIZE, crop=CROP):
-    """Resize "image" to image_size x image_size, then crop x crop: random and mirrored with
+def caption_images(ds, *, training, seed=0, image_size=IMAGE_SIZE, crop=CROP, mirror=True):
+    """Resize "image" to image_size x image_size, then crop x crop: random and (`mirror`) mirrored with
     probability 1/2 when `training` (a pure function of seed, position and epoch), else central."""
     import tensorflow as tf
 
@@ -138,7 +138,8 @@ def caption_images(ds, *, training, seed=0, image_size=IMAGE_SIZE, crop=CROP):
         u = tf.random.stateless_uniform([3], seed=tf.stack([draw, tf.constant(seed, tf.int64)]))
         top, left = (tf.minimum(tf.cast(u[k] * (image_size - crop + 1), tf.int32), image_size - crop) for k in (0, 1))
         image = resize(example["image"])[top : top + crop, left : left + crop]
-        image = tf.cond(u[2] < 0.5, lambda: tf.reverse(image, axis=[1]), lambda: image)
+        if mirror:
+            image = tf.cond(u[2] < 0.5, lambda: tf.reverse(image, axis=[1]), lambda: image)
         return {**example, "image": tf.ensure_shape(image, [crop, crop, 3])}
 
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
