@@ -86,6 +86,7 @@ SMALL = {
     "lrcn1u": Small(_CAPTIONER, (67, 67, 3)),
     "lrcn2u": Small(_CAPTIONER, (67, 67, 3), slow=True),
     "lrcn2f": Small(_CAPTIONER, (67, 67, 3), slow=True),
+    "lrcn2f_rnn": Small(_CAPTIONER, (67, 67, 3)),
     "lrcn_video_description": Small({"architecture": "c", "slot_sizes": (3, 4, 5, 2), "vocab_size": 30, "hidden": 16,
                                      "embed_dim": 8, "max_words": 5}, (14,)),
     # generative (Oquab App. C, Donahue ch. 5): reduced widths; the AlexNet encoder keeps its full

@@ -203,8 +203,8 @@ def _jax_default_tier():
     for card in CARDS:
         if not SMALL[card.name].slow:
             first.setdefault(card.family, card.name)
-    # and the families' members with their own layer kinds: the 3-d Grid LSTM, the LRCN captioner
-    return set(first.values()) | {"grid_lstm_translation", "lrcn1u"}
+    # and the families' members with their own layer kinds: the 3-d Grid LSTM, the LRCN captioner, Caffe's RNN
+    return set(first.values()) | {"grid_lstm_translation", "lrcn1u", "lrcn2f_rnn"}
 
 
 JAX_DEFAULT_TIER = _jax_default_tier()

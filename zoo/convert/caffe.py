@@ -25,7 +25,8 @@ type drives the conversion:
 Caffe layer types that only one model family uses are taught to the importer by that family with
 `register_layer_converter(caffe_type, keras_class, convert)`: LRCN registers Caffe's `LSTM`
 into Keras `LSTM` (zoo.models.lrcn.convert: gate blocks i, f, o, g reordered, the static input's
-W_xc_static as extra kernel rows), so this module stays free of any family's code.
+W_xc_static as extra kernel rows) and Caffe's vanilla `RNN` into `zoo.layers.caffe_rnn.CaffeRNN`,
+so this module stays free of any family's code.
 
 Loading is strict (`zoo.weights.assign_named`): a file for another architecture raises
 `WeightsMismatchError` listing every missing, unexpected and mis-shaped layer, and nothing is

@@ -245,8 +245,9 @@ def keras_to_caffe(model, *, names: dict | None = None) -> list[CaffeLayer]:
 
     Conv2D -> Convolution, Conv2DTranspose -> Deconvolution, Dense -> InnerProduct (inputs put
     back in Caffe's (C, H, W) order after a Flatten), per-channel scales -> Scale, Embedding ->
-    Embed, and the classes of `register_layer_exporter` (LSTM -> LSTM, by zoo.models.lrcn). `names` maps
-    Keras layer names to Caffe ones (e.g. 'inception_3a_1x1' -> 'inception_3a/1x1'). Other
+    Embed, and the classes of `register_layer_exporter` (LSTM -> LSTM, CaffeRNN -> RNN, by
+    zoo.models.lrcn). `names` maps Keras layer names to Caffe ones (e.g. 'inception_3a_1x1' ->
+    'inception_3a/1x1'). Other
     learned layers raise ExportError. The layers' `params` hold what a `.caffemodel` stores
     (num_output, bias_term, group); a deploy prototxt also needs kernel sizes, strides and the
     weightless layers, which the caller adds.

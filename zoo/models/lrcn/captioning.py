@@ -21,8 +21,9 @@ For decoding outside the graph, `decoder_parts(model)` returns an image encoder
 states}) that share the model's weights; `zoo.text.decoding` runs greedy, beam and
 sampling searches around them.
 
-`rnn="vanilla"` replaces each LSTM by Caffe's RNN layer (h_t = tanh(W_hh h_{t-1} + W_xh x_t
-+ b_h), output o_t = tanh(W_ho h_t + b_o); thesis §4.1), the "RNN" rows of Tables 4.5/4.6.
+`rnn="vanilla"` replaces each LSTM by Caffe's RNN layer (`zoo.layers.caffe_rnn.CaffeRNN`:
+h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h), output o_t = tanh(W_ho h_t + b_o); thesis §4.1),
+named rnn1, rnn2; `lrcn2f_rnn` is the "RNN" row of Tables 4.5/4.6 (CaffeNet, 2 layers, factored).
 Names follow lrcn.prototxt: conv1 .. fc8, embedding, lstm1, lstm2, predict.
 """
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import keras
 
 from zoo.errors import ConfigError
+from zoo.layers.caffe_rnn import CaffeRNN
 from zoo.models.alexnet.alexnet import caffenet
 from zoo.models.lrcn.activity import caffe_lstm, clone_layers
 from zoo.models.lrcn.layers import RepeatOverTime
@@ -52,14 +54,13 @@ def image_encoder(image, encoder, *, input_shape, width, trainable):
 
 
 def recurrent_layer(rnn, units, name, *, unroll=False, **kwargs):
-    """(layer, output layer or None): an LSTM as in Caffe, or Caffe's vanilla RNN (SimpleRNN + tanh output)."""
+    """An LSTM as in Caffe, or Caffe's vanilla RNN (its output tanh layer inside), uniform ±INIT, zero bias."""
     if rnn == "lstm":
-        return caffe_lstm(units, name, init=INIT, unroll=unroll, **kwargs), None
+        return caffe_lstm(units, name, init=INIT, unroll=unroll, **kwargs)
     if rnn == "vanilla":
         uniform = keras.initializers.RandomUniform(-INIT, INIT)
-        layer = keras.layers.SimpleRNN(units, kernel_initializer=uniform, recurrent_initializer=uniform,
-                                       unroll=unroll, name=name, **kwargs)
-        return layer, keras.layers.Dense(units, activation="tanh", kernel_initializer=uniform, name=f"{name}_output")
+        return CaffeRNN(units, kernel_initializer=uniform, recurrent_initializer=uniform, output_initializer=uniform,
+                        bias_initializer="zeros", unroll=unroll, name=name, **kwargs)
     raise ConfigError(f"rnn must be 'lstm' or 'vanilla', got {rnn!r}")
 
 
@@ -77,11 +78,9 @@ def word_decoder(words, feature, *, vocab_size, layers, factored, rnn, hidden, e
     for i in range(1, layers + 1):
         if static is not None and i == (2 if factored else 1):
             x = keras.layers.Concatenate(name=f"{prefix}{i}_input")([x, static])
-        layer, output = recurrent_layer(rnn, hidden, f"{prefix}{i}", unroll=unroll, return_sequences=True)
+        layer = recurrent_layer(rnn, hidden, f"{prefix}{i}", unroll=unroll, return_sequences=True)
         state = None if initial_states is None else initial_states[i - 1]
         x = layer(x, initial_state=state) if state is not None else layer(x)
-        if output is not None:
-            x = output(x)
     return keras.layers.Dense(vocab_size, kernel_initializer=uniform, name="predict")(x)
 
 
@@ -141,4 +140,19 @@ def lrcn2f(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, fre
     """
     return _captioner("lrcn2f", layers=2, factored=True, vocab_size=vocab_size, encoder=encoder,
                       input_shape=input_shape, freeze_encoder=freeze_encoder, rnn=rnn, hidden=hidden,
+                      embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)
+
+
+def lrcn2f_rnn(vocab_size=COCO_VOCABULARY, encoder="caffenet", input_shape=None, freeze_encoder=True, hidden=HIDDEN,
+               embed_dim=HIDDEN, max_words=None, width=1, unroll=False):
+    """LRCN2f on Caffe's vanilla RNN: the "RNN" rows of Tables 4.5 and 4.6 (thesis §4.4; the RNN of §4.1).
+
+    rnn1 sees only words, rnn2 sees [o1_t ; image fc8], each a `CaffeRNN` (1000 units, with its
+    output tanh layer); the rest is `lrcn2f`'s, so a Caffe net with `RNN` layers rnn1, rnn2 loads
+    by name (zoo.models.lrcn.convert). The same network as `lrcn2f(rnn="vanilla")`.
+
+    Args: see `lrcn2f`.
+    """
+    return _captioner("lrcn2f_rnn", layers=2, factored=True, vocab_size=vocab_size, encoder=encoder,
+                      input_shape=input_shape, freeze_encoder=freeze_encoder, rnn="vanilla", hidden=hidden,
                       embed_dim=embed_dim, max_words=max_words, width=width, unroll=unroll)

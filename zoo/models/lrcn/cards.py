@@ -1,7 +1,7 @@
 """Cards of the LRCN systems (metadata only, no Keras): activity recognition (`activity.py`),
 image captioning (`captioning.py`) and video description (`video_description.py`).
 
-`zoo.models.lrcn.convert` (imported with any LRCN builder) registers the Caffe LSTM converter.
+`zoo.models.lrcn.convert` (imported with any LRCN builder) registers the Caffe LSTM and RNN converters.
 """
 
 from zoo.registry import InputContract, register
@@ -67,11 +67,14 @@ _T46 = "COCO 2014 val, greedy (beam 1), CaffeNet not fine-tuned: B4 / CIDEr-D / 
 _T45 = "COCO 1k-image val subset, CaffeNet not fine-tuned, caption->image R@1 / R@5 / R@10 / Med r (Table 4.5)"
 
 
-def _captioner(name, numbers, trainable, total):
+_CAPTION_SECTION = "§4.4 (image description), Fig. 4.4, Tables 4.4-4.7; BVLC/caffe examples/coco_caption/lrcn.prototxt"
+
+
+def _captioner(name, numbers, trainable, total, section=_CAPTION_SECTION):
     # Counted with the default frozen CaffeNet encoder (non-trainable) and the 8801-word COCO vocabulary.
     register(
         name, builder=f"zoo.models.lrcn.captioning:{name}", family="lrcn", paper=PAPER, task="captioning",
-        section="§4.4 (image description), Fig. 4.4, Tables 4.4-4.7; BVLC/caffe examples/coco_caption/lrcn.prototxt",
+        section=section,
         input_contract=_CAPTION_CONTRACT, paper_numbers=numbers, head_layers=("embedding", "predict"),
         default_num_classes=None, parameters={"total": total, "trainable": trainable},
     )
@@ -88,6 +91,15 @@ _captioner("lrcn2f", {
     "COCO 2014 test (challenge server), LRCN (sample): CIDEr-D / METEOR (Table 4.7)": "0.934 / 0.335",
     "Flickr30k image->caption R@1 / R@5 / R@10 / Med r (Table 4.4)": "23.6 / 46.6 / 58.3 / 7",
 }, 37_618_801, 98_584_025)
+# The RNN rows: CaffeNet not fine-tuned, 2 factored layers of Caffe's vanilla RNN (thesis §4.1, §4.4).
+_captioner("lrcn2f_rnn", {
+    _T46: "0.220 / 0.660 / 0.209 / 0.473", _T45: "21.3 / 51.7 / 67.2 / 5",
+    "COCO 2014 val, CaffeNet not fine-tuned, sampling N=100 T=1.5: B4 / CIDEr-D / METEOR / ROUGE-L (Table 4.6)":
+        "0.244 / 0.703 / 0.212 / 0.479",
+    "COCO 1k-image val subset, CaffeNet not fine-tuned, image->caption R@1 / R@5 / R@10 / Med r (Table 4.5)":
+        "30.2 / 61.0 / 72.6 / 4",
+}, 24_614_801, 85_580_025, section="§4.1 (the vanilla RNN), §4.4, Tables 4.5-4.6 (the RNN rows); "
+                                   "BVLC/caffe src/caffe/layers/rnn_layer.cpp")
 
 # --- video description (thesis §4.5) ---------------------------------------------------------------------
 register(

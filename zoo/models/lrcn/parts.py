@@ -80,12 +80,11 @@ def decoder_parts(model) -> tuple[keras.Model, keras.Model]:
             x = keras.layers.Concatenate(name=f"{layer.name}_input")([x, step_inputs["feature"]])
         states = [keras.Input((layer.cell.units,), name=n) for n in state_names(layer)]
         step_inputs.update(zip(state_names(layer), states))
-        # Keras names every LSTM's cell "lstm_cell"; the step model calls them side by side.
+        # Keras names every LSTM's cell "lstm_cell"; the step model calls them side by side. A CaffeRNN
+        # cell returns the output o_t and the state h_t (zoo.layers.caffe_rnn).
         layer.cell.name = f"{layer.name}_cell"
         x, new_states = layer.cell(x, states)
         step_outputs.update(zip(state_names(layer), new_states))
-        if _has(model, f"{layer.name}_output"):
-            x = model.get_layer(f"{layer.name}_output")(x)
     step_outputs = {"logits": model.get_layer("predict")(x), **step_outputs}
     step = keras.Model(step_inputs, step_outputs, name=f"{model.name}_step")
     return encoder, step
