@@ -24,11 +24,11 @@ import json
 import logging
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SRC = ROOT / "docs" / "site-src"
 # the readthedocs theme caps the text at 800 px: the cards' tables need the width of the window
 WIDE_CSS = ".wy-nav-content { max-width: none; }\n.wy-table-responsive table td { white-space: normal; }\n"
 
@@ -93,6 +93,18 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _check_out(out, root):
+    """MkDocs empties the site folder before writing: refuse one that holds anything but an earlier build."""
+    from zoo.errors import ConfigError
+
+    out, root = out.resolve(), root.resolve()
+    if out == root or out in root.parents:
+        raise ConfigError(f"--out {out} holds the zoo checkout, which building would delete; name a new folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "sitemap.xml").is_file():
+        raise ConfigError(f"--out {out} is not empty and not a site built before (building empties it); "
+                          "name a new or empty folder")
+
+
 def build(out, *, src=None, root=ROOT, notebooks=True) -> BuildReport:
     """Generate the pages and build the site into OUT (MkDocs), returning what was built and how long it took."""
     try:
@@ -102,16 +114,18 @@ def build(out, *, src=None, root=ROOT, notebooks=True) -> BuildReport:
         from zoo.errors import ConfigError
 
         raise ConfigError("building the docs needs MkDocs: pip install 'zoo[docs]'") from None
+    _check_out(Path(out), Path(root))
     start = time.perf_counter()
-    src = Path(src) if src is not None else DEFAULT_SRC
-    write_sources(src, out, root=root, notebooks=notebooks)
-    handler = _Warnings()
-    logger = logging.getLogger("mkdocs")
-    logger.addHandler(handler)
-    try:
-        mkdocs_build(load_config(str(src / "mkdocs.yml")))
-    finally:
-        logger.removeHandler(handler)
+    with tempfile.TemporaryDirectory(prefix="zoo-docs-") as tmp:
+        src = Path(src) if src is not None else Path(tmp)
+        write_sources(src, out, root=root, notebooks=notebooks)
+        handler = _Warnings()
+        logger = logging.getLogger("mkdocs")
+        logger.addHandler(handler)
+        try:
+            mkdocs_build(load_config(str(src / "mkdocs.yml")))
+        finally:
+            logger.removeHandler(handler)
     pages = sum(1 for p in Path(out).rglob("*.html") if p.name not in ("404.html", "search.html"))
     return BuildReport(Path(out), pages, time.perf_counter() - start, handler.messages)
 
@@ -127,7 +141,7 @@ def main(argv=None) -> int:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="site", help="where the HTML goes (default: site)")
-    parser.add_argument("--src", help=f"where the generated Markdown and mkdocs.yml go (default: {DEFAULT_SRC})")
+    parser.add_argument("--src", help="keep the generated Markdown and mkdocs.yml in this folder (default: a temporary one)")
     parser.add_argument("--no-notebooks", dest="notebooks", action="store_false", help="skip rendering the notebooks")
 
 

@@ -43,7 +43,7 @@ def peers(rows) -> list[str]:
 def bench_command(row) -> str:
     """The `zoo bench` command line that measures this CSV row's configuration."""
     parts = ["zoo bench", row["model"], "--mode", row["mode"], "--batch", row["batch"]]
-    if row.get("input_shape"):
+    if row.get("input_shape", "").count("x") == 2:  # --input-shape is H,W,C; clips and tokens ran at the card's shape
         parts += ["--input-shape", row["input_shape"].replace("x", ",")]
     if row.get("dtype", "float32") != "float32":
         parts += ["--dtype", row["dtype"]]
