@@ -137,6 +137,7 @@ def test_chromium_renders_the_index_and_a_model_page_with_its_numbers(site):
     assert card.input_contract.describe() in text
     for recipe in card.recipes():
         assert recipe in text
+    assert "Used in the notebooks fcn" in text  # notebooks/fcn.ipynb builds zoo.get("fcn8s")
 
 
 def test_a_model_page_shows_its_weights_with_size_and_hash(site):

@@ -57,9 +57,11 @@ def write_sources(src, site_dir, *, root=ROOT, notebooks=True) -> dict:
         families.setdefault(card.family, []).append(card)
     measured = results.Measured(root / "results")
     recipes = recipe_files.all_fields()
+    used = catalogue.notebooks_by_model(root / "notebooks", registry.list_models()) if notebooks else {}
     for cards in families.values():
         for card in cards:
-            (docs / "models" / f"{card.name}.md").write_text(models.model_page(card, measured, recipes), encoding="utf-8")
+            page = models.model_page(card, measured, recipes, used.get(card.name))
+            (docs / "models" / f"{card.name}.md").write_text(page, encoding="utf-8")
     for family, cards in families.items():
         (docs / "families" / f"{family}.md").write_text(models.family_page(family, cards), encoding="utf-8")
     dataset_names = data.list_datasets()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from zoo import data
@@ -15,6 +17,12 @@ def _recipes_by_dataset(recipes) -> dict:
     return out
 
 
+def _standin(info) -> str:
+    if not info.is_standin:
+        return "no"
+    return f"for {info.stands_in_for}" if info.stands_in_for else "yes, its own (not a paper's)"
+
+
 def _splits(info) -> str:
     return ", ".join(f"{s} ({n if n is not None else '?'})" for s, n in info.splits.items())
 
@@ -23,13 +31,12 @@ def datasets_page(names, model_names, recipes) -> str:
     """One table of every registered dataset, then each dataset's info as `zoo.data.info(NAME)` prints it."""
     infos = [data.info(n) for n in names]
     by_dataset = _recipes_by_dataset(recipes)
-    rows = [(link(i.name, f"#{i.name}"), code(i.task), "stand-in" + (f" for {i.stands_in_for}" if i.stands_in_for
-                                                                     else "") if i.is_standin else "real",
-             i.num_classes, _splits(i), i.summary) for i in infos]
+    rows = [(link(i.name, f"#{i.name}"), code(i.task), _standin(i), i.num_classes, _splits(i), i.summary)
+            for i in infos]
     parts = ["# Datasets\n",
              f"{len(infos)} registered datasets (`zoo.data.list_datasets()`). Stand-ins are generated offline and "
              "named as such: their numbers are never the paper dataset's.\n",
-             table(["dataset", "task", "kind", "classes", "splits (examples)", "summary"], rows)]
+             table(["dataset", "task", "stand-in", "classes", "splits (examples)", "summary"], rows)]
     for i in infos:
         parts.append(f"## {i.name}\n")
         used = by_dataset.get(i.name, [])
@@ -76,3 +83,15 @@ def _title(nb, default) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return default
+
+
+def notebooks_by_model(notebooks_dir, names) -> dict:
+    """{model name: [notebook stems]} of the notebooks whose code names the model in quotes (zoo.get("fcn8s"))."""
+    out = {}
+    for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        source = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+        for name in names:
+            if re.search(rf"[\"']{re.escape(name)}[\"'.]", source):
+                out.setdefault(name, []).append(path.stem)
+    return out

@@ -55,12 +55,15 @@ def receptive_field(card, measured) -> str:
             found.append(f"{e.data['rf']} px{at} (measured: {e.file}, `{e.command}`)")
     if found:
         return Raw(cell("; ".join(found)))
-    return Raw(f"not stated on the card; `zoo visualize fields {card.name}` measures it layer by layer")
+    if card.input_contract.kind in ("image", "rgbd"):
+        return Raw(f"not stated on the card; `zoo visualize fields {card.name}` measures it layer by layer")
+    return "not stated on the card"
 
 
-def model_page(card, measured, recipes) -> str:
+def model_page(card, measured, recipes, notebooks=None) -> str:
     """The page of one model: card, paper numbers, parameters, receptive field, input contract, weights,
-    recipes and their targets, measured results with their commands, export formats."""
+    recipes and their targets, measured results with their commands, export formats. `notebooks`: the stems
+    of the rendered notebooks that use the model (None: the notebooks were not rendered)."""
     aliases = ", ".join(f"`{a}`" for a in card.aliases)
     rows = [("family", link(card.family, f"../families/{card.family}.md")),
             ("paper", card.paper), ("section", card.section), ("task", code(card.task)),
@@ -70,7 +73,7 @@ def model_page(card, measured, recipes) -> str:
     parts = [f"# {card.name}\n", f"{cell(card.summary)}\n", table(["card", ""], rows),
              "## Input contract\n", _contract(card.input_contract),
              "## Paper numbers\n", _paper_numbers(card), "## Weights\n", _weights(card),
-             "## Recipes\n", _recipes(card, recipes), "## Measured results\n", _measured(card, measured),
+             "## Recipes\n", _recipes(card, recipes), "## Measured results\n", _measured(card, measured, notebooks),
              "## Export formats\n", _export(card), "## Use\n", _use(card)]
     return "\n".join(parts)
 
@@ -120,12 +123,14 @@ def _recipes(card, recipes) -> str:
     return table(["recipe", "dataset", "the number it targets", "command"], rows)
 
 
-def _measured(card, measured) -> str:
+def _measured(card, measured, notebooks) -> str:
     bench = measured.bench_rows(card.name)
     entries = measured.entries(card.name)
-    if not bench and not entries:
-        return "Nothing measured for this model is committed under `results/` yet.\n"
     text = ""
+    if notebooks:
+        text += "Used in the notebooks " + ", ".join(f"[{n}](../notebooks/{n}.md)" for n in notebooks) + ".\n\n"
+    if not bench and not entries:
+        return text + "No entry under `results/` is keyed by this model's name.\n"
     if bench:
         text += "Speed (`zoo bench`, see the [performance tables](../performance.md)):\n\n" + results.bench_table(bench)
     for e in entries:
