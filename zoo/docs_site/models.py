@@ -145,7 +145,7 @@ def _export(card) -> str:
     hint = " The input size is free: `--input-shape H,W` fixes it (TFLite needs a fixed size)." if free else ""
     rows = [(code(f), what, code(f"zoo export {card.name} --format {f} --out OUT{shape}")) for f, what in EXPORT_FORMATS]
     note = ("Every registered model's small test configuration is exported to each format and compared with "
-            "Keras by tests/test_models_registry.py.")
+            "Keras by tests/test_models_registry.py (for some models in the slow tier, `--run-slow`).")
     return table(["format", "what it writes", "command"], rows) + f"\n{note}{hint}\n"
 
 
@@ -168,7 +168,7 @@ def family_page(family, cards) -> str:
 def index_page(families, datasets, notebooks) -> str:
     """`notebooks`: [(title, page)] of the rendered notebooks, None where they were not rendered."""
     n_models = sum(len(c) for c in families.values())
-    rows = [(link(f, f"families/{f}.md"), ", ".join(c.name for c in cards), family_doc(f).split("\n")[0])
+    rows = [(link(f, f"families/{f}.md"), ", ".join(c.name for c in cards), family_doc(f).split("\n\n")[0])
             for f, cards in families.items()]
     intro = (f"Reference Keras 3 implementations of landmark vision and sequence papers: {n_models} models in "
              f"{len(families)} families, {len(datasets)} datasets. Every page is "
