@@ -29,12 +29,20 @@ def family_doc(family: str) -> str:
     return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
 
 
+# what a family page shows first of a card's paper numbers: the paper's main metric where the card has one
+HEADLINE_METRICS = ("mean IU", "mAP", "top-5", "top-1", "error", "accuracy", "acc.")
+
+
 def headline(card) -> str:
-    """The card's first paper number, as 'what: value' (the family pages' headline)."""
+    """The card's main paper number, as 'what: value' (the family pages' headline column)."""
     if not card.paper_numbers:
         return ""
-    key, value = next(iter(card.paper_numbers.items()))
-    return f"{key}: {value}"
+    items = list(card.paper_numbers.items())
+    for metric in HEADLINE_METRICS:
+        found = [(k, v) for k, v in items if metric.lower() in k.lower()]
+        if found:
+            return f"{found[0][0]}: {found[0][1]}"
+    return f"{items[0][0]}: {items[0][1]}"
 
 
 def parameters_text(card) -> str:
@@ -159,10 +167,14 @@ def _use(card) -> str:
 
 def family_page(family, cards) -> str:
     doc = family_doc(family)
-    rows = [(link(c.name, f"../models/{c.name}.md"), code(c.task), f"{c.paper}, {c.section}", parameters_text(c),
-             headline(c)) for c in cards]
-    return (f"# {family}\n\n{doc}\n\n" if doc else f"# {family}\n\n") + table(
-        ["model", "task", "paper", "parameters", "headline paper number"], rows)
+    papers = {c.paper for c in cards}
+    shared = len(papers) == 1
+    rows = [(link(c.name, f"../models/{c.name}.md"), code(c.task), c.section if shared else f"{c.paper}, {c.section}",
+             parameters_text(c), headline(c)) for c in cards]
+    head = ["model", "task", "section" if shared else "paper, section", "parameters", "headline paper number"]
+    text = f"# {family}\n\n" + (f"{doc}\n\n" if doc else "")
+    text += f"Paper: {cell(papers.pop())}.\n\n" if shared else ""
+    return text + table(head, rows)
 
 
 def index_page(families, datasets, notebooks) -> str:
