@@ -13,7 +13,8 @@ formats), the dataset catalogue, the rendered notebooks and the performance tabl
 MkDocs rather than Sphinx: the pages are card metadata turned into Markdown by this package, with no
 extension code; Sphinx's strength, autodoc over docstrings, is not what these pages show. The built-in
 readthedocs theme gives the side navigation 100-odd pages need. Links are plain files
-(`use_directory_urls: false`), so the site opens from disk. Needs the docs extra: `pip install 'zoo[docs]'`.
+(`use_directory_urls: false`), so the site opens from disk (the search box needs it served over HTTP:
+`python -m http.server -d site`). Needs the docs extra: `pip install 'zoo[docs]'`.
 """
 
 from __future__ import annotations
@@ -151,5 +152,6 @@ def run(args) -> int:
     report = build(args.out, src=args.src, notebooks=args.notebooks)
     for message in report.warnings:
         print(f"warning: {message}", file=sys.stderr)
-    print(f"{report.pages} pages in {report.out.resolve()}/index.html ({report.seconds:.1f} s)")
+    print(f"{report.pages} pages in {report.out.resolve()}/index.html ({report.seconds:.1f} s); the search box "
+          f"works when served: python -m http.server -d {args.out}")
     return 0
