@@ -140,7 +140,7 @@ def _measured(card, measured, notebooks) -> str:
     if not bench and not entries:
         return text + "No entry under `results/` is keyed by this model's name.\n"
     if bench:
-        text += "Speed (`zoo bench`, see the [performance tables](../performance.md)):\n\n" + results.bench_table(bench)
+        text += "Speed (`zoo bench`, see the [performance tables](../performance.md)):\n\n" + results.bench_table(bench, model_column=False)
     for e in entries:
         text += f"\n`{e.file}` → `{e.path}`, measured by `{e.command}`:\n\n" + block(e.value, "json")
     return text

@@ -68,8 +68,9 @@ def _ms(text):
     return "–" if text in ("", None) else f"{float(text):.1f}"
 
 
-def bench_table(rows) -> str:
-    """model, mode, runtime, batch, input, dtype, median ms, each peer's ms and zoo/peer ratio, command."""
+def bench_table(rows, *, model_column=True) -> str:
+    """model, mode, runtime, batch, input, dtype, median ms, each peer's ms and zoo/peer ratio, command
+    (a model's own page leaves out the model column)."""
     names = peers(rows)
     head = ["model", "mode", "runtime", "batch", "input", "dtype", "median ms"]
     for p in names:
@@ -82,6 +83,8 @@ def bench_table(rows) -> str:
             ratio = r.get(f"zoo_{p}_ratio")
             line += [_ms(r.get(p + PEER_SUFFIX)), "–" if not ratio else f"{float(ratio):.2f}"]
         out.append((*line, code(bench_command(r))))
+    if not model_column:
+        head, out = head[1:], [row[1:] for row in out]
     right = {"batch", "median ms", *(f"{p} ms" for p in names), *(f"zoo/{p}" for p in names)}
     return table(head, out, right=right)
 
