@@ -29,3 +29,12 @@ fi
 if ! .venv/bin/python -c "import importlib.metadata as m; m.distribution('cdt')" >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q --no-deps "cdt==0.6.0" 2>&1 | grep -v "^WARNING: Location" || true
 fi
+# tests/test_docs_site.py renders the docs site in Debian's headless chromium (skipped without it): installed
+# here when running as root with apt-get (CI containers), never fatal; ZOO_NO_CHROMIUM=1 skips it.
+if [ -z "${ZOO_NO_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian's chromium for the docs test (about 100 MB; ZOO_NO_CHROMIUM=1 skips it)"
+  { apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+    || echo "setup: could not install chromium; tests/test_docs_site.py will skip its Chromium check" >&2
+fi

@@ -27,6 +27,8 @@ FORBIDDEN = {
     "export": {"training", "bench", "cli", "visualize"},
     "training": {"bench", "cli", "experiments", "visualize"},
     "visualize": {"training", "export", "bench", "cli", "experiments"},
+    # the docs site reads metadata only (cards, recipe files, dataset infos, results/): nothing that builds models
+    "docs_site": {"models", "training", "tasks", "export", "convert", "bench", "cli", "api", "experiments", "visualize"},
 }
 ALWAYS_ALLOWED = {"errors"}
 

@@ -10,6 +10,7 @@
     zoo convert NAME --weights ORIGINAL --out FILE.weights.h5 [--num-classes N]
     zoo bench NAME...             speed and memory, beside PyTorch with --compare-torch (`zoo bench --help`)
     zoo visualize COMMAND NAME    occlusion|deconv|patches|invert|maximize|dream|style|fields, writing PNGs
+    zoo docs [--out DIR]          the documentation site, generated from the registry (default DIR: site)
 
 Errors are one sentence on stderr (exit status 2); `--debug` shows the traceback.
 """
@@ -117,6 +118,9 @@ def _parser():
     from zoo.visualize.cli import add_parser as add_visualize  # argparse only at import
 
     add_visualize(sub)
+    from zoo.docs_site import add_arguments as add_docs  # argparse only at import
+
+    add_docs(sub.add_parser("docs", help="build the documentation site from the registry (pip install 'zoo[docs]')"))
     return p
 
 
@@ -439,10 +443,16 @@ def cmd_bench(args):
     return run_bench(args)
 
 
+def cmd_docs(args):
+    from zoo.docs_site import run
+
+    return run(args)
+
+
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "recipes": cmd_recipes, "train": cmd_train, "eval": cmd_eval,
     "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench, "bench-input": cmd_bench_input,
-    "visualize": cmd_visualize,
+    "visualize": cmd_visualize, "docs": cmd_docs,
 }
 
 

@@ -40,12 +40,34 @@ def recipes_for_model(model_name: str) -> list[str]:
     return out
 
 
+def fields(name: str) -> dict:
+    """{"model", "dataset", "target"} of a recipe as written (not validated): the target is its paper_target,
+    else its description."""
+    return _fields(find(name))
+
+
+def _fields(path: Path) -> dict:
+    data = tomllib.loads(path.read_text())
+    info = data.get("recipe", {})
+    return {"model": data.get("model", {}).get("name", "?"), "dataset": data.get("data", {}).get("name", "?"),
+            "target": info.get("paper_target") or info.get("description", "")}
+
+
+def all_fields() -> dict:
+    """{recipe name: fields} of every recipe file that parses, each file read once."""
+    out = {}
+    for f in sorted(RECIPES_DIR.rglob("*.toml"), key=lambda f: f.stem):
+        try:
+            out[f.stem] = _fields(f)
+        except tomllib.TOMLDecodeError:
+            continue
+    return out
+
+
 def describe(name: str) -> str:
     """'NAME: MODEL on DATASET — paper target' from the recipe file as written (not validated)."""
     try:
-        data = tomllib.loads(find(name).read_text())
+        f = fields(name)
     except tomllib.TOMLDecodeError as e:
         return f"{name}: not valid TOML ({e})"
-    info = data.get("recipe", {})
-    target = info.get("paper_target") or info.get("description", "")
-    return f"{name}: {data.get('model', {}).get('name', '?')} on {data.get('data', {}).get('name', '?')} — {target}"
+    return f"{name}: {f['model']} on {f['dataset']} — {f['target']}"

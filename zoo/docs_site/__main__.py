@@ -1,0 +1,5 @@
+import sys
+
+from zoo.docs_site import main
+
+sys.exit(main())
