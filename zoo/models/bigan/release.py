@@ -21,6 +21,11 @@ Where the release differs from `bigan_alexnet` (which follows the thesis text):
   release's gradient-of-convolution does (2 pixels at the start, 1 at the end).
 - BN: epsilon 1e-8; the release stores the sums of the batch statistics and their count.
 
+Generalized BiGAN (`encoder_size=112`, train_imagenet_highres_encoder.sh): D sees the 112x112 crop
+resized to 64x64 as the release's data.py does (PIL ANTIALIAS, a Lanczos filter; here Keras' lanczos3
+with antialiasing: on uint8 noise images within half a grey level of PIL on average, single pixels up to 16
+levels off, as PIL rounds and clips to uint8 between its horizontal and vertical passes).
+
 `encoder_width` scales E's widths (96, 256, 384, 384, 256); values other than 1 are small test
 configurations, not the release.
 """
@@ -134,4 +139,6 @@ def bigan_alexnet_release(latent_dim: int = LATENT_DIM, size: int = SIZE, encode
         return bigan_triple(encoder, generator, discriminator, name="bigan_alexnet_release")
     from zoo.models.bigan.bigan_alexnet import _generalized
 
-    return _generalized(encoder, generator, discriminator)
+    # the release's data.py makes D's 64x64 image with PIL's ANTIALIAS (Lanczos) resize of E's 112x112 crop
+    return _generalized(encoder, generator, discriminator, interpolation="lanczos3", antialias=True,
+                        name="bigan_alexnet_release_generalized")
