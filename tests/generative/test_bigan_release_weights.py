@@ -123,7 +123,8 @@ def th_deconv(h, w, stride=2, pad=2):
     wf = w[:, :, ::-1, ::-1]
     for i in range(k):
         for j in range(k):
-            full[:, :, i:i + stride * hh:stride, j:j + stride * wh:stride] += np.einsum("nihw,io->nohw", h, wf[:, :, i, j])
+            full[:, :, i:i + stride * hh:stride, j:j + stride * wh:stride] += np.einsum("nihw,io->nohw", h,
+                                                                                       wf[:, :, i, j])
     return full[:, :, pad:pad + out, pad:pad + out]
 
 
@@ -232,7 +233,8 @@ def test_loaded_networks_match_the_release_forward_pass(small_release):
 
 
 def test_generalized_encoder_loads_from_the_zip_through_the_registered_format(tmp_path):
-    arrays = {"standard": release_arrays(seed=3, **SMALL), "generalized": release_arrays(seed=4, encoder_size=112, **SMALL)}
+    arrays = {"standard": release_arrays(seed=3, **SMALL),
+              "generalized": release_arrays(seed=4, encoder_size=112, **SMALL)}
     write_release(tmp_path, arrays["standard"])
     write_release(tmp_path, arrays["generalized"], GENERALIZED)
     zip_path = tmp_path / "pretrained_bigan_weights.zip"
@@ -309,7 +311,8 @@ def test_a_pickle_that_would_run_code_is_refused_before_it_runs(tmp_path, protoc
     marker = tmp_path / "pwned"
     path = tmp_path / "100_encode_params.jl"
     joblib.dump([np.zeros(3, np.float32), _Payload(marker)], path, protocol=protocol)
-    with open(path, "rb") as f, pytest.raises(WeightsFormatError, match=r"asks for posix.system, which the zoo refuses to build"):
+    refused = r"asks for (posix|nt)\.system, which the zoo refuses to build"
+    with open(path, "rb") as f, pytest.raises(WeightsFormatError, match=refused):
         convert.read_joblib_arrays(f, path.name)
     assert not marker.exists()
     joblib.dump({"not": "a list"}, path)
@@ -353,3 +356,30 @@ def test_cli_converts_full_size_release_files(tmp_path):
     x = np.random.default_rng(7).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(model.get_layer("encoder")(x, training=False)),
                                th_encoder(x, release_arrays(seed=6)["encode"]), atol=5e-5)
+
+
+def test_release_encoder_into_the_transfer_alexnet_as_export_params_folds_it(tmp_path):
+    """eval_model.sh's first step (export_params.py transplant_weights): BN folded into the convs
+    (scale g / sqrt(var / count + 1e-8), shift b - mean / count * scale), kernels flipped, conv1 unchanged."""
+    from zoo.export.transfer import load_bigan_encoder
+    from zoo.models.bigan.transfer import bigan_alexnet_transfer
+
+    config = {"size": 4, "latent_dim": 10}
+    arrays = release_arrays(seed=8, **config)
+    bigan = bigan_alexnet_release(**config)
+    convert.load_released_bigan(bigan, write_release(tmp_path, arrays))
+    net = bigan_alexnet_transfer(num_classes=5, input_shape=(64, 64, 3), fc_units=32)
+    load_bigan_encoder(bigan, net)
+    p = arrays["encode"]
+    for i, start in enumerate((0, 1, 7, 13, 19), start=1):
+        w = p[start].astype(np.float64)
+        if i == 1:
+            scale, shift = np.ones(len(w)), np.zeros(len(w))
+        else:
+            count, mean, var, g, b = p[start + 1:start + 6]
+            scale = g / np.sqrt(var / count + 1e-8)
+            shift = b - mean / count * scale
+        want = (w * scale[:, None, None, None])[:, :, ::-1, ::-1].transpose(2, 3, 1, 0)
+        kernel, bias = net.get_layer(f"conv{i}").get_weights()
+        np.testing.assert_allclose(kernel, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(bias, shift, rtol=1e-5, atol=1e-6)

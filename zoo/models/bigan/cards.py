@@ -79,7 +79,8 @@ def _release_counts(z=200, s=64):
     e = 96 * 3 * 121 + 256 * 48 * 25 + 384 * 256 * 9 + 384 * 192 * 9 + 256 * 192 * 9 + 2 * e_bn + 256 * 16 * z
     g_widths = (8 * s, 4 * s, 2 * s, s)
     g_bn = 8 * s * 16 + sum(g_widths[1:])
-    g = z * 8 * s * 16 + sum(25 * a * b for a, b in zip(g_widths, g_widths[1:] + (3,))) + z * sum(g_widths[1:]) + 2 * g_bn
+    g_convs = sum(25 * a * b for a, b in zip(g_widths, g_widths[1:] + (3,)))
+    g = z * 8 * s * 16 + g_convs + z * sum(g_widths[1:]) + 2 * g_bn
     d_widths = (3, s, 2 * s, 4 * s, 8 * s)
     d_bn = sum(d_widths[2:])
     d = sum(25 * a * b for a, b in zip(d_widths, d_widths[1:])) + z * d_bn + 2 * d_bn + 8 * s * 16

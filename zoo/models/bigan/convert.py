@@ -238,8 +238,8 @@ def _open_files(path: Path, encoder_size: int, epoch: int, groups) -> dict:
             found = [m for m in members if m == tail or m.endswith("/" + tail)]
             if not found:
                 listed = ", ".join(m for m in members if m.endswith("_params.jl")) or "none"
-                raise WeightsFormatError(f"{path} has no {tail} (an E of {encoder_size}x{encoder_size}); its .jl files: "
-                                         f"{listed}")
+                raise WeightsFormatError(f"{path} has no {tail} (an E of {encoder_size}x{encoder_size}); its .jl "
+                                         f"files: {listed}")
             folder = found[0].rsplit("/", 1)[0]
             out[group] = (f"{path}:{found[0]}", lambda m=found[0]: zf.open(m), lambda f, d=folder: zf.open(f"{d}/{f}"))
         return out

@@ -128,7 +128,8 @@ def bigan_alexnet_release(latent_dim: int = LATENT_DIM, size: int = SIZE, encode
     """The BiGAN release's ImageNet model (Donahue thesis §5.3.3): E, G, D(x, z) as jeffdonahue/bigan builds
     them; `encoder_size` 112 is the generalized BiGAN (D sees the image area-resized to 64)."""
     if encoder_size not in (64, 112):
-        raise ConfigError(f"the release trains E on 64x64 (standard) or 112x112 (generalized) crops; got {encoder_size}")
+        raise ConfigError(f"the release trains E on 64x64 (standard) or 112x112 (generalized) crops; got "
+                          f"{encoder_size}")
     if size < 1 or latent_dim < 1 or encoder_width <= 0:
         raise ConfigError(f"need size >= 1, latent_dim >= 1 and encoder_width > 0; got {size}, {latent_dim}, "
                           f"{encoder_width}")
