@@ -100,6 +100,5 @@ RELEASE_ZIP = WeightsSpec(
 register("bigan_alexnet_release", builder="zoo.models.bigan.release:bigan_alexnet_release", family="bigan",
          paper=PAPER, section="§5.3.3, App. 5.5.3.2 as jeffdonahue/bigan builds it (train_imagenet.sh, net.py)",
          task="bigan", input_contract=IMAGENET_64,
-         paper_numbers={"latent": "U(-1, 1)^200", "image_size": 64, "generalized_encoder_size": 112,
-                        "release_arrays_encode_gen_joint_discrim": (26, 28, 23)},
+         paper_numbers={"latent": "U(-1, 1)^200", "image_size": 64, "generalized_encoder_size": 112},
          parameters=_release_counts(), weights=(RELEASE_ZIP,))
