@@ -391,3 +391,21 @@ def test_release_encoder_into_the_transfer_alexnet_as_export_params_folds_it(tmp
         kernel, bias = net.get_layer(f"conv{i}").get_weights()
         np.testing.assert_allclose(kernel, want, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(bias, shift, rtol=1e-5, atol=1e-6)
+
+
+def test_release_caffemodels_load_into_the_transfer_net_reading_rgb(tmp_path):
+    """export_params.py writes conv1 for BGR input (reverse_3ch); loaded by its release file name, the zoo's
+    RGB net gets the channels back in RGB order and gives the Caffe net's output on the same image."""
+    from zoo.convert.caffe_writer import keras_to_caffe, write_caffemodel
+    from zoo.models.bigan.transfer import bigan_alexnet_transfer
+
+    options = {"num_classes": 5, "input_shape": (64, 64, 3), "fc_units": 16}
+    keras.utils.set_random_seed(9)
+    bgr_net = bigan_alexnet_transfer(**options)  # stands for the Caffe net: it reads BGR
+    for name in ("100_encode_params.caffemodel", "100_encode_params.kmeans_reinit_from_fc6.zero_fc8.cs.caffemodel"):
+        path = write_caffemodel(tmp_path / name, keras_to_caffe(bgr_net))
+        rgb_net = zoo.get("bigan_alexnet_transfer", weights=str(path), **options)
+        rgb = np.random.default_rng(10).uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+        np.testing.assert_allclose(np.asarray(rgb_net(rgb)), np.asarray(bgr_net(rgb[..., ::-1])), rtol=1e-4, atol=1e-4)
+        np.testing.assert_array_equal(rgb_net.get_layer("conv1").get_weights()[0],
+                                      bgr_net.get_layer("conv1").get_weights()[0][:, :, ::-1, :])

@@ -23,6 +23,10 @@ Layout conversions (export_params.py, the release's own Caffe exporter, does the
   Keras' (H, W, C) (zoo.convert.caffe.flattened_map).
 - BN: moving mean = mean sum / count, moving variance = variance sum / count, gamma = gain,
   beta = bias; epsilon 1e-8 as net.py.
+
+The zip's caffemodels (the encoder in the release's transfer AlexNet, BN folded, conv1 reading BGR) load
+into bigan_alexnet_transfer by their file names (`*_params.caffemodel`, `*.zero_fc8.cs.caffemodel`), with
+conv1's input channels reversed to the zoo's RGB.
 """
 
 from __future__ import annotations
@@ -292,6 +296,21 @@ def _read_format(path, model, card, build_kwargs):
     return read_release(path, model), None
 
 
+def _read_release_caffemodel(path, model, card, build_kwargs):
+    """The release's transfer caffemodels (`100_encode_params.caffemodel` by export_params.py and magic-init's
+    `*.zero_fc8.cs.caffemodel`, eval_model.sh) into bigan_alexnet_transfer: the Caffe reader, then conv1's input
+    channels put back to RGB (export_params.py reversed them for Caffe's BGR data; the zoo's net reads RGB)."""
+    from zoo.convert.caffe import _zoo_reader
+
+    named, num_classes = _zoo_reader(path, model, card, build_kwargs)
+    if card.name == "bigan_alexnet_transfer" and "conv1" in named:
+        kernel, *rest = named["conv1"]
+        named["conv1"] = [np.ascontiguousarray(np.asarray(kernel)[:, :, ::-1, :]), *rest]
+    return named, num_classes
+
+
 weights_mod.register_format("bigan_jl", _read_format)  # the registered zip (WeightsSpec format)
 weights_mod.register_format("_params.jl", _read_format)
 weights_mod.register_format("bigan_weights.zip", _read_format)
+weights_mod.register_format("_params.caffemodel", _read_release_caffemodel)
+weights_mod.register_format(".zero_fc8.cs.caffemodel", _read_release_caffemodel)
