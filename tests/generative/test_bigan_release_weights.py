@@ -409,3 +409,23 @@ def test_release_caffemodels_load_into_the_transfer_net_reading_rgb(tmp_path):
         np.testing.assert_allclose(np.asarray(rgb_net(rgb)), np.asarray(bgr_net(rgb[..., ::-1])), rtol=1e-4, atol=1e-4)
         np.testing.assert_array_equal(rgb_net.get_layer("conv1").get_weights()[0],
                                       bgr_net.get_layer("conv1").get_weights()[0][:, :, ::-1, :])
+
+
+def test_one_network_loads_alone_and_a_missing_experiment_is_named(small_release, tmp_path):
+    from zoo.models.bigan.release import release_encoder
+
+    folder, arrays = small_release
+    encoder = release_encoder(10, 64, 0.125)
+    convert.load_released_bigan(encoder, folder.parent)  # the experiment folder, above models/
+    x = np.random.default_rng(11).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(encoder(x)), th_encoder(x, arrays["encode"]), atol=2e-5)
+    zip_path = tmp_path / "pretrained_bigan_weights.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.write(folder / "100_encode_params.jl", f"{STANDARD}/models/100_encode_params.jl")
+    with pytest.raises(WeightsFormatError, match=f"has no {GENERALIZED}/models/100_encode_params.jl .* files: "
+                                                 f"{STANDARD}/models/100_encode_params.jl"):
+        convert.load_released_bigan(release_encoder(10, 112, 0.125), zip_path)
+    (tmp_path / "only_e").mkdir()
+    (tmp_path / "only_e" / "100_encode_params.jl").write_bytes((folder / "100_encode_params.jl").read_bytes())
+    with pytest.raises(WeightsFormatError, match="100_gen_params.jl is missing"):
+        convert.load_released_bigan(bigan_alexnet_release(**SMALL), tmp_path / "only_e")
