@@ -16,7 +16,9 @@ bytes from the stream (joblib >= 0.10) or from its `.npy` sidecar with `allow_pi
 another class) raises WeightsFormatError before it is built.
 
 Layout conversions (export_params.py, the release's own Caffe exporter, does the same):
-- Theano's conv2d flips its kernels (filter_flip=True: a true convolution); Keras correlates, so
+- Theano's conv2d flips its kernels (filter_flip=True: a true convolution; the weights were trained
+  before commit d8ff096 "device-agnostic (de)conv", with cuDNN's dnn_conv and conv_mode 'conv', also a
+  true convolution, which export_params.py's flip_filters=True confirms); Keras correlates, so
   conv (out, in, kh, kw) -> [::-1, ::-1] spatially -> (kh, kw, in, out); deconvolution weights
   (in, out, kh, kw) (the forward convolution's (out, in)) -> flipped -> (kh, kw, out, in).
 - A linear layer after a (C, H, W) map reads Theano's flattening order; its rows are permuted to

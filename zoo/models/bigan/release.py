@@ -5,7 +5,8 @@ zoo.models.bigan.convert) load and give the release's outputs. Donahue thesis §
 Where the release differs from `bigan_alexnet` (which follows the thesis text):
 - E (`alexnet_group_padpool`, "slightly broken version ... which pads conv1 & pool inputs"):
   conv1 11x11 stride 4 with 5 pixels of padding and no BN; pools 3x3 stride 2 with 1 pixel of
-  padding, floor-mode sizes (cuDNN); conv2..conv5 (groups 2 on conv2/4/5) with BN (scale and shift),
+  padding, floor-mode sizes (cuDNN's dnn_pool, whose max never takes a padded position: apache/mxnet#2753,
+  denizyuret/Knet.jl#182; leaky ReLU makes it matter); conv2..conv5 (groups 2 on conv2/4/5) with BN (scale and shift),
   leaky ReLU 0.2 everywhere; no conv has a bias. conv5's (C, H, W) map -> linear 200 without bias
   -> 2 sigmoid(.) - 1 (dist.py UniformDistribution.logits_to_recon). 64x64 -> conv5 4x4;
   112x112 (generalized BiGAN) -> 7x7.
