@@ -429,3 +429,5 @@ def test_one_network_loads_alone_and_a_missing_experiment_is_named(small_release
     (tmp_path / "only_e" / "100_encode_params.jl").write_bytes((folder / "100_encode_params.jl").read_bytes())
     with pytest.raises(WeightsFormatError, match="100_gen_params.jl is missing"):
         convert.load_released_bigan(bigan_alexnet_release(**SMALL), tmp_path / "only_e")
+    with pytest.raises(WeightsMismatchError, match=r"\(512, 10\), the model expects \(1568, 10\).*encoder_size=112"):
+        convert.load_released_bigan(release_encoder(10, 112, 0.125), folder)

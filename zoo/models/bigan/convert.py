@@ -216,8 +216,11 @@ def released_to_named(sub_model, arrays: list[np.ndarray], source: str = "file")
                                    f"{len(want)} (the release: 26 encode, 28 gen, 23 joint_discrim)")
     for i, ((name, what, shape), a) in enumerate(zip(want, arrays)):
         if tuple(a.shape) != shape:
+            hint = ("; E's input size differs: the generalized BiGAN's files need encoder_size=112, the standard "
+                    "ones 64 (zoo.get('bigan_alexnet_release', encoder_size=112, weights=...))"
+                    if name == "fc_z" and a.shape[1:] == shape[1:] else "")
             raise WeightsMismatchError(f"{source}: array {i} ({sub_model.name}/{name}, {what}) has shape "
-                                       f"{tuple(a.shape)}, the model expects {shape}; nothing was loaded")
+                                       f"{tuple(a.shape)}, the model expects {shape}; nothing was loaded{hint}")
     named, i = {}, 0
     for name, kind in layout:
         layer = sub_model.get_layer(name)
