@@ -95,6 +95,7 @@ SMALL = {
     "gan_discrete_latent_mlp": Small({"hidden": 16, "image_shape": (8, 8, 1)}, None),
     "bigan_alexnet_transfer": Small({"num_classes": 5, "input_shape": (64, 64, 3), "fc_units": 32}, (64, 64, 3)),
     "bigan_alexnet": Small({"gf": 8, "df": 8, "latent_dim": 10}, None, slow=True),
+    "bigan_alexnet_release": Small({"size": 4, "latent_dim": 10, "encoder_width": 0.125}, None, slow=True),
     "dcgan_generator": Small({"gf": 8}, None, slow=True),
     "dcgan_discriminator": Small({"df": 8}, None, slow=True),
     "dcgan": Small({"gf": 8, "df": 8}, None),

@@ -54,10 +54,22 @@ def write_detector_init(pair_weights, out_path, *, width=1.0, num_classes=21, fc
 
 
 def bigan_encoder_weights(bigan_model) -> dict:
-    """{conv1..conv5: [kernel, bias]} of a bigan_alexnet model's encoder, each conv's BN folded in."""
+    """{conv1..conv5: [kernel, bias]} of a bigan_alexnet (or bigan_alexnet_release) model's encoder, each conv's BN
+    folded in; a conv without BN (the release's conv1) gets a zero bias, as the release's export_params.py."""
+    import numpy as np
+
     encoder = bigan_model.get_layer("encoder")
-    return {f"conv{i}": list(folded_weights(encoder.get_layer(f"conv{i}"), encoder.get_layer(f"conv{i}_bn")))
-            for i in range(1, 6)}
+    names = {layer.name for layer in encoder.layers}
+    out = {}
+    for i in range(1, 6):
+        conv = encoder.get_layer(f"conv{i}")
+        if f"conv{i}_bn" in names:
+            out[f"conv{i}"] = list(folded_weights(conv, encoder.get_layer(f"conv{i}_bn")))
+        else:
+            kernel = np.asarray(conv.kernel)
+            bias = np.asarray(conv.bias) if conv.use_bias else np.zeros(kernel.shape[-1], kernel.dtype)
+            out[f"conv{i}"] = [kernel, bias]
+    return out
 
 
 def load_bigan_encoder(bigan_model, classifier) -> dict:
@@ -66,18 +78,19 @@ def load_bigan_encoder(bigan_model, classifier) -> dict:
     return assign_named(classifier, bigan_encoder_weights(bigan_model), partial=True, source="BiGAN encoder")
 
 
-def export_bigan_encoder(bigan_weights, out, **transfer_options) -> Path:
+def export_bigan_encoder(bigan_weights, out, bigan_model: str = "bigan_alexnet", **transfer_options) -> Path:
     """A bigan_alexnet run's weights file -> a bigan_alexnet_transfer weights file (conv1-conv5 from the folded
     encoder, fc6-fc8 at their fresh initialisation) with its sidecar, for a transfer recipe's model.weights.
     `transfer_options` are bigan_alexnet_transfer's (num_classes, input_shape, fc_units; train_from does not
-    change the weights)."""
+    change the weights). `bigan_model` is the card the weights belong to: bigan_alexnet, or bigan_alexnet_release
+    (a file `zoo convert bigan_alexnet_release` wrote from the release's .jl weights)."""
     import json
 
     from zoo import registry
     from zoo.weights import load_into, recorded_options, sidecar_path
 
-    bigan_card, net_card = registry.card("bigan_alexnet"), registry.card("bigan_alexnet_transfer")
-    options = recorded_options("bigan_alexnet", bigan_weights)
+    bigan_card, net_card = registry.card(bigan_model), registry.card("bigan_alexnet_transfer")
+    options = recorded_options(bigan_model, bigan_weights)
     bigan = bigan_card.builder(**options)
     load_into(bigan, bigan_weights, card=bigan_card, build_kwargs=options)
     net = net_card.builder(**transfer_options)
@@ -88,7 +101,8 @@ def export_bigan_encoder(bigan_weights, out, **transfer_options) -> Path:
     net.save_weights(tmp)
     tmp.replace(out)
     sidecar_path(out).write_text(json.dumps({"model": "bigan_alexnet_transfer", "options": transfer_options,
-                                             "source": str(bigan_weights), "bigan_options": options}, indent=2))
+                                             "source": str(bigan_weights), "bigan_model": bigan_model,
+                                             "bigan_options": options}, indent=2))
     return out
 
 
@@ -100,10 +114,13 @@ def main(argv=None):
     parser.add_argument("bigan_weights", help="a bigan_alexnet weights file (e.g. runs/bigan_alexnet_imagenet/"
                                               "final.weights.h5)")
     parser.add_argument("out", help="the bigan_alexnet_transfer weights file to write (*.weights.h5)")
+    parser.add_argument("--bigan-model", default="bigan_alexnet", choices=("bigan_alexnet", "bigan_alexnet_release"),
+                        help="the card of bigan_weights (bigan_alexnet_release: the release's weights after "
+                             "zoo convert)")
     args = parser.parse_args(argv)
     if not args.out.endswith(".weights.h5"):
         parser.error(f"out must end in .weights.h5, got {args.out!r}")
-    print(f"wrote {export_bigan_encoder(args.bigan_weights, args.out)}")
+    print(f"wrote {export_bigan_encoder(args.bigan_weights, args.out, bigan_model=args.bigan_model)}")
     return 0
 
 

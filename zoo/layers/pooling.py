@@ -113,6 +113,39 @@ class CaffeMaxPooling2D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class PaddedMaxPooling2D(keras.layers.Layer):
+    """Max pooling with symmetric padding that is ignored and floor-mode sizes (cuDNN's, as Theano's
+    `dnn_pool` calls it): out = floor((H + 2 * pad - kernel) / stride) + 1. Keras' "same" pads
+    asymmetrically, so its windows sit one pixel off. The BiGAN release pools this way (net.py
+    `Pool`, pad (k - 1) // 2). Padding repeats the edges, as CaffeMaxPooling2D, which equals -inf
+    padding for max pooling.
+    """
+
+    def __init__(self, pool_size=3, strides=2, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _pair(pool_size, "pool_size")
+        self.strides = _pair(strides, "strides")
+        self.padding = _pair(padding, "padding")
+        if any(not 0 <= p < k for k, p in zip(self.pool_size, self.padding)):
+            raise ConfigError(f"padded pooling needs 0 <= padding < pool_size, got {self.padding} for {self.pool_size}")
+
+    def call(self, inputs):
+        x = inputs
+        for axis, p in zip((1, 2), self.padding):
+            x = _repeat_edge(x, axis, p, p)
+        return ops.max_pool(x, self.pool_size, self.strides, padding="valid", data_format="channels_last")
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        size = [None if d is None else (d + 2 * p - k) // s + 1
+                for d, k, s, p in zip((h, w), self.pool_size, self.strides, self.padding)]
+        return (n, size[0], size[1], c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class CaffeMaxPooling3D(keras.layers.Layer):
     """C3D's `Pooling3D` (MAX) on (N, T, H, W, C): ceil-mode sizes on every axis, no padding.
 

@@ -96,12 +96,15 @@ def bigan_alexnet(latent_dim: int = LATENT_DIM, gf: int = 128, df: int = 128, en
     return _generalized(encoder, generator, discriminator)
 
 
-def _generalized(encoder, generator, discriminator):
+def _generalized(encoder, generator, discriminator, interpolation="area", antialias=False,
+                 name="bigan_alexnet_generalized"):
+    """{"image": x, "noise": z} -> E(x), G(z), D(g_X(x), E(x)), D(G(z), z); g_X resizes x to 64x64."""
     from zoo.models.dcgan.dcgan import named_outputs
 
     x = keras.Input(tuple(encoder.inputs[0].shape[1:]), name="image")
     z = keras.Input(tuple(generator.inputs[0].shape[1:]), name="noise")
-    small = keras.layers.Resizing(IMAGE_SIZE, IMAGE_SIZE, interpolation="area", name="g_x")(x)
+    small = keras.layers.Resizing(IMAGE_SIZE, IMAGE_SIZE, interpolation=interpolation, antialias=antialias,
+                                  name="g_x")(x)
     fake, code = generator(z), encoder(x)
     outputs = {"encoded": code, "generated": fake, "real": discriminator([small, code]), "fake": discriminator([fake, z])}
-    return keras.Model({"image": x, "noise": z}, named_outputs(outputs), name="bigan_alexnet_generalized")
+    return keras.Model({"image": x, "noise": z}, named_outputs(outputs), name=name)

@@ -1,6 +1,6 @@
 """BiGAN cards (Donahue thesis ch. 5): metadata only."""
 
-from zoo.registry import InputContract, register
+from zoo.registry import InputContract, WeightsSpec, register
 
 PAPER = "Donahue 2017, PhD thesis (BiGAN, Donahue, Krähenbühl & Darrell, ICLR 2017)"
 MNIST_VECTOR = InputContract(shape=(28, 28, 1), kind="image", channel_order=None, mean=(0.0,), std=(255.0,),
@@ -70,3 +70,35 @@ register("bigan_alexnet_transfer", builder="zoo.models.bigan.transfer:bigan_alex
                         "table_5_3_voc07_cls_fc8_fc6-8_all": (37.5, 48.7, 58.9), "table_5_3_frcn_det_all": 46.2,
                         "table_5_3_fcn_seg_all": 34.9},
          parameters={"total": 60_965_224})
+
+
+def _release_counts(z=200, s=64):
+    """The release's E (alexnet_group_padpool, no conv bias, BN with gain and bias on conv2..5, fc_z without
+    bias), G (deconvnet_64) and D (convnet_64 with z added on conv2..4); BN moving statistics: 2 per channel."""
+    e_bn = 256 + 384 + 384 + 256
+    e = 96 * 3 * 121 + 256 * 48 * 25 + 384 * 256 * 9 + 384 * 192 * 9 + 256 * 192 * 9 + 2 * e_bn + 256 * 16 * z
+    g_widths = (8 * s, 4 * s, 2 * s, s)
+    g_bn = 8 * s * 16 + sum(g_widths[1:])
+    g_convs = sum(25 * a * b for a, b in zip(g_widths, g_widths[1:] + (3,)))
+    g = z * 8 * s * 16 + g_convs + z * sum(g_widths[1:]) + 2 * g_bn
+    d_widths = (3, s, 2 * s, 4 * s, 8 * s)
+    d_bn = sum(d_widths[2:])
+    d = sum(25 * a * b for a, b in zip(d_widths, d_widths[1:])) + z * d_bn + 2 * d_bn + 8 * s * 16
+    return {"trainable": e + g + d, "total": e + g + d + 2 * (e_bn + g_bn + d_bn)}
+
+
+RELEASE_ZIP = WeightsSpec(
+    tag="imagenet", url="https://people.eecs.berkeley.edu/~jdonahue/pretrained_bigan_weights.zip", file_hash=None,
+    format="bigan_jl",
+    source="jeffdonahue/bigan README, 'Pretrained weights' (a 530 MB zip; no hash published). It holds E, G, D "
+           "of the standard (encoder_size=64) and the generalized (encoder_size=112) BiGAN at epoch 100, full ImageNet",
+    license="UC Berkeley copyright notice of the repository (educational, research and not-for-profit use)",
+    preprocessing=IMAGENET_64,
+    metrics={"README, generalized BiGAN, VOC07 classification fc6-fc8, 10-crop test mAP": {"mAP": 52.8},
+             "thesis Table 5.3 (the same setting)": {"mAP": 52.5}})
+
+register("bigan_alexnet_release", builder="zoo.models.bigan.release:bigan_alexnet_release", family="bigan",
+         paper=PAPER, section="§5.3.3, App. 5.5.3.2 as jeffdonahue/bigan builds it (train_imagenet.sh, net.py)",
+         task="bigan", input_contract=IMAGENET_64,
+         paper_numbers={"latent": "U(-1, 1)^200", "image_size": 64, "generalized_encoder_size": 112},
+         parameters=_release_counts(), weights=(RELEASE_ZIP,))
