@@ -147,7 +147,7 @@ def _bench_parsers(sub):
     s.add_argument("--warmup", type=int, default=2)
     s.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, e.g. --set width=16")
-    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSVs go (default: results)")
+    _bench_out(s)
 
     s = sub.add_parser("bench-input", help="measure a recipe's tf.data training stream alone",
                        description="Batches per second of a recipe's training input pipeline with no model consuming "
@@ -157,7 +157,16 @@ def _bench_parsers(sub):
                    help="override a recipe field, e.g. --set data.manual_dir=/data (repeatable)")
     s.add_argument("--batches", type=int, default=200)
     s.add_argument("--warmup", type=int, default=10)
-    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
+    _bench_out(s)
+
+
+def _bench_out(s):
+    """`--out` and `--record` of `zoo bench` and `zoo bench-input`."""
+    s.add_argument("--out", "--results-dir", dest="out", metavar="DIR",
+                   help="folder the CSVs are appended to (default: the user's cache, ~/.cache/zoo/bench on Linux, "
+                        "or $ZOO_BENCH_DIR; printed at the end)")
+    s.add_argument("--record", action="store_true",
+                   help="also append the rows to the repository's results/ (the README's Performance section)")
 
 
 def _model_from_weights(name, weights, **extra):
