@@ -186,11 +186,11 @@ def cmd_list(args):
         print(f"no models match {args.pattern!r}", file=sys.stderr)
         return 1
     cards = {n: zoo.registry.card(n) for n in names}
-    width = max(len(n) for n in names)
-    for n in names:
-        c = cards[n]
+    name_width = max(len(n) for n in names)
+    task_width = max(len(c.task) for c in cards.values())  # columns as wide as their longest entry
+    for n, c in cards.items():
         aliases = f"  (also {', '.join(c.aliases)})" if c.aliases and not args.pretrained else ""
-        print(f"{n:<{width}}  {c.task:<14} {c.paper}, {c.section}{aliases}")
+        print(f"{n:<{name_width}}  {c.task:<{task_width}}  {c.paper}, {c.section}{aliases}")
     return 0
 
 

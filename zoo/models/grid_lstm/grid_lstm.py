@@ -1,5 +1,5 @@
-"""Grid LSTM networks (Kalchbrenner, Danihelka, Graves 2015, arXiv:1507.01526; Bastings' talk,
-digest §B.1-B.3) and their baselines, built from `zoo.layers.grid_lstm.GridLSTMBlock`.
+"""Grid LSTM networks (Kalchbrenner, Danihelka, Graves 2015, arXiv:1507.01526, as J. Bastings
+presents it in his 2016 talk) and their baselines, built from `zoo.layers.grid_lstm.GridLSTMBlock`.
 
 Every grid here has a fixed size and is unrolled in Python: one block call per grid position,
 in the order a position's predecessors come first. That keeps the models backend-neutral and
@@ -7,7 +7,7 @@ lets TFLite convert them with builtin ops only (no WHILE or TensorList ops). Wei
 block reuse: a tied grid calls one block everywhere, an untied one a block per layer along depth.
 
 Where the input enters: "Input is projected along the edge(s): character 'C' initializes h_1
-and m_1" (digest §B.1), so each input vector x is projected by I_h, I_m (no bias) into the
+and m_1" (the talk), so each input vector x is projected by I_h, I_m (no bias) into the
 hidden and memory vectors of the grid edge it enters (`project_h`/`project_m`, or
 `embed_h`/`embed_m` for tokens: an embedding is the projection of a one-hot vector).
 "Predictions based on both the state and memory of edge cells": the output layer reads
@@ -51,7 +51,7 @@ def grid_lstm_parity(
     num_classes=2, input_shape=(250,), units=500, num_layers=148, cell="lstm", output_form="paper", use_bias=True,
     kernel_initializer="he_normal", signed_bits=True,
 ):
-    """Parity of k bits with a tied 1-LSTM (Kalchbrenner et al. 2015, parity experiment; digest §B.2).
+    """Parity of k bits with a tied 1-LSTM (Kalchbrenner et al. 2015, parity experiment).
 
     The k-bit string is projected into the hidden and memory vectors of the first block
     (`project_h`, `project_m`); one block (`block`) is then applied `num_layers` times along
@@ -115,7 +115,7 @@ def _sequence_network(name, *, num_classes, input_shape, units, num_layers, vari
     common = dict(output_form=output_form, use_bias=use_bias)
     outputs = []
     if variant == "stacked":
-        # A stacked LSTM (digest §B.1 figure "Stacked LSTM vs 2-LSTM"): memory only along time;
+        # A stacked LSTM (the talk's figure "Stacked LSTM vs 2d Grid LSTM"): memory only along time;
         # layer l reads the hidden vector of layer l-1 as its input, H = [x; h] (the slides' LSTM).
         embedded = keras.layers.Embedding(num_classes, units, name="embed")(tokens)
         blocks = [GridLSTMBlock(units, num_dims=1, input_units=units, name=f"lstm_{l + 1}", **common)
@@ -153,7 +153,7 @@ def grid_lstm_addition(
     num_classes=11, input_shape=(49,), units=128, num_layers=18, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Addition of two n-digit integers with a tied 2-LSTM (Kalchbrenner et al. 2015; digest §B.2).
+    """Addition of two n-digit integers with a tied 2-LSTM (Kalchbrenner et al. 2015, addition experiment).
 
     Dimension 0 of the grid runs along the token sequence, dimension 1 along depth; the token
     at step t enters the depth edge (`embed_h`, `embed_m`), and `output` gives per-step logits
@@ -179,7 +179,7 @@ def grid_lstm_memorization(
     num_classes=11, input_shape=(42,), units=100, num_layers=2, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Echo a random sequence of n symbols with a 2-LSTM (Kalchbrenner et al. 2015; digest §B.2).
+    """Echo a random sequence of n symbols with a 2-LSTM (Kalchbrenner et al. 2015, memorization experiment).
 
     Same network as `grid_lstm_addition`. "All networks have 100 hidden units"; the alphabet
     size and depth are not in the slides (10 symbols and the blank, and 2 layers, are ours).
@@ -200,7 +200,7 @@ def grid_lstm_charlm(
     num_classes=205, input_shape=(50,), units=1000, num_layers=3, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Next-character prediction with a tied 2-LSTM (Kalchbrenner et al. 2015; digest §B.2 item 4).
+    """Next-character prediction with a tied 2-LSTM (Kalchbrenner et al. 2015, character-level language modelling).
 
     The logits at step t predict character t + 1. The slides give 1.47 bpc with 16.8M
     parameters but not the size; 1000 units give 16,828,205 parameters with the 205-symbol
@@ -226,7 +226,7 @@ def grid_lstm_mnist(
     num_classes=10, input_shape=(28, 28, 1), patch_size=4, units=100, num_layers=2, depth_transfer="lstm",
     fc_units=256, output_form="paper", use_bias=True,
 ):
-    """Digit classification with an untied 3-LSTM on image patches (Kalchbrenner et al. 2015; §B.2).
+    """Digit classification with an untied 3-LSTM on image patches (Kalchbrenner et al. 2015, MNIST experiment).
 
     "A 3-LSTM processes non-overlapping patches of image pixels; the input is a 2D grid of
     patches; the 3rd dimension is the depth of the network; final ReLU layer + softmax."
@@ -293,7 +293,7 @@ def grid_lstm_mnist(
 def grid_lstm_translation(
     num_classes=1000, input_shape=(24,), source_length=12, units=128, num_layers=2, output_form="paper", use_bias=True
 ):
-    """The re-encoder: translation as a 2-D mapping by a 3-LSTM (Kalchbrenner et al. 2015; §B.2).
+    """The re-encoder: translation as a 2-D mapping by a 3-LSTM (Kalchbrenner et al. 2015, translation experiment).
 
     "One dimension processes the source sentence, another produces the target sentence; the
     network repeatedly re-encodes the source sentence based on the part of the target generated
