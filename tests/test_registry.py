@@ -259,4 +259,8 @@ def test_cards_cite_papers_and_sections_never_internal_notes():
     for card in registry.all_cards(include_hidden=True):
         texts = [*_card_texts(card), card.summary, str(zoo.info(card.name))]
         found += [f"{card.name}: {m.group(0)!r} in {t[:120]!r}" for t in texts for m in [INTERNAL.search(t)] if m]
+    from zoo import recipe_files  # and what `zoo recipes` shows (each recipe's paper target)
+
+    found += [f"recipe {name}: {m.group(0)!r}" for name in recipe_files.list_recipes()
+              for m in [INTERNAL.search(recipe_files.describe(name))] if m]
     assert not found, "\n".join(found)

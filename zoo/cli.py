@@ -314,7 +314,7 @@ def cmd_export(args):
             shape = (*shape, card.input_contract.shape[-1])
         if card.input_contract.kind == "tokens" and args.tokens_length:
             shape = (args.tokens_length,)
-    out = Path(args.out)
+    out, dataset = Path(args.out), None
     if args.format == "savedmodel":
         report = export.export_savedmodel(model, out, input_contract=card.input_contract, input_shape=shape,
                                           overwrite=args.overwrite)
@@ -359,17 +359,25 @@ def cmd_export(args):
             report = export.export_tflite(model, out, input_shape=shape, quantize=args.quantize,
                                           allow_flex=args.allow_flex, overwrite=args.overwrite,
                                           input_contract=card.input_contract)
-    print(f"exported {args.name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
+    _print_export(args.name, report, dataset if args.format == "tflite" and args.quantize == "int8" else None)
+    return 0
+
+
+def _print_export(name, report, int8_dataset=None):
+    """What `zoo export` wrote and how well it matched Keras (and, for int8, on how many images)."""
+    print(f"exported {name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
+    if int8_dataset:
+        print(f"  int8: calibrated on {report.calibration_examples} {int8_dataset} train images; parity and metrics on "
+              f"{report.checked_examples} {int8_dataset} validation images")
     if report.max_abs_diff is not None and report.tolerance is not None:
-        print(f"  parity: max |keras - export| = {report.max_abs_diff:.3g} (output scale {report.output_scale:.3g}, "
-              f"tolerance {report.tolerance:.3g})")
+        print(f"  parity on {report.checked_examples} inputs: max |keras - export| = {report.max_abs_diff:.3g} "
+              f"(output scale {report.output_scale:.3g}, tolerance {report.tolerance:.3g})")
     if len(report.outputs) > 1:
         for row in report.outputs:
             print(f"    output {row['name']}: max |keras - export| = {row['max_abs_diff']:.3g} "
                   f"(output scale {row['output_scale']:.3g})")
     for k, v in (report.metrics or {}).items():
         print(f"  {k}: " + (", ".join(f"{m} {x:.4f}" for m, x in v.items()) if isinstance(v, dict) else str(v)))
-    return 0
 
 
 def cmd_predict(args):

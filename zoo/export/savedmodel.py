@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from zoo.errors import ExportError
 from zoo.export import atomic, parity
-from zoo.export.report import ExportReport, write_report
+from zoo.export.report import ExportReport, count_examples, write_report
 from zoo.preprocessing import ImagePreprocessing
 
 
@@ -169,6 +169,7 @@ def export_savedmodel(
             tolerance=tol,
             metrics=metrics,
             outputs=worst,
+            checked_examples=count_examples(feeds),
         )
         write_report(report, os.path.join(tmp, "export.json"))  # = report_path(out_dir) once placed
         atomic.place(tmp, out_dir, overwrite=overwrite)

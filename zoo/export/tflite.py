@@ -27,7 +27,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from zoo.errors import ConfigError, ExportError, ZooError
 from zoo.export import atomic, parity
-from zoo.export.report import ExportReport, report_path
+from zoo.export.report import ExportReport, count_examples, report_path
 from zoo.export.savedmodel import build_archive, write_archive
 
 QUANTIZE = (None, "fp16", "int8")
@@ -46,15 +46,16 @@ def _representative(data, streams):
     input name for several inputs) split into batch-1 samples, fed by signature input name."""
 
     def samples():
-        count = 0
+        samples.count = 0  # read after conversion: how many samples calibrated the model
         for i, batch in enumerate(data):
             feeds = parity.validate_feeds(batch, streams, what=f"representative_data batch {i}")
-            for j in range(len(next(iter(feeds.values())))):
-                count += 1
+            for j in range(count_examples(feeds)):
+                samples.count += 1
                 yield {name: v[j : j + 1] for name, v in feeds.items()}
-        if count == 0:
+        if samples.count == 0:
             raise ConfigError("representative_data is empty; int8 calibration needs network-input batches")
 
+    samples.count = None
     return samples
 
 
@@ -260,10 +261,11 @@ def export_tflite(
                 f"{model.name} has a while loop (a recurrent layer that is not unrolled); int8 calibration "
                 "of while loops crashes the TFLite converter: build the recurrent layers with unroll=True"
             )
+        representative = _representative(representative_data, streams)
         content = _convert(
             saved_model,
             quantize=quantize,
-            representative=_representative(representative_data, streams),
+            representative=representative,
             allow_flex=allow_flex,
             io_dtype=io_dtype,
         )
@@ -281,6 +283,8 @@ def export_tflite(
             output_scale=parity.output_scale(expected),
             tolerance=None,
             ops=tflite_ops(artefact),
+            checked_examples=count_examples(feeds),
+            calibration_examples=representative.count if quantize == "int8" else None,
         )
         _verify(report, artefact, feeds, expected, names, metric_fn)
         text = report.to_json()  # fails here, before placing, if metric_fn returned something unserialisable
