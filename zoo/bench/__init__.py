@@ -86,6 +86,7 @@ from zoo.bench.plan import BACKENDS, DTYPES, MODES, RUNTIMES, TORCH_MODELS, TORC
 from zoo.bench.results import (COLUMNS, RECORD_DIR, _row, append_csv, default_out, destinations, format_table,
                                results_path, write_results)
 from zoo.bench.worker import _RESULT
+from zoo.progress import track, write
 
 __all__ = [  # what zoo.cli, zoo.bench.input and the tests use
     "BACKENDS", "COLUMNS", "DTYPES", "MODES", "RECORD_DIR", "RUNTIMES", "TORCH_MODELS", "TORCH_MODES",
@@ -123,11 +124,13 @@ def _spawn(job, workdir, backend="tensorflow"):
 
 
 def measure(jobs, *, progress=print):
-    """Run planned jobs (each in its own process, exports first); one CSV row per job."""
+    """Run planned jobs (each in its own process, exports first); one CSV row per job. `progress`
+    receives a line per job (print's lines go below the progress bar)."""
     rows = []
+    progress = write if progress is print else progress
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         exported = {}
-        for job in jobs:
+        for job in track(jobs, "bench", unit="configurations"):
             progress(f"measuring {job['model']} {job['mode']} batch {job['batch']} ({job['runtime']}, "
                      f"{job['backend']}, {job['dtype']}) ...")
             inputs = str(Path(tmp) / f"inputs-{len(rows)}.npy")

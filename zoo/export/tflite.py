@@ -28,6 +28,7 @@ from ai_edge_litert.interpreter import Interpreter
 from zoo.errors import ConfigError, ExportError, ZooError
 from zoo.export import atomic, parity
 from zoo.export.report import ExportReport, count_examples, report_path
+from zoo.progress import stage, track
 from zoo.export.savedmodel import build_archive, write_archive
 
 QUANTIZE = (None, "fp16", "int8")
@@ -47,7 +48,7 @@ def _representative(data, streams):
 
     def samples():
         samples.count = 0  # read after conversion: how many samples calibrated the model
-        for i, batch in enumerate(data):
+        for i, batch in enumerate(track(data, "calibrate int8", unit="batches")):
             feeds = parity.validate_feeds(batch, streams, what=f"representative_data batch {i}")
             for j in range(count_examples(feeds)):
                 samples.count += 1
@@ -163,7 +164,7 @@ def run_tflite(path: str, feeds: dict) -> list[np.ndarray]:
         )
     out_details = runner.get_output_details()
     per_sample = []
-    for j in range(len(next(iter(feeds.values())))):
+    for j in track(range(count_examples(feeds)), "verify in LiteRT", unit="inputs"):
         sample = {}
         for name, detail in in_details.items():
             value = feeds[name][j : j + 1]
@@ -262,13 +263,9 @@ def export_tflite(
                 "of while loops crashes the TFLite converter: build the recurrent layers with unroll=True"
             )
         representative = _representative(representative_data, streams)
-        content = _convert(
-            saved_model,
-            quantize=quantize,
-            representative=representative,
-            allow_flex=allow_flex,
-            io_dtype=io_dtype,
-        )
+        with stage(f"convert to TFLite {quantize or 'fp32'}"):
+            content = _convert(saved_model, quantize=quantize, representative=representative, allow_flex=allow_flex,
+                               io_dtype=io_dtype)
         artefact = os.path.join(tmp, "model.tflite")
         with open(artefact, "wb") as f:
             f.write(content)
