@@ -50,7 +50,7 @@ def smoke(tmp_path_factory):
     with contextlib.redirect_stdout(stdout):
         for name, batch in (("test/tiny_classifier", "2"), ("test/tiny_segmenter", "1")):
             assert main(["bench", name, "--mode", "both", "--batch", batch, "--input-shape", "16,16", "--warmup", "1",
-                         "--repeats", "2", "--results-dir", str(out)]) == 0
+                         "--repeats", "2", "--out", str(out)]) == 0
     del ballast
     return out, stdout.getvalue()
 
@@ -115,6 +115,86 @@ def test_results_of_another_format_are_not_appended_to(tmp_path):
     path.write_text("model,latency\nx,1\n")
     with pytest.raises(ConfigError, match="other columns"):
         bench.write_results([row], tmp_path)
+
+
+# ------------------------------------------------------------------------------ where the rows go
+
+FAKE_RESULT = {"device": "cpu2-test", "params": 260, "trainable_params": 260, "gmacs": 1e-5, "latency_ms_min": 1.0,
+               "latency_ms_median": 2.0, "latency_ms_max": 3.0, "items_per_s": 500.0, "first_call_s": 0.5,
+               "peak_rss_mb": 700.0, "base_rss_mb": 600.0, "versions": "keras=3"}
+
+
+@pytest.fixture
+def fake_measure(monkeypatch, tmp_path):
+    """`zoo bench` with the measuring processes replaced by a fixed result (the writing is what is
+    tested here), the user's cache and the repository's results/ moved under tmp_path."""
+    from zoo.bench import results
+
+    monkeypatch.setattr(bench, "measure", lambda jobs, **_: [bench._row(job, FAKE_RESULT) for job in jobs])
+    monkeypatch.delenv("ZOO_BENCH_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # macOS' cache is under ~/Library/Caches
+    record = tmp_path / "results"
+    record.mkdir()
+    monkeypatch.setattr(results, "RECORD_DIR", record)
+    return record
+
+
+def _snapshot(folder):
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(Path(folder).iterdir())}
+
+
+def test_default_run_writes_to_the_users_cache_not_the_repository(fake_measure, capsys):
+    committed = _snapshot(ROOT / "results")
+    assert main(["bench", "test/tiny_classifier", "--batch", "2"]) == 0
+    out = bench.default_out()
+    assert ROOT not in out.parents and out.parts[-2:] == ("zoo", "bench")
+    (path,) = out.glob("benchmark-infer-tensorflow-float32-cpu2-test.csv")
+    rows, header = _read(path)
+    assert header == bench.COLUMNS and [r["batch"] for r in rows] == ["1", "2"]
+    assert capsys.readouterr().out.rstrip().endswith(f"appended 2 row(s) to {path}")  # printed at the end
+    assert not any(fake_measure.iterdir())  # the (moved) results/ untouched without --record
+    assert _snapshot(ROOT / "results") == committed  # and the repository's own
+    assert main(["bench", "test/tiny_classifier"]) == 0  # a second run appends to the same file
+    assert len(_read(path)[0]) == 3
+
+
+def test_out_and_record(fake_measure, tmp_path, capsys):
+    committed = fake_measure / "benchmark-infer-tensorflow-float32-cpu2-test.csv"
+    bench.append_csv(committed, [bench._row(bench.plan(["test/tiny_classifier"])[0], FAKE_RESULT)], bench.COLUMNS)
+    assert main(["bench", "test/tiny_classifier", "--out", str(tmp_path / "mine")]) == 0
+    assert len(_read(committed)[0]) == 1 and len(_read(tmp_path / "mine" / committed.name)[0]) == 1
+    assert main(["bench", "test/tiny_classifier", "--out", str(tmp_path / "mine"), "--record"]) == 0
+    assert len(_read(committed)[0]) == 2 and len(_read(tmp_path / "mine" / committed.name)[0]) == 2
+    printed = capsys.readouterr().out
+    assert f"appended 1 row(s) to {committed}" in printed
+    assert not (tmp_path / "cache").exists()  # --out given: nothing in the default cache
+    rows = bench.bench(["test/tiny_classifier"], out=tmp_path / "api", record=True, progress=lambda _: None)
+    assert len(rows) == 1 and len(_read(committed)[0]) == 3 and (tmp_path / "api" / committed.name).exists()
+
+
+def test_record_outside_a_checkout_is_refused_before_measuring(fake_measure, monkeypatch, tmp_path, capsys):
+    from zoo.bench import results
+
+    monkeypatch.setattr(results, "RECORD_DIR", tmp_path / "site-packages" / "results")
+    monkeypatch.setattr(bench, "measure", lambda *a, **k: pytest.fail("measured before refusing --record"))
+    assert main(["bench", "test/tiny_classifier", "--record"]) == 2
+    assert "not a source checkout); drop --record" in capsys.readouterr().err
+
+
+def test_bench_input_writes_where_bench_does(fake_measure, monkeypatch, tmp_path, capsys):
+    from zoo.bench import input as bench_input
+
+    row = {c: "1" for c in bench_input.COLUMNS}
+    monkeypatch.setattr(bench_input, "measure", lambda *a, **k: dict(row))
+    assert main(["bench-input", "fcn8s_shapes_demo"]) == 0
+    (path,) = bench.default_out().glob("benchmark-input-tensorflow-*.csv")
+    assert capsys.readouterr().out.rstrip().endswith(f"appended 1 row to {path}")
+    assert not any(fake_measure.iterdir())
+    assert main(["bench-input", "fcn8s_shapes_demo", "--out", str(tmp_path / "mine"), "--record"]) == 0
+    for folder in (tmp_path / "mine", fake_measure):
+        (path,) = folder.glob("benchmark-input-tensorflow-*.csv")
+        assert len(_read(path)[0]) == 1
 
 
 # ------------------------------------------------------------------------------ bad requests
@@ -227,13 +307,13 @@ def test_exported_runtimes_jax_and_torch(tmp_path):
     """TFLite int8 and SavedModel runtimes, the JAX backend, and a comparison with the PyTorch twin."""
     pytest.importorskip("torch")
     rows = bench.bench(["test/tiny_segmenter"], runtime="tflite-int8", batch=2, input_shape=(16, 16), warmup=1,
-                       repeats=2, results_dir=tmp_path, progress=lambda _: None)
+                       repeats=2, out=tmp_path, progress=lambda _: None)
     rows += bench.bench(["test/tiny_segmenter"], runtime="savedmodel", input_shape=(16, 16), warmup=1, repeats=2,
-                        results_dir=tmp_path, progress=lambda _: None)
+                        out=tmp_path, progress=lambda _: None)
     rows += bench.bench(["test/tiny_classifier"], mode="both", backend="jax", warmup=1, repeats=2,
-                        results_dir=tmp_path, progress=lambda _: None)
+                        out=tmp_path, progress=lambda _: None)
     rows += bench.bench(["fcn8s"], mode="both", options={"width": 16, "num_classes": 5}, input_shape=(64, 64),
-                        compare_torch=True, warmup=1, repeats=2, results_dir=tmp_path, progress=lambda _: None)
+                        compare_torch=True, warmup=1, repeats=2, out=tmp_path, progress=lambda _: None)
     got = [(r["model"], r["runtime"], r["backend"], r["mode"], r["batch"]) for r in rows]
     assert got == [("test/tiny_segmenter", "tflite-int8", "tensorflow", "infer", 1),
                    ("test/tiny_segmenter", "tflite-int8", "tensorflow", "infer", 2),
@@ -256,7 +336,7 @@ def test_compare_with_torch_compile(tmp_path):
     """The twin through torch.compile (TorchInductor compiles C++ on CPU: about a minute)."""
     pytest.importorskip("torch")
     (row,) = bench.bench(["fcn8s"], options={"width": 16, "num_classes": 5}, input_shape=(32, 32),
-                         compare_torch="compile", warmup=1, repeats=2, results_dir=tmp_path, progress=lambda _: None)
+                         compare_torch="compile", warmup=1, repeats=2, out=tmp_path, progress=lambda _: None)
     assert "torch compiled (torch.compile) on cpu" in row["notes"] and row["torch_items_per_s"] > 0
 
 
@@ -267,7 +347,7 @@ def test_bench_input_times_the_recipes_training_stream(tmp_path, capsys):
     from zoo.bench import input as bench_input
 
     assert main(["bench-input", "fcn8s_shapes_demo", "--batches", "3", "--warmup", "1",
-                 "--set", "data.options.image_size=32", "--results-dir", str(tmp_path)]) == 0
+                 "--set", "data.options.image_size=32", "--out", str(tmp_path)]) == 0
     (path,) = tmp_path.glob("benchmark-input-tensorflow-*.csv")
     rows, header = _read(path)
     assert header == list(bench_input.COLUMNS) and len(rows) == 1
@@ -312,7 +392,7 @@ def test_perf_table_shows_the_papers_time_beside_detect_rows(tmp_path):
 @pytest.mark.slow
 def test_detect_mode_times_both_detectors(tmp_path):
     rows = bench.bench(["rcnn_caffenet", "fast_rcnn_caffenet"], mode="detect", proposals=5, input_shape=(64, 80),
-                       options={"width": 16, "num_classes": 3}, warmup=1, repeats=1, results_dir=tmp_path,
+                       options={"width": 16, "num_classes": 3}, warmup=1, repeats=1, out=tmp_path,
                        progress=lambda *_: None)
     assert [r["model"] for r in rows] == ["rcnn_caffenet", "fast_rcnn_caffenet"]
     assert all(r["latency_ms_median"] > 0 and "proposals=5" in r["options"] for r in rows)

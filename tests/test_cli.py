@@ -1,6 +1,8 @@
 """The `zoo` command, in-process (zoo.cli.main) except where a fresh process matters."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +56,14 @@ def test_eval_export_predict(trained, capsys):
                  "--input-shape", "16,16", "--quantize", "int8", "--out", str(tmp / "m8.tflite")]) == 0
     out = capsys.readouterr().out
     assert "tflite_int8" in out and "mean_iu" in out
+    report = json.loads((tmp / "m8.export.json").read_text())
+    n_cal, n_eval = report["calibration_examples"], report["checked_examples"]
+    assert n_cal > 0 and n_eval > 0
+    assert f"int8: calibrated on {n_cal} shapes train images; parity and metrics on {n_eval} shapes validation" in out
+    # saved_models/README.md describes what an export writes
+    layout = (Path(__file__).resolve().parents[1] / "saved_models" / "README.md").read_text()
+    for name in [*os.listdir(tmp / "sm"), "m8.tflite", "m8.export.json"]:
+        assert name.replace("m8", "NAME") in layout or name in layout, name
     # an existing target is refused, in one sentence
     assert main(["export", "test/tiny_segmenter", "--weights", str(weights), "--format", "savedmodel",
                  "--out", str(tmp / "sm")]) == 2

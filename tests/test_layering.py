@@ -15,6 +15,7 @@ FORBIDDEN = {
     "errors": {"*"},
     "config_tables": {"*"},
     "discovery": {"*"},
+    "progress": {"*"},  # standard library only: anything may report progress
     "ops": {"*"},
     "layers": {"models", "training", "data", "tasks", "export", "registry", "visualize"},
     "metrics": {"training", "tasks", "models", "export", "registry", "visualize"},

@@ -1,6 +1,7 @@
 """The registry and the Python API: names, errors, model cards, heads, weights loading."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,52 @@ def test_the_fcn_reference_release_is_registered_with_its_class_counts():
         assert spec.num_classes == (40 if file.startswith("nyud") else card.default_num_classes), file
     assert release["fcn8s-heavy-pascal.caffemodel"][1].metrics == {
         "mean IU (released: reference README)": {"seg11valid": 65.5, "seg12test": 67.2}}
+
+
+def test_zoo_list_columns_are_aligned_for_long_task_names(capsys):
+    from zoo import cli
+
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cards = [registry.card(line.split()[0]) for line in lines]
+    assert max(len(c.task) for c in cards) > 14  # a task name longer than the old fixed width is listed
+    starts = {(line.index(f" {c.task} ", len(c.name)) + 1, line.index(c.paper, len(c.name) + len(c.task)))
+              for line, c in zip(lines, cards)}
+    assert len(starts) == 1, starts  # the task and paper columns start at one offset on every row
+
+
+def _card_texts(value):
+    """Every string a card carries (paper, section, description, numbers, input contract, weights)."""
+    import dataclasses
+
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            if not field.name.startswith("_"):
+                yield from _card_texts(getattr(value, field.name))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _card_texts(k)
+            yield from _card_texts(v)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _card_texts(v)
+
+
+INTERNAL = re.compile(r"\bdigests?\b|shared/|closing note|\bissues? #?\d+|\bseed \d{3}\b|\bthe [\w ]+ seed\b|"
+                      r"EXTERNAL|\bverify\)|internal note|_talks\.md|\bsession\b|\bthe lead\b|§B\.\d", re.I)
+
+
+def test_cards_cite_papers_and_sections_never_internal_notes():
+    """What `zoo info` and `zoo list` show comes from published papers, talks and releases only."""
+    assert INTERNAL.search("talk in seed 003 (digest laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (c))")
+    found = []
+    for card in registry.all_cards(include_hidden=True):
+        texts = [*_card_texts(card), card.summary, str(zoo.info(card.name))]
+        found += [f"{card.name}: {m.group(0)!r} in {t[:120]!r}" for t in texts for m in [INTERNAL.search(t)] if m]
+    from zoo import recipe_files  # and what `zoo recipes` shows (each recipe's paper target)
+
+    found += [f"recipe {name}: {m.group(0)!r}" for name in recipe_files.list_recipes()
+              for m in [INTERNAL.search(recipe_files.describe(name))] if m]
+    assert not found, "\n".join(found)

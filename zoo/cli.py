@@ -152,7 +152,7 @@ def _bench_parsers(sub):
     s.add_argument("--warmup", type=int, default=2)
     s.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="builder option, e.g. --set width=16")
-    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSVs go (default: results)")
+    _bench_out(s)
 
     s = sub.add_parser("bench-input", help="measure a recipe's tf.data training stream alone",
                        description="Batches per second of a recipe's training input pipeline with no model consuming "
@@ -162,7 +162,16 @@ def _bench_parsers(sub):
                    help="override a recipe field, e.g. --set data.manual_dir=/data (repeatable)")
     s.add_argument("--batches", type=int, default=200)
     s.add_argument("--warmup", type=int, default=10)
-    s.add_argument("--results-dir", default=str(bench.RESULTS_DIR), help="where the CSV goes (default: results)")
+    _bench_out(s)
+
+
+def _bench_out(s):
+    """`--out` and `--record` of `zoo bench` and `zoo bench-input`."""
+    s.add_argument("--out", "--results-dir", dest="out", metavar="DIR",
+                   help="folder the CSVs are appended to (default: the user's cache, ~/.cache/zoo/bench on Linux, "
+                        "or $ZOO_BENCH_DIR; printed at the end)")
+    s.add_argument("--record", action="store_true",
+                   help="also append the rows to the repository's results/ (the README's Performance section)")
 
 
 def _model_from_weights(name, weights, **extra):
@@ -182,11 +191,11 @@ def cmd_list(args):
         print(f"no models match {args.pattern!r}", file=sys.stderr)
         return 1
     cards = {n: zoo.registry.card(n) for n in names}
-    width = max(len(n) for n in names)
-    for n in names:
-        c = cards[n]
+    name_width = max(len(n) for n in names)
+    task_width = max(len(c.task) for c in cards.values())  # columns as wide as their longest entry
+    for n, c in cards.items():
         aliases = f"  (also {', '.join(c.aliases)})" if c.aliases and not args.pretrained else ""
-        print(f"{n:<{width}}  {c.task:<14} {c.paper}, {c.section}{aliases}")
+        print(f"{n:<{name_width}}  {c.task:<{task_width}}  {c.paper}, {c.section}{aliases}")
     return 0
 
 
@@ -310,7 +319,7 @@ def cmd_export(args):
             shape = (*shape, card.input_contract.shape[-1])
         if card.input_contract.kind == "tokens" and args.tokens_length:
             shape = (args.tokens_length,)
-    out = Path(args.out)
+    out, dataset = Path(args.out), None
     if args.format == "savedmodel":
         report = export.export_savedmodel(model, out, input_contract=card.input_contract, input_shape=shape,
                                           overwrite=args.overwrite)
@@ -360,17 +369,25 @@ def cmd_export(args):
             report = export.export_tflite(model, out, input_shape=shape, quantize=args.quantize,
                                           allow_flex=args.allow_flex, overwrite=args.overwrite,
                                           input_contract=card.input_contract)
-    print(f"exported {args.name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
+    _print_export(args.name, report, dataset if args.format == "tflite" and args.quantize == "int8" else None)
+    return 0
+
+
+def _print_export(name, report, int8_dataset=None):
+    """What `zoo export` wrote and how well it matched Keras (and, for int8, on how many images)."""
+    print(f"exported {name} to {report.path} ({report.size_bytes / 1e6:.2f} MB)")
+    if int8_dataset:
+        print(f"  int8: calibrated on {report.calibration_examples} {int8_dataset} train images; parity and metrics on "
+              f"{report.checked_examples} {int8_dataset} validation images")
     if report.max_abs_diff is not None and report.tolerance is not None:
-        print(f"  parity: max |keras - export| = {report.max_abs_diff:.3g} (output scale {report.output_scale:.3g}, "
-              f"tolerance {report.tolerance:.3g})")
+        print(f"  parity on {report.checked_examples} inputs: max |keras - export| = {report.max_abs_diff:.3g} "
+              f"(output scale {report.output_scale:.3g}, tolerance {report.tolerance:.3g})")
     if len(report.outputs) > 1:
         for row in report.outputs:
             print(f"    output {row['name']}: max |keras - export| = {row['max_abs_diff']:.3g} "
                   f"(output scale {row['output_scale']:.3g})")
     for k, v in (report.metrics or {}).items():
         print(f"  {k}: " + (", ".join(f"{m} {x:.4f}" for m, x in v.items()) if isinstance(v, dict) else str(v)))
-    return 0
 
 
 def cmd_predict(args):

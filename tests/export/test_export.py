@@ -126,6 +126,7 @@ def test_savedmodel_classifier_and_vector_model(classifier, tmp_path):
     report = export_savedmodel(lstm, tmp_path / "lstm", input_contract=VECTOR)
     assert set(tf.saved_model.load(str(tmp_path / "lstm")).signatures) == {"serve", "serving_default"}
     assert report.max_abs_diff <= report.tolerance
+    assert report.checked_examples > 0 and report.calibration_examples is None
 
 
 # ----------------------------------------------------------------------------- TFLite
@@ -152,7 +153,7 @@ def test_tflite_fp32_and_fp16(seg_model, tmp_path):
 
 
 def test_tflite_int8_with_metric(classifier, tmp_path):
-    x = parity.default_check_inputs(classifier, (16, 16, 3), "float32", IMAGENET_RGB, n=32, seed=3)
+    x = parity.default_check_inputs(classifier, (16, 16, 3), "float32", IMAGENET_RGB, n=40, seed=3)
     rep = [parity.default_check_inputs(classifier, (16, 16, 3), "float32", IMAGENET_RGB, n=4, seed=s) for s in range(8)]
 
     def top1(keras_outputs, tflite_outputs):
@@ -172,7 +173,10 @@ def test_tflite_int8_with_metric(classifier, tmp_path):
     )
     assert report.tolerance is None and report.quantize == "int8"
     assert report.metrics["tflite_int8"]["top1"] >= 0.8
-    assert json.loads(open(report_path(path)).read())["metrics"] == report.metrics
+    written = json.loads(open(report_path(path)).read())
+    assert written["metrics"] == report.metrics
+    # how many samples calibrated it (8 batches of 4) and how many evaluated it (the 40 check inputs)
+    assert (written["calibration_examples"], written["checked_examples"]) == (32, 40)
     interpreter = Interpreter(model_path=path)
     assert interpreter.get_input_details()[0]["dtype"] == np.float32  # float I/O by default
     dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}

@@ -231,3 +231,42 @@ def test_memorization_grid_reaches_the_threshold_first(tmp_path):
     grid = result["tied_2lstm"]["samples_to_threshold"]
     stacked = result["stacked_lstm"]["samples_to_threshold"]
     assert grid is not None and (stacked is None or grid < stacked)
+
+
+# ------------------------------------------------------------------------------ summary()
+
+
+def test_summary_is_one_row_per_named_layer_and_the_weights_keep_their_names(capsys):
+    """summary() lists each layer once, with how many grid positions call it, instead of Keras'
+    line per block call; the weights keep the names (and order) a weights file holds."""
+    model = zoo.get("grid_lstm_translation", num_classes=12, input_shape=(7,), source_length=3, units=6, num_layers=2)
+    model.summary()
+    text = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[3:3 + len(model.layers)]}
+    assert list(rows) == [layer.name for layer in model.layers]
+    assert [layer.name for layer in model.layers] == ["tokens", "embed_h", "embed_m", "embed_h_cells", "embed_m_cells",
+                                                      "block_1", "block_2", "features", "output"]
+    for name in ("block_1", "block_2"):  # 3 source x 4 target positions share each layer's block
+        assert rows[name][-1] == "12" and rows[name][-2] == f"{model.get_layer(name).count_params():,}"
+    assert "h 3 x (None, 6); m 2 x (None, 6)" in text and "(None, 4, 18)" in text  # 4 steps of [h; m; depth]
+    assert f"Total params: {model.count_params():,}" in text and len(text.splitlines()) < 20
+    keras_table = []
+    keras.Model.summary(model, print_fn=lambda line, **_: keras_table.append(line))
+    assert len("\n".join(keras_table).splitlines()) > 3 * len(text.splitlines())  # Keras' own, still available
+    assert [w.path for w in model.weights] == [
+        "embed_h/embeddings", "embed_m/embeddings",
+        *(f"block_{l}/{w}" for l in (1, 2) for w in ("transform_shared_kernel", "transform_shared_bias",
+                                                     "transfer_2_kernel", "transfer_2_bias")),
+        "output/kernel", "output/bias"]
+
+
+def test_mnist_patches_enter_the_grid_row_by_row():
+    """GridCells(2) hands the blocks the patch at (row i, column j) as cell i * columns + j."""
+    from zoo.layers.grid_parts import GridCells
+
+    x = np.arange(2 * 3 * 4 * 5, dtype="float32").reshape(2, 3, 4, 5)
+    cells = GridCells(2)(x)
+    assert len(cells) == 12
+    for i in range(3):
+        for j in range(4):
+            np.testing.assert_array_equal(np.asarray(cells[i * 4 + j]), x[:, i, j])

@@ -55,9 +55,11 @@ What is measured, per model and configuration:
 
 Synthetic inputs are random uint8 pictures through the model's input contract (channel order,
 mean, std), the same numbers for zoo and torch. Results are printed as a table and appended to
-`<results dir>/benchmark-<mode>-<backend>-<dtype>-<device>.csv` (the environment in the file
-name, as timm does), one row per configuration with the columns in `COLUMNS`;
-scripts/perf_table.py turns them into the README's Performance section.
+`<out>/benchmark-<mode>-<backend>-<dtype>-<device>.csv` (the environment in the file name, as
+timm does), one row per configuration with the columns in `COLUMNS`. `<out>` is `--out DIR`, by
+default the user's cache (`default_out()`: ~/.cache/zoo/bench on Linux), never the repository;
+`--record` also appends the rows to the repository's committed `results/`, which
+scripts/perf_table.py turns into the README's Performance section.
 
 The package, one role per file:
 - `plan.py`: the choices and the validation of a request (`plan`: one job per measured row);
@@ -81,12 +83,15 @@ import time
 from pathlib import Path
 
 from zoo.bench.plan import BACKENDS, DTYPES, MODES, RUNTIMES, TORCH_MODELS, TORCH_MODES, _error, plan
-from zoo.bench.results import COLUMNS, RESULTS_DIR, _row, append_csv, format_table, results_path, write_results
+from zoo.bench.results import (COLUMNS, RECORD_DIR, _row, append_csv, default_out, destinations, format_table,
+                               results_path, write_results)
 from zoo.bench.worker import _RESULT
+from zoo.progress import track, write
 
 __all__ = [  # what zoo.cli, zoo.bench.input and the tests use
-    "BACKENDS", "COLUMNS", "DTYPES", "MODES", "RESULTS_DIR", "RUNTIMES", "TORCH_MODELS", "TORCH_MODES",
-    "append_csv", "bench", "format_table", "measure", "plan", "results_path", "run_bench", "write_results",
+    "BACKENDS", "COLUMNS", "DTYPES", "MODES", "RECORD_DIR", "RUNTIMES", "TORCH_MODELS", "TORCH_MODES",
+    "append_csv", "bench", "default_out", "destinations", "format_table", "measure", "plan", "results_path",
+    "run_bench", "write_results",
 ]
 
 # The measuring processes run worker.py by path, not `import zoo.bench.worker`: importing the zoo
@@ -119,11 +124,13 @@ def _spawn(job, workdir, backend="tensorflow"):
 
 
 def measure(jobs, *, progress=print):
-    """Run planned jobs (each in its own process, exports first); one CSV row per job."""
+    """Run planned jobs (each in its own process, exports first); one CSV row per job. `progress`
+    receives a line per job (print's lines go below the progress bar)."""
     rows = []
+    progress = write if progress is print else progress
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         exported = {}
-        for job in jobs:
+        for job in track(jobs, "bench", unit="configurations"):
             progress(f"measuring {job['model']} {job['mode']} batch {job['batch']} ({job['runtime']}, "
                      f"{job['backend']}, {job['dtype']}) ...")
             inputs = str(Path(tmp) / f"inputs-{len(rows)}.npy")
@@ -152,12 +159,19 @@ def measure(jobs, *, progress=print):
     return rows
 
 
-def bench(names, *, results_dir=RESULTS_DIR, progress=print, **request):
-    """Plan, measure, write the CSVs and return the rows. `request`: the keyword arguments of `plan`."""
+def bench(names, *, out=None, record=False, progress=print, **request):
+    """Plan, measure, write the CSVs and return the rows. `request`: the keyword arguments of `plan`;
+    `out`: the CSVs' folder (default: `default_out()`); `record`: also append to the repository's results/."""
+    dirs = destinations(out, record)  # refused before anything is measured
     rows = measure(plan(names, **request), progress=progress)
-    for path in write_results(rows, results_dir):
-        progress(f"appended to {path}")
+    _write(rows, dirs, progress)
     return rows
+
+
+def _write(rows, dirs, progress):
+    for folder in dirs:
+        for path in write_results(rows, folder):
+            progress(f"appended {sum(results_path(folder, r) == path for r in rows)} row(s) to {path}")
 
 
 def run_bench(args):
@@ -168,11 +182,11 @@ def run_bench(args):
     for text in args.options:
         keys, value = parse_override(text)
         options[".".join(keys)] = value
+    dirs = destinations(args.out, args.record)
     rows = measure(plan(args.names, mode=args.mode, batch=args.batch, input_shape=args.input_shape, dtype=args.dtype,
                         xla=args.xla, backend=args.backend, runtime=args.runtime, compare_torch=args.compare_torch,
                         warmup=args.warmup, repeats=args.repeats, threads=args.threads, options=options,
                         proposals=args.proposals))
     print(format_table(rows))
-    for path in write_results(rows, args.results_dir):
-        print(f"appended to {path}")
+    _write(rows, dirs, print)
     return 0

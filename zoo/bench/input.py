@@ -10,7 +10,8 @@ the shuffle buffer), then `--batches` batches. Compare its items/s with the trai
 `zoo bench NAME --mode train` at the same batch and input size: the pipeline should deliver at
 least twice what the step consumes (docs/ARCHITECTURE.md, Performance), or training waits on data.
 
-The row is printed and appended to `<results dir>/benchmark-input-tensorflow-<device>.csv`.
+The row is printed and appended to `<out>/benchmark-input-tensorflow-<device>.csv` (`--out DIR`,
+by default the user's cache, as `zoo bench`); `--record` also appends it to the repository's results/.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def measure(recipe_name: str, overrides=(), *, batches: int = 200, warmup: int =
     }
 
 
-def write(row: dict, results_dir="results") -> Path:
+def write(row: dict, results_dir) -> Path:
     from zoo.bench import append_csv
     from zoo.bench.worker import _cpu_device
 
@@ -84,9 +85,13 @@ def write(row: dict, results_dir="results") -> Path:
 
 def run(args) -> int:
     """`zoo bench-input` (zoo.cli)."""
+    from zoo.bench import destinations
+
+    dirs = destinations(args.out, args.record)
     row = measure(args.recipe, args.overrides, batches=args.batches, warmup=args.warmup)
     print(f"{row['recipe']}: {row['items_per_s']} items/s ({row['batches_per_s']} batches of {row['global_batch_size']}"
           f" per s; median {row['batch_ms_median']} ms, max {row['batch_ms_max']} ms per batch; first batch "
           f"{row['first_batch_s']} s; examples {row['example_shape']})")
-    print(f"appended to {write(row, args.results_dir)}")
+    for folder in dirs:
+        print(f"appended 1 row to {write(row, folder)}")
     return 0

@@ -1,15 +1,22 @@
 """`zoo bench`'s results: one row per measured configuration, appended to the CSV of its
-environment (`results_path`; the columns in `COLUMNS`), and printed as a table."""
+environment (`results_path`; the columns in `COLUMNS`), and printed as a table.
+
+Where the CSVs go: `--out DIR`, by default `default_out()` (the user's cache, outside the
+repository); `--record` also appends the rows to the repository's committed `results/`
+(`RECORD_DIR`, what scripts/perf_table.py turns into the README's Performance section)."""
 
 from __future__ import annotations
 
 import csv
 import datetime
+import os
+import sys
 from pathlib import Path
 
 from zoo.bench.plan import _error
 
-RESULTS_DIR = Path("results")
+# The repository's committed results (this file is zoo/bench/results.py in a source checkout).
+RECORD_DIR = Path(__file__).resolve().parents[2] / "results"
 COLUMNS = [
     "model", "mode", "runtime", "batch", "input_shape", "dtype", "xla", "backend", "device", "threads",
     "params", "trainable_params", "gmacs", "gflops",
@@ -57,7 +64,7 @@ def append_csv(path, rows, columns) -> None:
             header = next(csv.reader(f), [])
         if header != list(columns):
             raise _error("ConfigError", f"{path} has other columns than this zoo bench writes "
-                         "(an older format?); move it away or name another --results-dir")
+                         "(an older format?); move it away or name another --out")
     with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(columns))
         if new:
@@ -66,7 +73,37 @@ def append_csv(path, rows, columns) -> None:
             w.writerow({k: _fmt(r.get(k)) for k in columns})
 
 
-def write_results(rows, results_dir=RESULTS_DIR):
+def default_out() -> Path:
+    """The user's cache for benchmark CSVs: $ZOO_BENCH_DIR, else <platform cache>/zoo/bench
+    ($XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
+    if os.environ.get("ZOO_BENCH_DIR"):
+        return Path(os.environ["ZOO_BENCH_DIR"]).expanduser()
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        cache = Path(os.environ["LOCALAPPDATA"])
+    elif sys.platform == "darwin":
+        cache = Path.home() / "Library" / "Caches"
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "zoo" / "bench"
+
+
+def record_dir() -> Path:
+    """`--record`'s folder: the source checkout's results/ (refused for an installed package)."""
+    if not RECORD_DIR.is_dir():
+        raise _error("ConfigError", f"--record appends to the repository's results/, and {RECORD_DIR} does not exist "
+                     "(zoo is installed, not a source checkout); drop --record and keep the CSVs of --out")
+    return RECORD_DIR
+
+
+def destinations(out=None, record=False):
+    """The folders a run writes to: `out` (default: `default_out()`), and results/ with `record`."""
+    dirs = [Path(out).expanduser() if out else default_out()]
+    if record and record_dir().resolve() != dirs[0].resolve():
+        dirs.append(record_dir())
+    return dirs
+
+
+def write_results(rows, results_dir):
     """Append rows to their environment's CSV (header written for a new file); the paths written."""
     by_path = {}
     for r in rows:

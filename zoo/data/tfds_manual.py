@@ -28,12 +28,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import tarfile
 import zipfile
 from typing import Callable, Iterator
 
 import tensorflow_datasets as tfds
 
+from zoo import progress
 from zoo.data.images import CorruptCounter, check_on_corrupt
 from zoo.data.manual import ManualFile, manual_instructions, prepare_command  # noqa: F401 (re-exported)
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
@@ -199,8 +201,11 @@ def _prepare(builder, manual_dir, instructions, zoo_builder):
         manual_dir=os.path.expanduser(os.fspath(manual_dir)) if manual_dir else None,
         try_download_gcs=False,  # offline machines: never ask GCS for a prepared copy
     )
+    if progress.mode_for(sys.stderr) != "bar":
+        tfds.disable_progress_bar()  # TFDS's own bars (examples per split, with ETA) only on a terminal
     try:
-        builder.download_and_prepare(download_config=config)
+        with progress.stage(f"prepare {builder.name}"):
+            builder.download_and_prepare(download_config=config)
     except (DatasetNotFoundError, CorruptRecordError):
         raise
     except Exception as e:

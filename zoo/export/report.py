@@ -19,7 +19,9 @@ class ExportReport:
     `output_scale` the largest max |Keras output| and `tolerance` the loosest bound (None for
     int8, which is judged by `metrics` instead). `max_abs_diff` is None only when the artefact
     could not be run here; `notes` then says why. `input_shape` is the network input without the
-    batch axis, or {input name: shape} for a model with several inputs.
+    batch axis, or {input name: shape} for a model with several inputs. `checked_examples`: how
+    many inputs the parity (and `metrics`) were measured on; `calibration_examples` (int8 only):
+    how many samples the converter calibrated the quantisation ranges on.
     """
 
     format: str  # "savedmodel" | "tflite" | "onnx"
@@ -34,6 +36,8 @@ class ExportReport:
     ops: list = dataclasses.field(default_factory=list)  # TFLite builtin (or Flex) op names; ONNX op types
     outputs: list = dataclasses.field(default_factory=list)  # per output: name, shape, parity
     notes: list = dataclasses.field(default_factory=list)
+    checked_examples: int | None = None
+    calibration_examples: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False, default=_jsonable)
@@ -43,6 +47,11 @@ def _jsonable(value):
     if hasattr(value, "item"):  # NumPy scalars in metrics
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def count_examples(feeds) -> int:
+    """The batch size of network-input feeds ({input name: array}, all the same length)."""
+    return len(next(iter(feeds.values())))
 
 
 def report_path(artefact: str) -> str:

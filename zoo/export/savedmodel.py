@@ -27,7 +27,8 @@ import tensorflow as tf
 
 from zoo.errors import ExportError
 from zoo.export import atomic, parity
-from zoo.export.report import ExportReport, write_report
+from zoo.export.report import ExportReport, count_examples, write_report
+from zoo.progress import stage
 from zoo.preprocessing import ImagePreprocessing
 
 
@@ -129,31 +130,32 @@ def export_savedmodel(
     segmentation = is_segmentation(next(iter(feeds.values())), expected)
 
     with atomic.staging_dir(out_dir) as tmp:
-        archive, _ = build_archive(model, streams, None, preprocessing=preprocessing, segmentation=segmentation)
-        write_archive(archive, tmp)
-
-        loaded = tf.saved_model.load(tmp)
-        wanted = {"serve", "serving_default"} | ({"serve_images"} if preprocessing else set())
-        missing = wanted - set(loaded.signatures)
-        if missing:
-            raise ExportError(f"the SavedModel lacks signatures {sorted(missing)}")
-        metrics = {}
-        rows = []
-        for name in ("serve", "serving_default"):
-            got = parity.ordered_signature_outputs(loaded.signatures[name](**_tensors(feeds)))
-            rows.append(parity.compare(expected, got, names=names, what=f"SavedModel signature {name!r}"))
-        if preprocessing is not None:
-            x = {k: keras.ops.convert_to_numpy(preprocessing[k](v)) for k, v in images.items()}
-            _, want = parity.run_keras(model, x)
-            args = _tensors(images) if parity.is_multi(streams) else {"images": tf.constant(images[parity.SINGLE])}
-            out = loaded.signatures["serve_images"](**args)
-            got = [np.asarray(out["scores"])] if segmentation else parity.ordered_signature_outputs(out)
-            img_rows = parity.compare(want, got, names=names, what="SavedModel signature 'serve_images'")
-            img_diff, img_scale, img_tol = parity.summary(img_rows)
-            if segmentation:
-                _check_labels(want[0], np.asarray(out["labels"]), img_tol)
-            metrics["serve_images"] = {"max_abs_diff": img_diff, "output_scale": img_scale, "tolerance": img_tol}
-        del loaded
+        with stage("write SavedModel"):
+            archive, _ = build_archive(model, streams, None, preprocessing=preprocessing, segmentation=segmentation)
+            write_archive(archive, tmp)
+        with stage("verify SavedModel"):
+            loaded = tf.saved_model.load(tmp)
+            wanted = {"serve", "serving_default"} | ({"serve_images"} if preprocessing else set())
+            missing = wanted - set(loaded.signatures)
+            if missing:
+                raise ExportError(f"the SavedModel lacks signatures {sorted(missing)}")
+            metrics = {}
+            rows = []
+            for name in ("serve", "serving_default"):
+                got = parity.ordered_signature_outputs(loaded.signatures[name](**_tensors(feeds)))
+                rows.append(parity.compare(expected, got, names=names, what=f"SavedModel signature {name!r}"))
+            if preprocessing is not None:
+                x = {k: keras.ops.convert_to_numpy(preprocessing[k](v)) for k, v in images.items()}
+                _, want = parity.run_keras(model, x)
+                args = _tensors(images) if parity.is_multi(streams) else {"images": tf.constant(images[parity.SINGLE])}
+                out = loaded.signatures["serve_images"](**args)
+                got = [np.asarray(out["scores"])] if segmentation else parity.ordered_signature_outputs(out)
+                img_rows = parity.compare(want, got, names=names, what="SavedModel signature 'serve_images'")
+                img_diff, img_scale, img_tol = parity.summary(img_rows)
+                if segmentation:
+                    _check_labels(want[0], np.asarray(out["labels"]), img_tol)
+                metrics["serve_images"] = {"max_abs_diff": img_diff, "output_scale": img_scale, "tolerance": img_tol}
+            del loaded
 
         # per output, the worse of serve and serving_default (the same function: equal in practice)
         worst = [max(pair, key=lambda r: r["max_abs_diff"]) for pair in zip(*rows)]
@@ -169,6 +171,7 @@ def export_savedmodel(
             tolerance=tol,
             metrics=metrics,
             outputs=worst,
+            checked_examples=count_examples(feeds),
         )
         write_report(report, os.path.join(tmp, "export.json"))  # = report_path(out_dir) once placed
         atomic.place(tmp, out_dir, overwrite=overwrite)

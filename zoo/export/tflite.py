@@ -27,7 +27,8 @@ from ai_edge_litert.interpreter import Interpreter
 
 from zoo.errors import ConfigError, ExportError, ZooError
 from zoo.export import atomic, parity
-from zoo.export.report import ExportReport, report_path
+from zoo.export.report import ExportReport, count_examples, report_path
+from zoo.progress import stage, track
 from zoo.export.savedmodel import build_archive, write_archive
 
 QUANTIZE = (None, "fp16", "int8")
@@ -46,15 +47,16 @@ def _representative(data, streams):
     input name for several inputs) split into batch-1 samples, fed by signature input name."""
 
     def samples():
-        count = 0
-        for i, batch in enumerate(data):
+        samples.count = 0  # read after conversion: how many samples calibrated the model
+        for i, batch in enumerate(track(data, "calibrate int8", unit="batches")):
             feeds = parity.validate_feeds(batch, streams, what=f"representative_data batch {i}")
-            for j in range(len(next(iter(feeds.values())))):
-                count += 1
+            for j in range(count_examples(feeds)):
+                samples.count += 1
                 yield {name: v[j : j + 1] for name, v in feeds.items()}
-        if count == 0:
+        if samples.count == 0:
             raise ConfigError("representative_data is empty; int8 calibration needs network-input batches")
 
+    samples.count = None
     return samples
 
 
@@ -162,7 +164,7 @@ def run_tflite(path: str, feeds: dict) -> list[np.ndarray]:
         )
     out_details = runner.get_output_details()
     per_sample = []
-    for j in range(len(next(iter(feeds.values())))):
+    for j in track(range(count_examples(feeds)), "verify in LiteRT", unit="inputs"):
         sample = {}
         for name, detail in in_details.items():
             value = feeds[name][j : j + 1]
@@ -260,13 +262,10 @@ def export_tflite(
                 f"{model.name} has a while loop (a recurrent layer that is not unrolled); int8 calibration "
                 "of while loops crashes the TFLite converter: build the recurrent layers with unroll=True"
             )
-        content = _convert(
-            saved_model,
-            quantize=quantize,
-            representative=_representative(representative_data, streams),
-            allow_flex=allow_flex,
-            io_dtype=io_dtype,
-        )
+        representative = _representative(representative_data, streams)
+        with stage(f"convert to TFLite {quantize or 'fp32'}"):
+            content = _convert(saved_model, quantize=quantize, representative=representative, allow_flex=allow_flex,
+                               io_dtype=io_dtype)
         artefact = os.path.join(tmp, "model.tflite")
         with open(artefact, "wb") as f:
             f.write(content)
@@ -281,6 +280,8 @@ def export_tflite(
             output_scale=parity.output_scale(expected),
             tolerance=None,
             ops=tflite_ops(artefact),
+            checked_examples=count_examples(feeds),
+            calibration_examples=representative.count if quantize == "int8" else None,
         )
         _verify(report, artefact, feeds, expected, names, metric_fn)
         text = report.to_json()  # fails here, before placing, if metric_fn returned something unserialisable

@@ -46,7 +46,7 @@ import tensorflow as tf
 
 import keras
 
-from zoo import registry, tasks
+from zoo import progress, registry, tasks
 from zoo.errors import ConfigError, NaNLossError, RunStorageError
 from zoo.tasks.base import reraise_data_errors
 from zoo.training import recipes as recipes_mod
@@ -69,7 +69,7 @@ class TrainResult:
 
 def _log(msg, chief=True):
     if chief:
-        print(msg, flush=True)
+        progress.write(msg)  # below a progress bar, not across it
 
 
 def reinitialise_kernels(model, initializer: str, seed: int):
@@ -227,7 +227,7 @@ def evaluate(model, dataset, card, ignore_label=255, max_batches=None, eval_cfg=
     def forward(x):
         return model(x, training=False)
 
-    for i, (x, y) in enumerate(dataset):
+    for i, (x, y) in enumerate(progress.track(dataset, "eval", unit="batches")):
         if max_batches is not None and i >= max_batches:
             break
         evaluator.update(forward(x), y)
@@ -476,7 +476,9 @@ def _train(recipe, workdir, writedir, card, strategy, chief, max_steps, t_start)
     try:
         if run.gradient:
             stop_at = total if max_steps is None else min(total, run.start_step + max_steps)
-            step, loss_value = _gradient_loop(run, strategy, stop_at)
+            with progress.Progress(stop_at, "train", unit="steps", initial=run.start_step, log_every=None,
+                                   mode=None if chief else "off") as run.progress:  # logs: log_train's lines
+                step, loss_value = _gradient_loop(run, strategy, stop_at)
         else:
             step, loss_value = _staged_fit(run)
         run.finish(step)
@@ -521,7 +523,6 @@ def _gradient_loop(run, strategy, stop_at):
     loss_value = float("nan")
     step = run.start_step
     last_backup = step or None
-    progbar = keras.utils.Progbar(stop_at, verbose=1 if sys.stdout.isatty() else 0) if run.chief else None
     while step < stop_at:
         boundaries = [b for b in (t.checkpoint_every, t.eval_every, t.log_every) if b]
         next_stop = min([stop_at, step + spe] + [(step // b + 1) * b for b in boundaries]
@@ -537,8 +538,7 @@ def _gradient_loop(run, strategy, stop_at):
                    else "No backup was written yet.")
             )
         step = next_stop
-        if progbar is not None:
-            progbar.update(step, [("loss", loss_value)])
+        run.progress.update_to(step, loss=loss_value)
         run.log_train(step, loss_value, stop_at)
         # The evaluation before the backup of the same step: a run killed while evaluating resumes from the
         # backup before and evaluates again; the backup holds the validation state after it.

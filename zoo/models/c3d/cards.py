@@ -3,7 +3,7 @@
 from zoo.registry import InputContract, WeightsSpec, register
 
 PAPER = ("Tran, Bourdev, Fergus, Torresani, Paluri, Learning Spatiotemporal Features with 3D Convolutional "
-         "Networks (ICCV 2015); talk in seed 003 (digest laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (c))")
+         "Networks (ICCV 2015)")
 _NOTE = ("16-frame clips, frames resized to 128x171, 112x112 crops, BGR; the release subtracts its per-voxel mean clip "
          "sport1m_train16_128_mean.binaryproto (zoo.models.c3d.convert.read_mean_clip), not a per-channel mean")
 CLIP = InputContract(shape=(16, 112, 112, 3), kind="clip", channel_order="BGR", mean=None, note=_NOTE,
@@ -16,7 +16,7 @@ SPORTS1M = WeightsSpec(
     tag="sports1m_caffe", url="http://vlg.cs.dartmouth.edu/c3d/", file_hash=None, format="caffemodel", preprocessing=CLIP,
     num_classes=487,
     source=("facebook/C3D v1.0 release conv3d_deepnetA_sport1m_iter_1900000 (C3D's Caffe fork, linked from the C3D "
-            "project page; no digest published, so the file is unverified). Download it by hand and give it the .caffemodel extension: "
+            "project page; no checksum published, so the file is unverified). Download it by hand and give it the .caffemodel extension: "
             "zoo.convert.caffe reads its C3D dialect (5-D blobs, Convolution3D layers)"),
     license="CC BY-NC 3.0 (facebook/C3D LICENSE)",
     # the paper's Table 2 rows; which of the two the released file is, neither the paper nor the release says

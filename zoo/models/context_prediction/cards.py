@@ -13,8 +13,9 @@ register(
     "context_prediction_alexnet",
     builder="zoo.models.context_prediction.pair:context_prediction_alexnet",
     family="context_prediction",
-    paper="Doersch, Gupta & Efros 2015, Unsupervised Visual Representation Learning by Context Prediction",
-    section="talk in the Grid LSTM seed (digest §B.4(b)); layer sizes from the paper's Fig. 3 (EXTERNAL, verify)",
+    paper="Doersch, Gupta & Efros, Unsupervised Visual Representation Learning by Context Prediction (ICCV 2015)",
+    section="Fig. 3 (the pair network and its layer sizes), the relative-position task with 8 positions; the "
+            "surface-normal numbers as C. Doersch's talk on the paper shows them",
     task="classification",
     input_contract=InputContract(
         **_PATCH, note="two 96x96 patches (A, and B at one of 8 positions around A); BGR minus the Caffe mean",
@@ -37,8 +38,10 @@ register(
     "fast_rcnn_context",
     builder="zoo.models.context_prediction.detection:fast_rcnn_context",
     family="context_prediction",
-    paper="Doersch, Gupta & Efros 2015 (tower) + Girshick 2015, Fast R-CNN (detector)",
-    section="talk in the Grid LSTM seed (digest §B.4(b)): pre-training for R-CNN; Fast R-CNN §2",
+    paper="Doersch, Gupta & Efros, Unsupervised Visual Representation Learning by Context Prediction (ICCV 2015; the "
+          "tower) + Girshick, Fast R-CNN (ICCV 2015; the detector)",
+    section="Doersch et al.'s object-detection experiment (the tower pre-trained on context prediction, then "
+            "fine-tuned for detection); Fast R-CNN §2",
     task="detection_rois",
     input_contract=InputContract(shape=(None, None, 3), streams=(_IMAGE, _ROIS), sources=("image", "proposals"),
                                  note="conv1-conv5 from a context-prediction tower (zoo.export.transfer."

@@ -3,7 +3,7 @@
 from zoo.registry import InputContract, register
 
 PAPER = ("Gregor, Danihelka, Graves, Rezende, Wierstra, DRAW: A Recurrent Neural Network For Image Generation "
-         "(ICML 2015, arXiv:1502.04623v2); talk in seed 003 (digest laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (a))")
+         "(ICML 2015, arXiv:1502.04623v2)")
 
 
 def _contract(steps, z_dim):

@@ -6,12 +6,14 @@ the digits / MNIST loaders; the paper's experiment drivers are `zoo.experiments.
 
 from zoo.registry import InputContract, register
 
-PAPER = "Kalchbrenner, Danihelka, Graves 2015, Grid Long Short-Term Memory (arXiv:1507.01526)"
+# The numbers as J. Bastings' talk on the paper (ILLC Amsterdam, 2016) tables them; the sections are named by
+# their titles (the parity experiment is a section of arXiv v1 and an appendix of the ICLR 2016 version).
+PAPER = "Kalchbrenner, Danihelka, Graves, Grid Long Short-Term Memory (ICLR 2016, arXiv:1507.01526)"
 
 register(
     "grid_lstm_parity", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_parity",
     family="grid_lstm", task="classification", paper=PAPER,
-    section="Parity (digest §B.2 item 1): tied 1-LSTM over depth; tied tanh/ReLU FFN baselines",
+    section="parity experiment (k-bit strings): tied 1-LSTM over depth; tied tanh/ReLU FFN baselines",
     input_contract=InputContract(
         shape=(250,), dtype="float32", kind="vector", channel_order=None, mean=None, sources=("bits",),
         note="k bits as 0.0/1.0, all given at once to the first layer",
@@ -30,7 +32,7 @@ register(
 register(
     "grid_lstm_addition", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_addition",
     family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="15-digit addition (digest §B.2 item 2): tied 2-LSTM over time x depth; untied and stacked baselines",
+    section="addition experiment (15-digit integers): tied 2-LSTM over time x depth; untied and stacked baselines",
     input_contract=InputContract(
         shape=(49,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="digits 0-9, 10 = blank; zoo.data.sequence.tasks 'addition' layout, 3n+4 tokens for n digits",
@@ -48,7 +50,7 @@ register(
 register(
     "grid_lstm_memorization", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_memorization",
     family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Memorization of 20 symbols (digest §B.2 item 3): 2-LSTM, 100 hidden units",
+    section="memorization experiment (20 symbols): 2-LSTM, 100 hidden units",
     input_contract=InputContract(
         shape=(42,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="symbols 0..S-1, S = blank; zoo.data.sequence.tasks 'memorization' layout, 2n+2 tokens for n symbols",
@@ -62,7 +64,7 @@ register(
 register(
     "grid_lstm_charlm", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_charlm",
     family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Character-level language modelling on Hutter's Wikipedia (digest §B.2 item 4): tied 2-LSTM",
+    section="character-level language modelling experiment (Hutter's Wikipedia): tied 2-LSTM",
     input_contract=InputContract(
         shape=(50,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="character ids; 50-step windows (the slides' truncated back-propagation length)",
@@ -77,7 +79,7 @@ register(
 register(
     "grid_lstm_mnist", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_mnist",
     family="grid_lstm", task="classification", paper=PAPER,
-    section="MNIST (digest §B.2 item 5): untied 3-LSTM over a 2-D grid of patches and depth",
+    section="MNIST digit recognition experiment (arXiv v1): untied 3-LSTM over a 2-D grid of patches and depth",
     input_contract=InputContract(
         shape=(28, 28, 1), channel_order=None, mean=None, std=(255.0,), note="grayscale scaled to [0, 1]"
     ),
@@ -90,7 +92,7 @@ register(
 register(
     "grid_lstm_translation", builder="zoo.models.grid_lstm.grid_lstm:grid_lstm_translation",
     family="grid_lstm", task="sequence_prediction", paper=PAPER,
-    section="Translation (digest §B.2 item 6): the 3-LSTM re-encoder, source x target x depth",
+    section="translation experiment (the Reencoder): a 3-LSTM over source x target x depth",
     input_contract=InputContract(
         shape=(24,), dtype="int32", kind="tokens", channel_order=None, mean=None, sources=("tokens",),
         note="source_length source tokens, then the target tokens shifted right (a start token first)",

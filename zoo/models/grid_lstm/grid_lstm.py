@@ -1,5 +1,5 @@
-"""Grid LSTM networks (Kalchbrenner, Danihelka, Graves 2015, arXiv:1507.01526; Bastings' talk,
-digest §B.1-B.3) and their baselines, built from `zoo.layers.grid_lstm.GridLSTMBlock`.
+"""Grid LSTM networks (Kalchbrenner, Danihelka, Graves 2015, arXiv:1507.01526, as J. Bastings
+presents it in his 2016 talk) and their baselines, built from `zoo.layers.grid_lstm.GridLSTMBlock`.
 
 Every grid here has a fixed size and is unrolled in Python: one block call per grid position,
 in the order a position's predecessors come first. That keeps the models backend-neutral and
@@ -7,7 +7,7 @@ lets TFLite convert them with builtin ops only (no WHILE or TensorList ops). Wei
 block reuse: a tied grid calls one block everywhere, an untied one a block per layer along depth.
 
 Where the input enters: "Input is projected along the edge(s): character 'C' initializes h_1
-and m_1" (digest §B.1), so each input vector x is projected by I_h, I_m (no bias) into the
+and m_1" (the talk), so each input vector x is projected by I_h, I_m (no bias) into the
 hidden and memory vectors of the grid edge it enters (`project_h`/`project_m`, or
 `embed_h`/`embed_m` for tokens: an embedding is the projection of a one-hot vector).
 "Predictions based on both the state and memory of edge cells": the output layer reads
@@ -23,6 +23,7 @@ import keras
 
 from zoo.errors import ConfigError
 from zoo.layers.grid_lstm import GridLSTMBlock
+from zoo.layers.grid_parts import GridCells, GridModel, StackSteps
 
 SEQUENCE_VARIANTS = ("tied", "untied", "stacked")
 PARITY_CELLS = ("lstm", "tanh", "relu")
@@ -51,7 +52,7 @@ def grid_lstm_parity(
     num_classes=2, input_shape=(250,), units=500, num_layers=148, cell="lstm", output_form="paper", use_bias=True,
     kernel_initializer="he_normal", signed_bits=True,
 ):
-    """Parity of k bits with a tied 1-LSTM (Kalchbrenner et al. 2015, parity experiment; digest §B.2).
+    """Parity of k bits with a tied 1-LSTM (Kalchbrenner et al. 2015, parity experiment).
 
     The k-bit string is projected into the hidden and memory vectors of the first block
     (`project_h`, `project_m`); one block (`block`) is then applied `num_layers` times along
@@ -97,7 +98,7 @@ def grid_lstm_parity(
             h = ffn(h)
         features = h
     y = keras.layers.Dense(num_classes, name="output")(features)
-    return keras.Model(bits, y, name="grid_lstm_parity")
+    return GridModel(bits, y, name="grid_lstm_parity")
 
 
 # ----------------------------------------------------------------------- sequences (time x depth)
@@ -115,14 +116,14 @@ def _sequence_network(name, *, num_classes, input_shape, units, num_layers, vari
     common = dict(output_form=output_form, use_bias=use_bias)
     outputs = []
     if variant == "stacked":
-        # A stacked LSTM (digest §B.1 figure "Stacked LSTM vs 2-LSTM"): memory only along time;
+        # A stacked LSTM (the talk's figure "Stacked LSTM vs 2d Grid LSTM"): memory only along time;
         # layer l reads the hidden vector of layer l-1 as its input, H = [x; h] (the slides' LSTM).
-        embedded = keras.layers.Embedding(num_classes, units, name="embed")(tokens)
+        embedded = GridCells(name="embed_cells")(keras.layers.Embedding(num_classes, units, name="embed")(tokens))
         blocks = [GridLSTMBlock(units, num_dims=1, input_units=units, name=f"lstm_{l + 1}", **common)
                   for l in range(num_layers)]
         h, m = [None] * num_layers, [None] * num_layers
         for t in range(steps):
-            below = embedded[:, t]
+            below = embedded[t]
             for l, block in enumerate(blocks):
                 (h[l],), (m[l],) = block([h[l]], [m[l]], below)
                 below = h[l]
@@ -130,8 +131,8 @@ def _sequence_network(name, *, num_classes, input_shape, units, num_layers, vari
     else:
         # 2-LSTM: dimension 0 is time, dimension 1 is depth; the token at step t is projected into
         # the depth edge below the first layer, and `output` reads [h; m] leaving the top layer.
-        embed_h = keras.layers.Embedding(num_classes, units, name="embed_h")(tokens)
-        embed_m = keras.layers.Embedding(num_classes, units, name="embed_m")(tokens)
+        embed_h = GridCells(name="embed_h_cells")(keras.layers.Embedding(num_classes, units, name="embed_h")(tokens))
+        embed_m = GridCells(name="embed_m_cells")(keras.layers.Embedding(num_classes, units, name="embed_m")(tokens))
         priority = (1,) if depth_priority else ()
         if variant == "tied":
             blocks = [GridLSTMBlock(units, num_dims=2, priority_dims=priority, name="block", **common)] * num_layers
@@ -140,20 +141,20 @@ def _sequence_network(name, *, num_classes, input_shape, units, num_layers, vari
                       for l in range(num_layers)]
         h_time, m_time = [None] * num_layers, [None] * num_layers
         for t in range(steps):
-            h_depth, m_depth = embed_h[:, t], embed_m[:, t]
+            h_depth, m_depth = embed_h[t], embed_m[t]
             for l, block in enumerate(blocks):
                 (h_time[l], h_depth), (m_time[l], m_depth) = block([h_time[l], h_depth], [m_time[l], m_depth])
-            outputs.append(keras.layers.Concatenate()([h_depth, m_depth]))
-    features = keras.layers.Concatenate(axis=1, name="features")([keras.layers.Reshape((1, -1))(o) for o in outputs])
+            outputs.append([h_depth, m_depth])
+    features = StackSteps(name="features")(outputs)  # (T, [h; m] of the top layer)
     logits = keras.layers.Dense(num_classes, name="output")(features)
-    return keras.Model(tokens, logits, name=name)
+    return GridModel(tokens, logits, name=name)
 
 
 def grid_lstm_addition(
     num_classes=11, input_shape=(49,), units=128, num_layers=18, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Addition of two n-digit integers with a tied 2-LSTM (Kalchbrenner et al. 2015; digest §B.2).
+    """Addition of two n-digit integers with a tied 2-LSTM (Kalchbrenner et al. 2015, addition experiment).
 
     Dimension 0 of the grid runs along the token sequence, dimension 1 along depth; the token
     at step t enters the depth edge (`embed_h`, `embed_m`), and `output` gives per-step logits
@@ -179,7 +180,7 @@ def grid_lstm_memorization(
     num_classes=11, input_shape=(42,), units=100, num_layers=2, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Echo a random sequence of n symbols with a 2-LSTM (Kalchbrenner et al. 2015; digest §B.2).
+    """Echo a random sequence of n symbols with a 2-LSTM (Kalchbrenner et al. 2015, memorization experiment).
 
     Same network as `grid_lstm_addition`. "All networks have 100 hidden units"; the alphabet
     size and depth are not in the slides (10 symbols and the blank, and 2 layers, are ours).
@@ -200,7 +201,7 @@ def grid_lstm_charlm(
     num_classes=205, input_shape=(50,), units=1000, num_layers=3, variant="tied", output_form="paper", use_bias=True,
     depth_priority=True,
 ):
-    """Next-character prediction with a tied 2-LSTM (Kalchbrenner et al. 2015; digest §B.2 item 4).
+    """Next-character prediction with a tied 2-LSTM (Kalchbrenner et al. 2015, character-level language modelling).
 
     The logits at step t predict character t + 1. The slides give 1.47 bpc with 16.8M
     parameters but not the size; 1000 units give 16,828,205 parameters with the 205-symbol
@@ -226,7 +227,7 @@ def grid_lstm_mnist(
     num_classes=10, input_shape=(28, 28, 1), patch_size=4, units=100, num_layers=2, depth_transfer="lstm",
     fc_units=256, output_form="paper", use_bias=True,
 ):
-    """Digit classification with an untied 3-LSTM on image patches (Kalchbrenner et al. 2015; §B.2).
+    """Digit classification with an untied 3-LSTM on image patches (Kalchbrenner et al. 2015, MNIST experiment).
 
     "A 3-LSTM processes non-overlapping patches of image pixels; the input is a 2D grid of
     patches; the 3rd dimension is the depth of the network; final ReLU layer + softmax."
@@ -269,8 +270,10 @@ def grid_lstm_mnist(
                       use_bias=use_bias, name=f"block_{l + 1}")
         for l in range(num_layers)
     ]
-    below_h = [[embed_h[:, i, j] for j in range(gw)] for i in range(gh)]
-    below_m = [[embed_m[:, i, j] if depth_lstm else None for j in range(gw)] for i in range(gh)]
+    cells_h = GridCells(2, name="project_h_cells")(embed_h)  # the patches row by row
+    cells_m = GridCells(2, name="project_m_cells")(embed_m) if depth_lstm else None
+    below_h = [[cells_h[i * gw + j] for j in range(gw)] for i in range(gh)]
+    below_m = [[cells_m[i * gw + j] if depth_lstm else None for j in range(gw)] for i in range(gh)]
     for block in blocks:
         down_h, down_m = [[None] * gw for _ in range(gh)], [[None] * gw for _ in range(gh)]
         for i in range(gh):
@@ -284,7 +287,7 @@ def grid_lstm_mnist(
     top = [below_h[-1][-1]] + ([below_m[-1][-1]] if depth_lstm else [])
     x = keras.layers.Dense(fc_units, activation="relu", name="fc")(_readout(top, "readout"))
     y = keras.layers.Dense(num_classes, name="output")(x)
-    return keras.Model(image, y, name="grid_lstm_mnist")
+    return GridModel(image, y, name="grid_lstm_mnist")
 
 
 # -------------------------------------------------------------------------- translation (3-LSTM)
@@ -293,7 +296,7 @@ def grid_lstm_mnist(
 def grid_lstm_translation(
     num_classes=1000, input_shape=(24,), source_length=12, units=128, num_layers=2, output_form="paper", use_bias=True
 ):
-    """The re-encoder: translation as a 2-D mapping by a 3-LSTM (Kalchbrenner et al. 2015; §B.2).
+    """The re-encoder: translation as a 2-D mapping by a 3-LSTM (Kalchbrenner et al. 2015, translation experiment).
 
     "One dimension processes the source sentence, another produces the target sentence; the
     network repeatedly re-encodes the source sentence based on the part of the target generated
@@ -320,8 +323,8 @@ def grid_lstm_translation(
     tgt_len = tokens.shape[1] - src_len
     if tgt_len < 1:
         raise ConfigError(f"input_shape {tuple(input_shape)} leaves no target tokens after {src_len} source tokens")
-    embed_h = keras.layers.Embedding(num_classes, units, name="embed_h")(tokens)
-    embed_m = keras.layers.Embedding(num_classes, units, name="embed_m")(tokens)
+    embed_h = GridCells(name="embed_h_cells")(keras.layers.Embedding(num_classes, units, name="embed_h")(tokens))
+    embed_m = GridCells(name="embed_m_cells")(keras.layers.Embedding(num_classes, units, name="embed_m")(tokens))
     blocks = [
         GridLSTMBlock(units, num_dims=3, transfer=("lstm", "lstm", "identity"), tied_transforms=True,
                       output_form=output_form, use_bias=use_bias, name=f"block_{l + 1}")
@@ -332,19 +335,17 @@ def grid_lstm_translation(
     for l, block in enumerate(blocks):
         first = l == 0
         # (h, m) entering each column along the target dimension: source token i under layer 0.
-        up = [(embed_h[:, i], embed_m[:, i]) if first else (None, None) for i in range(src_len)]
+        up = [(embed_h[i], embed_m[i]) if first else (None, None) for i in range(src_len)]
         for j in range(tgt_len):
             t = src_len + j  # target input token j enters row j from the left in layer 0
-            left = (embed_h[:, t], embed_m[:, t]) if first else (None, None)
+            left = (embed_h[t], embed_m[t]) if first else (None, None)
             for i in range(src_len):
                 hidden, memory = block([left[0], up[i][0], below[j][i]], [left[1], up[i][1], None])
                 h_src, h_tgt, below[j][i] = hidden
                 m_src, m_tgt = memory
                 left, up[i] = (h_src, m_src), (h_tgt, m_tgt)
             if l == num_layers - 1:
-                readout[j] = keras.layers.Concatenate()([h_src, m_src, below[j][-1]])
-    features = keras.layers.Concatenate(axis=1, name="features")(
-        [keras.layers.Reshape((1, -1))(r) for r in readout]
-    )
+                readout[j] = [h_src, m_src, below[j][-1]]
+    features = StackSteps(name="features")(readout)  # (T, [h; m] along the source, depth output)
     logits = keras.layers.Dense(num_classes, name="output")(features)
-    return keras.Model(tokens, logits, name="grid_lstm_translation")
+    return GridModel(tokens, logits, name="grid_lstm_translation")

@@ -3,8 +3,7 @@
 from zoo.registry import InputContract, register
 
 PAPER = ("Xu, Ba, Kiros, Cho, Courville, Salakhutdinov, Zemel, Bengio, Show, Attend and Tell: Neural Image Caption "
-         "Generation with Visual Attention (ICML 2015); talk in seed 003 (digest "
-         "laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (a))")
+         "Generation with Visual Attention (ICML 2015)")
 _IMAGE = InputContract(shape=(224, 224, 3), name="image", note="VGG19: BGR minus the ImageNet mean")
 _WORDS = InputContract(shape=(20,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="words",
                        sources=("caption",), note="[<eos>, w1 .. wn] padded with 0 to max_words (20, the zoo captioning datasets' length)")
@@ -16,7 +15,7 @@ def _numbers(kind, table):
     return {f"{dataset} BLEU-1/2/3/4, METEOR ({kind} attention, Table 1)": scores for dataset, scores in table.items()}
 
 
-# Xu et al. 2015 Table 1 (the talk's slide table, digest §B.4 (a))
+# Xu et al. 2015 Table 1 (as H. Heuer's talk "Image Captioning & Attention" shows it)
 SOFT = {"Flickr8k": "67 / 44.8 / 29.9 / 19.5 / 18.93", "Flickr30k": "66.7 / 43.4 / 28.8 / 19.1 / 18.49",
         "COCO": "70.7 / 49.2 / 34.4 / 24.3 / 23.90"}
 HARD = {"Flickr8k": "67 / 45.7 / 31.4 / 21.3 / 20.30", "Flickr30k": "66.9 / 43.9 / 29.6 / 19.9 / 18.46",

@@ -3,8 +3,7 @@
 from zoo.registry import InputContract, register
 
 PAPER = ("Xu, Saenko, Ask, Attend and Answer: Exploring Question-Guided Spatial Attention for Visual Question "
-         "Answering (ECCV 2016); talk in seed 003 (digest laptev_cnn_slides_and_grid_lstm_talks.md §B.4 (a): "
-         "a figure of W_att / W_att2 only, no numbers)")
+         "Answering (ECCV 2016)")
 _IMAGE = InputContract(shape=(224, 224, 3), name="image", note="GoogLeNet: BGR minus the ImageNet mean")
 _QUESTION = InputContract(shape=(20,), dtype="int32", kind="tokens", channel_order=None, mean=None, name="question",
                           sources=("question",), note="word ids padded with 0")
