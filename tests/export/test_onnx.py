@@ -85,3 +85,19 @@ def test_cli_onnx_export_and_refusals(tmp_path, capsys):
     assert main(["export", "test/tiny_segmenter", "--format", "onnx", "--quantize", "int8", "--out",
                  str(tmp_path / "q.onnx")]) == 2
     assert "--quantize int8 applies to --format tflite" in capsys.readouterr().err
+
+
+def test_roi_pooling_of_boxes_outside_the_image_exports_as_zeros(tmp_path):
+    """Fast R-CNN's RoI pooling: empty bins are 0 in Keras; in ONNX they once came out NaN (0 * -inf)."""
+    from zoo.layers.roi import RoIMaxPooling
+
+    features, rois = keras.Input((8, 8, 2), name="image"), keras.Input((3, 4), name="rois")
+    model = keras.Model([features, rois], RoIMaxPooling(2, 0.5)(features, rois))
+    rng = np.random.default_rng(0)
+    feeds = {"image": rng.normal(size=(1, 8, 8, 2)).astype("float32"),
+             "rois": np.array([[[0, 0, 7, 7], [-40, -30, -5, -9], [30, 2, 9, 40]]], "float32")}
+    export_onnx(model, tmp_path / "roi.onnx", check_inputs=feeds)
+    (got,), _, _ = _run(tmp_path / "roi.onnx", feeds)
+    want = np.asarray(model(feeds))
+    assert np.all(want[1] == 0) and np.any(want[0] != 0)
+    np.testing.assert_array_equal(got, want)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -303,10 +304,16 @@ def _bin_edges(start, end, pooled, limit):
     return clip(low), clip(high)
 
 
+# The lowest finite value of each float dtype. A masked max fills with it rather than -inf: the
+# caller overwrites empty bins anyway, and tf2onnx lowers some selects to arithmetic where
+# 0 * -inf is NaN (Fast R-CNN's ONNX export gave NaN scores for RoIs outside the image).
+_LOWEST = {"float16": -65504.0, "bfloat16": -3.38e38, "float32": -3.4e38, "float64": -1.7e308}
+
+
 def _masked_max(x, mask, axis):
-    """Max of `x` over `axis` where `mask` (broadcast) holds; -inf where it never does."""
-    lowest = ops.cast(float("-inf"), x.dtype)
-    return ops.max(ops.where(mask, x, lowest), axis=axis, initial=float("-inf"))  # initial: R may be 0
+    """Max of `x` over `axis` where `mask` (broadcast) holds; the dtype's lowest value where it never does."""
+    lowest = _LOWEST.get(keras.backend.standardize_dtype(x.dtype), -3.4e38)
+    return ops.max(ops.where(mask, x, ops.cast(lowest, x.dtype)), axis=axis, initial=lowest)  # initial: R may be 0
 
 
 def roi_max_pool(features, rois, pooled_size, spatial_scale):
