@@ -397,3 +397,14 @@ def test_detect_mode_times_both_detectors(tmp_path):
     assert [r["model"] for r in rows] == ["rcnn_caffenet", "fast_rcnn_caffenet"]
     assert all(r["latency_ms_median"] > 0 and "proposals=5" in r["options"] for r in rows)
     assert (tmp_path / f"benchmark-detect-tensorflow-float32-{rows[0]['device']}.csv").exists()
+
+
+def test_onnxruntime_runtime_times_the_exported_file(tmp_path):
+    """`--runtime onnxruntime`: the model exported by zoo.export.export_onnx, timed in ONNX Runtime's CPU provider."""
+    pytest.importorskip("onnxruntime")
+    rows = bench.bench(["test/tiny_classifier"], runtime="onnxruntime", batch=2, warmup=1, repeats=2, out=tmp_path,
+                       progress=lambda _: None)
+    assert [(r["runtime"], r["batch"]) for r in rows] == [("onnxruntime", 1), ("onnxruntime", 2)]
+    for r in rows:
+        assert "onnxruntime=" in r["versions"] and float(r["latency_ms_median"]) > 0 and r["params"]
+    assert len(list(tmp_path.glob("benchmark-infer-tensorflow-float32-*.csv"))) == 1

@@ -37,7 +37,8 @@ What is measured, per model and configuration:
   `serve` signature, loaded with tf.saved_model.load), `tflite-fp32|fp16|int8` (zoo.export's
   fixed-size file, input resized to the batch, LiteRT interpreter with `--threads` threads).
   int8 is calibrated on 8 synthetic inputs (random pixels through the model's preprocessing):
-  right for timing, meaningless for accuracy.
+  right for timing, meaningless for accuracy. `onnxruntime`: zoo.export's ONNX file (Keras's
+  exporter) in ONNX Runtime's CPU provider, all graph optimisations, `--threads` intra-op threads.
 - threads: TensorFlow's intra-op pool, PyTorch's `torch.set_num_threads` and LiteRT's
   `num_threads` are all set to `--threads` (default: the CPU count); JAX (XLA CPU) uses every core.
   Take numbers on an otherwise idle machine: PyTorch's OpenMP threads spin while they wait, which

@@ -6,7 +6,7 @@ import importlib.util
 import os
 
 MODES = ("train", "infer", "both", "detect")
-RUNTIMES = ("keras", "savedmodel", "tflite-fp32", "tflite-fp16", "tflite-int8")
+RUNTIMES = ("keras", "savedmodel", "tflite-fp32", "tflite-fp16", "tflite-int8", "onnxruntime")
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 BACKENDS = ("tensorflow", "jax")
 TORCH_MODELS = ("vgg16", "resnet50", "fcn8s")  # = zoo.bench.torch_twins.MODELS (a test checks), known without torch

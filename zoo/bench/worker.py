@@ -219,6 +219,8 @@ def _export(job):
     if job["runtime"] == "savedmodel":
         report = export.export_savedmodel(model, out / "savedmodel", input_contract=card.input_contract,
                                           input_shape=shape)
+    elif job["runtime"] == "onnxruntime":
+        report = export.export_onnx(model, out / "model.onnx", input_contract=card.input_contract, input_shape=shape)
     else:
         quantize = {"tflite-fp32": None, "tflite-fp16": "fp16", "tflite-int8": "int8"}[job["runtime"]]
         rep = [x[:CALIBRATION_EXAMPLES]] if quantize == "int8" else None
@@ -274,6 +276,21 @@ def _measure_tflite(job):
     # LiteRT runs on the CPU whatever else the machine has.
     return {**_timing(job, call), "device": _cpu_device(), "base_rss_mb": base, "notes": notes,
             "versions": _versions("ai-edge-litert")}
+
+
+def _measure_onnxruntime(job):
+    import onnxruntime as ort
+
+    base = _peak_rss_mb()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = job["threads"]
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(job["artefact"], options, providers=["CPUExecutionProvider"])
+    feeds = {session.get_inputs()[0].name: np.load(job["load_inputs"])[: job["batch"]]}
+    # the CPU provider: ONNX Runtime's GPU providers are a different package (onnxruntime-gpu)
+    return {**_timing(job, lambda: session.run(None, feeds)), "device": _cpu_device(), "base_rss_mb": base,
+            "versions": _versions("onnxruntime", "tf2onnx")}
 
 
 def _measure_torch(job):
@@ -390,7 +407,7 @@ def _measure_detect(job):
 
 
 _KINDS = {"keras": _measure_keras, "detect": _measure_detect, "export": _export, "savedmodel": _measure_savedmodel, "tflite": _measure_tflite,
-          "torch": _measure_torch}
+          "onnxruntime": _measure_onnxruntime, "torch": _measure_torch}
 
 
 def worker(job_json):
