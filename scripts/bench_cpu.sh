@@ -3,7 +3,7 @@
 # otherwise idle machine (every configuration runs in a fresh process; see zoo/bench/__init__.py); --record
 # appends each row to results/ as well as to the user's cache (`zoo bench` alone leaves results/ alone), then
 #   python scripts/perf_table.py
-# About 40 minutes on 2 cores. Needs the benchmark extra for the PyTorch columns: pip install -e '.[bench]'.
+# About 60 minutes on 2 cores. Needs the benchmark extra for the PyTorch columns: pip install -e '.[bench]'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=3
@@ -28,3 +28,12 @@ fixture="${TMPDIR:-/tmp}/zoo_sbd_bench"
 $zoo bench-input --record fcn8s_voc --set data.manual_dir="$fixture" --set data.data_dir="$fixture/tfds" --batches 300
 $zoo bench-input --record fcn8s_voc --set data.manual_dir="$fixture" --set data.data_dir="$fixture/tfds" --batches 50 \
   --set data.global_batch_size=20 --set "data.pad_to=[500, 500]"   # 20 whole images per step, padded
+# This round's heaviest models: the detectors per image (R-CNN's 13 s/image on a GPU, Fast R-CNN), the
+# pairwise region network at a COCO-sized 480x640 image (Long Table 4.3: 281 ms on a Titan X), C3D on one
+# 16-frame clip, the BiGAN transfer net (the exported encoder) and the DCGAN generator.
+$zoo bench --record rcnn_caffenet fast_rcnn_caffenet --mode detect --warmup 1 --repeats 3
+$zoo bench --record region_pairwise_vgg16 --input-shape 480,640 --warmup 1 --repeats 3
+$zoo bench --record c3d bigan_alexnet_transfer dcgan_generator --batch 8 --warmup 1 --repeats 5
+# ONNX Runtime as a peer of the Keras rows above (the same models exported with zoo export --format onnx).
+$zoo bench --record vgg16 resnet50 --runtime onnxruntime --batch 8 --warmup 1 --repeats 5
+$zoo bench --record fcn8s --input-shape 500,500 --runtime onnxruntime --warmup 1 --repeats 3
