@@ -199,3 +199,24 @@ class QuestionLoader(TfdsLoader):
             examples = examples.filter(lambda e: e["label"] >= 0)
         return examples
 
+
+def image_records(builder, split, by_image, images, file_name, source):
+    """A builder's (key, record) per image: its picture read from `images` (a located part) by
+    `file_name(image_id)`, with its questions; a missing or unreadable picture is the builder's
+    corrupt record (raised or skipped as it is told)."""
+    from zoo.data.images import storable_image
+    from zoo.errors import CorruptRecordError
+
+    for image_id, asked in sorted(by_image.items()):
+        name = file_name(image_id)
+        record = images.where(name)
+        try:
+            data = images.read(name)
+            if data is None:
+                raise CorruptRecordError(f"{record}: the picture of {len(asked)} {split} question(s) of {source} "
+                                         f"is not in {images.path}")
+            image, _ = storable_image(data, record)
+        except CorruptRecordError as e:
+            builder.corrupt(split, record, e)
+            continue
+        yield str(image_id), {"image_id": image_id, "image": image, "questions": asked}

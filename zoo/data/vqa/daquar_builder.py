@@ -14,9 +14,9 @@ import collections
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data.images import storable_image
 from zoo.data.manual_parts import locate
 from zoo.data.tfds_manual import ManualArchiveBuilder
+from zoo.data.vqa._questions import image_records
 from zoo.data.vqa import daquar
 from zoo.errors import CorruptRecordError
 
@@ -72,16 +72,4 @@ class Daquar(ManualArchiveBuilder):
         by_image = collections.defaultdict(list)
         for question_id, image_id, question, answer in rows:
             by_image[image_id].append({"question_id": question_id, "question": question, "answer": answer})
-        for image_id, asked in sorted(by_image.items()):
-            name = f"image{image_id}.png"
-            record = images.where(name)
-            try:
-                data = images.read(name)
-                if data is None:
-                    raise CorruptRecordError(f"{record}: the picture of {len(asked)} {split} question(s) of "
-                                             f"{questions.path} is not in {images.path}")
-                image, _ = storable_image(data, record)
-            except CorruptRecordError as e:
-                self.corrupt(split, record, e)
-                continue
-            yield str(image_id), {"image_id": image_id, "image": image, "questions": asked}
+        yield from image_records(self, split, by_image, images, lambda image_id: f"image{image_id}.png", questions.path)

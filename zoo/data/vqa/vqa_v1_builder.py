@@ -14,9 +14,9 @@ import json
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.data.images import storable_image
 from zoo.data.manual_parts import locate
 from zoo.data.tfds_manual import ManualArchiveBuilder
+from zoo.data.vqa._questions import image_records
 from zoo.data.vqa import vqa_v1
 from zoo.errors import CorruptRecordError
 
@@ -102,16 +102,7 @@ class VqaV1(ManualArchiveBuilder):
                                 ("question_id", "image_id", "question_type", "answer_type", "multiple_choice_answer",
                                  "answers"))
         images = found[f"{split} images"]
-        for image_id, asked in sorted(join_questions(questions, annotations, split, self).items()):
-            name = f"COCO_{vqa_v1.SUBSETS[split]}_{image_id:012d}.jpg"
-            record = images.where(name)
-            try:
-                data = images.read(name)
-                if data is None:
-                    raise CorruptRecordError(f"{record}: image {image_id} of {len(asked)} {split} question(s) is not "
-                                             f"in {images.path}")
-                image, _ = storable_image(data, record)
-            except CorruptRecordError as e:
-                self.corrupt(split, record, e)
-                continue
-            yield str(image_id), {"image_id": image_id, "image": image, "questions": asked}
+        by_image = join_questions(questions, annotations, split, self)
+        yield from image_records(self, split, by_image, images,
+                                 lambda image_id: f"COCO_{vqa_v1.SUBSETS[split]}_{image_id:012d}.jpg",
+                                 found[f"{split} questions"].path)
