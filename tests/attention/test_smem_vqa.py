@@ -102,6 +102,7 @@ def test_shipped_smem_recipes_validate():
     from zoo.training import recipes
 
     names = [n for n in recipe_files.list_recipes() if n.startswith("smem_vqa")]
-    assert len(names) == 2
+    assert sorted(names) == ["smem_vqa_1hop_position_questions_standin", "smem_vqa_2hop_daquar",
+                             "smem_vqa_2hop_position_questions_standin", "smem_vqa_2hop_vqa_v1"]
     for name in names:
         assert recipes.load(name).recipe.paper_target
