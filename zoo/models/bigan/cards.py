@@ -90,12 +90,13 @@ def _release_counts(z=200, s=64):
 RELEASE_ZIP = WeightsSpec(
     tag="imagenet", url="https://people.eecs.berkeley.edu/~jdonahue/pretrained_bigan_weights.zip", file_hash=None,
     format="bigan_jl",
-    source="jeffdonahue/bigan README, 'Pretrained weights' (a 530 MB zip; no hash published). It holds E, G, D "
-           "of the standard (encoder_size=64) and the generalized (encoder_size=112) BiGAN at epoch 100, full ImageNet",
+    source="jeffdonahue/bigan README, 'Pretrained weights' (a 530 MB zip; no hash published, so the download is "
+           "unverified). It holds E, G, D of the standard (encoder_size=64) and the generalized (encoder_size=112) "
+           "BiGAN at epoch 100, full ImageNet",
     license="UC Berkeley copyright notice of the repository (educational, research and not-for-profit use)",
     preprocessing=IMAGENET_64,
-    metrics={"README, generalized BiGAN, VOC07 classification fc6-fc8, 10-crop test mAP": {"mAP": 52.8},
-             "thesis Table 5.3 (the same setting)": {"mAP": 52.5}})
+    metrics={"released: README, generalized BiGAN, VOC07 classification fc6-fc8, 10-crop test mAP (thesis Table "
+                 "5.3: 52.5)": {"mAP": 52.8}})
 
 register("bigan_alexnet_release", builder="zoo.models.bigan.release:bigan_alexnet_release", family="bigan",
          paper=PAPER, section="§5.3.3, App. 5.5.3.2 as jeffdonahue/bigan builds it (train_imagenet.sh, net.py)",

@@ -22,7 +22,7 @@ _HEAD8 = ("score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3",
 # The reference release (github.com/shelhamer/fcn.berkeleyvision.org): each model folder's caffemodel-url
 # names the file; the README gives the scores and the license, and publishes no size or hash, so these
 # downloads are unverified and refused unless allowed (--allow-unverified or ZOO_ALLOW_UNVERIFIED=1).
-_RELEASE = "shelhamer/fcn.berkeleyvision.org, {}/caffemodel-url (scores: its README)"
+_RELEASE = "shelhamer/fcn.berkeleyvision.org, {}/caffemodel-url (scores: its README); no hash published: unverified"
 _RELEASE_LICENSE = "BSD-2, as Caffe and the Caffe-bundled models: unrestricted use (reference README)"
 
 
