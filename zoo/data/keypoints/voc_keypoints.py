@@ -20,7 +20,8 @@ release's order (category, then file name): {"image": uint8 (H, W, 3) the whole 
 y1, x2, y2 (the release's pixel coordinates), "keypoint_names": (K,) the category's keypoint types
 (`keypoint_names`: every type the category's annotations use, sorted, the same in both splits), "keypoints":
 float32 (K, 2) (x, y) as annotated, NaN where the object's file lacks the type, "visible": bool (K,) the
-file's visible="1"}. PCK (zoo.metrics.keypoints.pck) takes `keypoints`, `box` and `visible` as they are.
+file's visible="1"}. PCK (zoo.metrics.keypoints.pck) takes `keypoints`, `box` and `visible` as they are;
+zoo.visualize.keypoints takes points as (y, x), NaN where absent: np.where(visible[:, None], keypoints, nan)[:, ::-1].
 
 The reader (`read_annotations`, `parse_annotation`) works on the folder or the .tgz/.tar itself; a file that
 is not such an annotation raises CorruptRecordError naming it (the builder raises or skips it as its
