@@ -6,7 +6,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from zoo.data import voc_keypoints as vk
+from zoo.data.keypoints import voc_keypoints as vk
 from zoo.errors import CorruptRecordError, DatasetNotFoundError
 
 XML = """<?xml version="1.0" encoding="utf-8"?>
