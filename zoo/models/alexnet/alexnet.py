@@ -12,7 +12,7 @@ Two Caffe details matter for fidelity (BVLC/caffe `models/bvlc_alexnet/deploy.pr
 - Max pooling rounds output sizes up (`CaffeMaxPooling2D`). At 227×227 ceil and floor agree
   (55 → 27 → 13 → 6); at other sizes only ceil matches Caffe.
 Caffe's fc6 reads pool5 in (C, H, W) order; `Flatten` here is (H, W, C), so a weights converter
-must reorder fc6's rows (§8, item 4).
+must reorder fc6's rows.
 """
 
 from __future__ import annotations
