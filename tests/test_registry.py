@@ -1,7 +1,6 @@
 """The registry and the Python API: names, errors, model cards, heads, weights loading."""
 
 import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,8 @@ import pytest
 import zoo
 from zoo import registry
 from zoo.errors import ConfigError, DuplicateNameError, UnknownNameError, WeightsFormatError, WeightsMismatchError
+
+from tests.citations import INTERNAL  # shared with tests/test_citations.py
 
 
 def test_list_models_pattern_and_hidden_test_models():
@@ -260,10 +261,6 @@ def _card_texts(value):
     elif isinstance(value, (tuple, list)):
         for v in value:
             yield from _card_texts(v)
-
-
-INTERNAL = re.compile(r"\bdigests?\b|shared/|closing note|\bissues? #?\d+|\bseed \d{3}\b|\bthe [\w ]+ seed\b|"
-                      r"EXTERNAL|\bverify\)|internal note|_talks\.md|\bsession\b|\bthe lead\b|§B\.\d", re.I)
 
 
 def test_cards_cite_papers_and_sections_never_internal_notes():

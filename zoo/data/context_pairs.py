@@ -1,13 +1,13 @@
-"""Patch pairs for context prediction (Doersch, Gupta & Efros, ICCV 2015; Doersch's talk in the
-Grid LSTM seed, digest §B.4(b)): patch A, and patch B at one of the 8 positions around it; the
+"""Patch pairs for context prediction (Doersch, Gupta & Efros, ICCV 2015; C. Doersch's talk on
+the paper, the relative-position task): patch A, and patch B at one of the 8 positions around it; the
 label is B's position.
 
 The talk names the shortcuts to avoid: "Include a gap", "Jitter the patch locations", and the
 "not-so-trivial" chromatic aberration, whose remedies (not stated in the talk; Doersch et al.
-§3.1, EXTERNAL, verify) are colour *projection* (remove the green-magenta component, which
+ICCV 2015, §3.1) are colour *projection* (remove the green-magenta component, which
 chromatic aberration shifts) and colour *dropping* (keep one random channel, replace the other
 two by Gaussian noise of 1/100 its standard deviation). The defaults patch 96, gap 48, jitter 7
-are the paper's (EXTERNAL, verify).
+are the paper's (Doersch et al. ICCV 2015, §3.1).
 
 Pure NumPy functions of an RNG, so that a dataset loader can call them per example.
 """

@@ -1,4 +1,4 @@
-"""The documentation site, generated from the registry (issue 19, point 4).
+"""The documentation site, generated from the registry.
 
     zoo docs [--out site]                     # or: python -m zoo.docs_site build --out site
     python -m zoo.docs_site build --out site --no-notebooks

@@ -6,7 +6,7 @@ dataset or Office domain extracts them; `learner`/`C` of that recipe do not matt
 (N, D) array; everything below is NumPy + scikit-learn and deterministic for a seed.
 
 Office (§2.3.2): "the standard experimental setup first presented in Saenko et al. (2010)", whose numbers
-the thesis does not restate. [external: Saenko et al. 2010 §5 / Hoffman et al. 2013: 20 labelled source
+the thesis does not restate. [Not in the thesis; Saenko et al. 2010 §5 / Hoffman et al. 2013: 20 labelled source
 images per class from amazon, 8 from dslr or webcam; 3 labelled target images per class; the rest of the
 target domain is the test set.] Methods: S (source only), T (target only), ST (both), and Daume III's
 feature augmentation (`zoo.ops.features.daume_augment`). The thesis's two other adaptive baselines,
@@ -20,8 +20,8 @@ import numpy as np
 from zoo.errors import ConfigError, unknown_name
 from zoo.ops.features import daume_augment, drop_features, dropout_test_scale, mean_class_accuracy, per_class_split
 
-SOURCE_PER_CLASS = {"amazon": 20, "dslr": 8, "webcam": 8}  # [external] Saenko et al. 2010's protocol
-TARGET_PER_CLASS = 3  # [external] labelled target examples per class
+SOURCE_PER_CLASS = {"amazon": 20, "dslr": 8, "webcam": 8}  # Saenko et al. 2010's protocol (not in the thesis)
+TARGET_PER_CLASS = 3  # labelled target examples per class (Saenko et al. 2010)
 METHODS = ("S", "T", "ST", "daume")
 LEARNERS = ("logistic", "linear_svm")
 

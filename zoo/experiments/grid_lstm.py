@@ -7,7 +7,7 @@
     python -m zoo.experiments.grid_lstm digits     [--quick]
 
 Each writes its measured numbers, the configuration and the command under its own key of the
-JSON file (other keys are kept). The paper's numbers (digest §B.2) are stored beside ours under
+JSON file (other keys are kept). The paper's numbers (as Bastings' talk on it shows them) are stored beside ours under
 "paper", labelled; ours are never the paper's. Training draws fresh examples for every step from
 zoo.data.sequence.tasks (as the paper's "samples"), with Adam, and scores held-out test splits.
 """

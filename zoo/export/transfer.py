@@ -1,6 +1,7 @@
 """Transfer of a self-supervised network's conv layers into a supervised one, with their inference batch
-norm folded in (zoo.export.fold_bn), loaded by name: a context-prediction tower into a detector (digest
-§B.4(b)); a BiGAN's AlexNet encoder into the release's AlexNet (Donahue thesis §5.3.3)."""
+norm folded in (zoo.export.fold_bn), loaded by name: a context-prediction tower into a detector (Doersch
+et al. ICCV 2015, the R-CNN pre-training experiment); a BiGAN's AlexNet encoder into the release's
+AlexNet (Donahue thesis §5.3.3)."""
 
 from __future__ import annotations
 

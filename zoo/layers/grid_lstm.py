@@ -1,5 +1,5 @@
 """The N-dimensional Grid LSTM block (Kalchbrenner, Danihelka, Graves 2015, "Grid Long Short-Term
-Memory", arXiv:1507.01526, §2-3; Bastings' talk, digest §B.1).
+Memory", arXiv:1507.01526, §2-3; J. Bastings' talk on the paper).
 
 An N-LSTM block sits at one point of an N-dimensional grid. Along each dimension i it receives a
 hidden vector h_i and a memory vector m_i from its predecessor, and sends h'_i, m'_i on to its
@@ -21,7 +21,7 @@ transforms take H' = [x_1; ...; x_N] with x_j = h'_j for the other dimensions an
 the priority dimensions themselves.
 
 Weight sharing. The paper's "tied" N-LSTM shares the block's weights between all grid positions
-(digest §B.1: "If weights are shared along all dimensions: Tied N-LSTM"). In Keras that is
+(Bastings' talk: "If weights are shared along all dimensions: Tied N-LSTM"). In Keras that is
 calling one block instance at every position; an untied grid calls a new instance per position
 along the untied dimension (e.g. one per layer along depth). `tied_transforms=True` is a
 different sharing, TF contrib GridRNNCell's `tied`: all LSTM dimensions of the block use one

@@ -7,8 +7,8 @@ Caffe's `Pooling` layer rounds the output size up (pooling_layer.cpp):
 
 whereas Keras' `MaxPooling2D(padding="valid")` rounds down. FCN's crop offsets (19, 5, 27, 9,
 31) are only right with Caffe's sizes, because its 100-pixel pad makes most sizes odd
-(original_reference_code.md §1.8 and §8.1). Caffe ignores padded positions (a window's maximum
-is over the real inputs it covers).
+(Caffe's `pooling_layer.cpp`; shelhamer/fcn.berkeleyvision.org `voc-fcn*/net.py`). Caffe ignores
+padded positions (a window's maximum is over the real inputs it covers).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ type and then averaged over the types, as the thesis does; keypoints not visible
 (NaN ground truth or visible = False) are not counted, and a missing prediction (NaN) for a
 visible keypoint counts as wrong.
 
-Angular errors of surface normals (Doersch's talk, digest §B.4(b), the surface-normal table):
+Angular errors of surface normals (C. Doersch's talk on Doersch et al. ICCV 2015, the surface-normal table):
 mean and median angle in degrees between predicted and true normals, and the percentage of
 pixels within 11.25, 22.5 and 30 degrees.
 """

@@ -12,7 +12,7 @@ import numpy as np
 from zoo.errors import ConfigError
 
 # §3.2.2: patch width s = min(w, h) / λ. The text says "eight different scales" and lists nine values
-# (a thesis inconsistency, digest gotcha 2): all nine are used.
+# (an inconsistency of the thesis): all nine are used.
 SCALES = (1.0, 1.3, 1.6, 2.0, 2.4, 2.8, 3.2, 3.6, 4.0)
 # "at least 50% overlap between neighboring patches" with "around 500 square patches" per image: at exactly
 # 50% a 500x375 VOC image gets 275 patches, so the default spacing is 0.35 s (overlap >= 65%: 488 patches

@@ -1,6 +1,6 @@
 """R-CNN's region warping: a proposal box -> a fixed-size CNN input (Donahue thesis §3.1.1, App. 3.4.1).
 
-A transcription of rbgirshick/rcnn `rcnn_im_crop.m` (reference/original_reference_code.md §4.1),
+A transcription of rbgirshick/rcnn `rcnn_im_crop.m`,
 vectorised over boxes with `keras.ops` (so it runs in tf.data and exports):
 
 1. the tight box is scaled about its centre by `crop_size / (crop_size - 2 * padding)`, so that

@@ -1,7 +1,7 @@
 """R-CNN's class-specific bounding-box regression (Donahue thesis §3.1.6.5, App. 3.4.3).
 
-rbgirshick/rcnn `bbox_regression/rcnn_train_bbox_regressor.m` (reference/original_reference_code.md
-§4.4): for each class, the proposals whose max-overlap object is of that class with IoU > 0.6
+rbgirshick/rcnn `bbox_regression/rcnn_train_bbox_regressor.m`: for each
+class, the proposals whose max-overlap object is of that class with IoU > 0.6
 are paired with it; the targets t = (t_x, t_y, t_w, t_h) (zoo.ops.boxes.encode_deltas, with the
 release's widths x2 - x1, no +1: `pixel_offset=0`) are centred on their mean μ and whitened by
 T = V diag(1 / sqrt(λ_i + 0.001)) Vᵀ (eigen-decomposition of their covariance); each whitened

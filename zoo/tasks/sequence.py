@@ -34,7 +34,7 @@ def per_step_logits(outputs, task):
 
 class SequencePrediction(Task):
     """A target at every step of a token sequence: the Grid LSTM tasks (Kalchbrenner et al. 2015;
-    digest §B.2) addition, memorization and character-level language modelling.
+    Bastings' talk on the paper) addition, memorization and character-level language modelling.
 
     Input: the card's contract source ("tokens"); targets: "targets" (N, T) and the optional
     "mask" (N, T) weighting each position (1 on the scored positions: the sum's digits, the

@@ -1,5 +1,5 @@
-"""The LRCN captioning vocabulary, as the release builds it (BVLC/caffe examples/coco_caption/
-coco_to_hdf5_data.py, reference_code §2.1).
+"""The LRCN captioning vocabulary, as the release builds it (BVLC/caffe, recurrent branch,
+examples/coco_caption/coco_to_hdf5_data.py).
 
 - Captions are split by `split_sentence`: words and punctuation marks (regex `(\\W+)`),
   lower-cased, with a final "." dropped.

@@ -1,4 +1,4 @@
-"""Nearest-neighbour retrieval by a named layer's features (Doersch's talk, digest §B.4(b): the context
+"""Nearest-neighbour retrieval by a named layer's features (C. Doersch's talk on Doersch et al. ICCV 2015: the context
 -prediction tower's nearest neighbours "connect across instances"; Long §2.2 retrieves with fc7)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """TFDS builder of enwik8 (the Hutter Prize Wikipedia text; the Grid LSTM paper's character-level
-language-modelling data, digest §B.2 item 4), from the user's enwik8.zip in manual_dir.
+language-modelling data; Bastings' talk on the paper, the Hutter challenge slide), from the user's
+enwik8.zip in manual_dir.
 
 enwik8.zip holds one member `enwik8`: the first 10^8 bytes of an English Wikipedia XML dump.
 The usual split, which the paper's "test: last 5MB" follows: bytes [0, 90M) train, [90M, 95M)

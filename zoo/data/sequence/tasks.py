@@ -1,8 +1,8 @@
-"""Generated sequence tasks of the Grid LSTM paper (Kalchbrenner, Danihelka, Graves 2015; digest
-§B.2) and an offline stand-in text for character-level language modelling.
+"""Generated sequence tasks of the Grid LSTM paper (Kalchbrenner, Danihelka, Graves 2015, arXiv:1507.01526,
+as Bastings' talk on it presents them) and an offline stand-in text for character-level language modelling.
 
 - `parity`: k random bits, label = their sum mod 2. The paper's own synthetic task.
-- `addition`: two n-digit integers and their sum, laid out as on the slide (digest §B.2 item 2):
+- `addition`: two n-digit integers and their sum, laid out as on the talk's addition slide:
 
       tokens   B a_1..a_n B b_1..b_n B B ... B          (3n + 4 tokens; B = blank = 10)
       targets  B B .. B   s_0 s_1 .. s_n B              (2n + 2 blanks, the n + 1 sum digits, B)
@@ -10,7 +10,8 @@
   e.g. 123 + 899: "B 1 2 3 B 8 9 9 B B B B B" / "B B B B B B B B 1 0 2 2 B". Operand digits are
   uniform (leading zeros allowed); the sum is written with n + 1 digits. `mask` marks the
   sum's positions (the ones scored). The paper's own synthetic task.
-- `memorization`: n random symbols from an alphabet of S, echoed after them (digest §B.2 item 3):
+- `memorization`: n random symbols from an alphabet of S, echoed after them (the talk's memorization
+  slide):
 
       tokens   B x_1..x_n B B .. B                      (2n + 2 tokens; B = blank = S)
       targets  B .. B (n + 1) x_1..x_n B

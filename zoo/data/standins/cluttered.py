@@ -7,7 +7,7 @@ classification task of DRAW's read attention (Gregor et al. 2015 §4.1):
 - `cluttered_digits`: the offline stand-in, scikit-learn's 8x8 digits scaled x3 (24x24) on a 60x60 canvas with
   4 pieces of 6x6 clutter (numbers never MNIST's).
 
-The canvas and clutter sizes are the ones Mnih et al. describe as we recall them (not in the seed digests), so
+The canvas and clutter sizes are the ones Mnih et al. describe as we recall them (not checked against the paper), so
 they are options. Example i of a split is a function of (seed, split, i). Examples: image uint8 (canvas,
 canvas, 1), label int64, and box float32 (4,) the digit's x0, y0, x1, y1 (exclusive) for checking attention.
 """

@@ -3,7 +3,7 @@
 The 1,797 8x8 grey images of `sklearn.datasets.load_digits` (the UCI "Optical Recognition of
 Handwritten Digits" test set, 16 grey levels 0-16), the only handwritten digits available on this
 offline machine. A stand-in for MNIST (28x28, 70,000 images) in the Grid LSTM digit experiment
-(Kalchbrenner et al. 2015, digest §B.2 item 5); its numbers are never MNIST's.
+(Kalchbrenner et al. 2015; Bastings' talk on the paper, the MNIST slide); its numbers are never MNIST's.
 
 Splits are those of `zoo.experiments.grid_lstm digits`: the images in the order of a
 permutation drawn by numpy's default_rng(0), the first 360 the test split, the other 1,437 the

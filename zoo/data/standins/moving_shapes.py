@@ -15,8 +15,9 @@ Every single frame is ambiguous by construction: the shape's position is uniform
 (translations wrap around the borders, so the frame is a torus), its orientation is uniform, and
 its kind, size and colours do not depend on the class. Frame t of any clip is therefore drawn
 from the same distribution whatever the class; only the change between frames tells the class.
-This is the thesis's design point for the synthetic analogue (digest §3.5: "make some classes
-indistinguishable from any single frame"), where a single-frame model must fail.
+This is our design point for a synthetic analogue of Table 4.1's claim (Donahue thesis §4.3; the
+analogue is ours, not the thesis's): some classes cannot be told from any single frame, where a
+single-frame model must fail.
 
 Each example is a pure function of (seed, split, index, options): `render_example` seeds a NumPy
 Generator with (seed, split id, index). The loader renders examples on demand.

@@ -47,7 +47,7 @@ def render_picture(rng, size, aberration=0.0) -> np.ndarray:
 
 def chromatic_aberration(image, amount) -> np.ndarray:
     """`image` (H, W, 3) with its green channel shrunk toward the centre by the fraction `amount`
-    relative to red and blue: the lens defect Doersch et al. §3.1 name (EXTERNAL, verify), which
+    relative to red and blue: the lens defect Doersch et al. (ICCV 2015, §3.1) name, which
     tells a patch where it lies in the picture and so its position relative to another patch.
     Its colour fringes lie along the green-magenta axis that colour projection removes."""
     from scipy.ndimage import map_coordinates

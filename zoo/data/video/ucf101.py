@@ -5,8 +5,8 @@ The videos come from TFDS's own `ucf101` builder, configs `ucf101_1`, `ucf101_2`
 squashes frames to 256x256, which is not the paper's resizing, and exists for split 1 only).
 Option `split_number` picks the config. Labels are TFDS's: 0-100, UCF101's classInd.txt order.
 
-Clips follow the thesis and the release (reference_code §2.2, sequence_input_layer.py,
-classify_video.py):
+Clips follow the thesis and the release (LisaAnne/lisa-caffe-public, lstm_video_deploy:
+sequence_input_layer.py, classify_video.py):
 
 - frames are resized to 240x320 (UCF101's own size; others are resized to it, bilinear);
 - split "train": one clip of 16 consecutive frames per video, from a random start, cropped at a

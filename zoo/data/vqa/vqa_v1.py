@@ -19,7 +19,7 @@ answer_texts (string (10,)), answer_confidences (string (10,)), multiple_choice_
 ("yes/no", "number", "other"), question_type, question_id, image_id.
 
 Answer vocabulary: the K most frequent multiple_choice_answers of train2014, K = `num_answers` (default
-1,000). Our sources for the paper (the talk digest) give no K; 1,000 follows the SMem-VQA release's data
+1,000). Our source for the paper (a talk on it) gives no K; 1,000 follows the SMem-VQA release's data
 script, whose rule (answers seen 23 times or more in train + val) gives 1,032 answers ("24: 990") -- an
 ASSUMPTION close to it, counted on train only so that val2014 stays held out. Question words: zoo.text's
 tokeniser, words seen 3 times or more (the release's min_count=3), up to 25 words (the release's

@@ -6,13 +6,13 @@ the ReLU is the conv/dense layer's own activation and the tap `fc6` is that same
 `fc7` is DeCAF7, Donahue thesis §2.2). The models return logits (`fc8`); Caffe's `prob` softmax
 is added with `classifier_activation="softmax"`.
 
-Two Caffe details matter for fidelity (reference/original_reference_code.md §7.1 and §8):
+Two Caffe details matter for fidelity (BVLC/caffe `models/bvlc_alexnet/deploy.prototxt`):
 - conv2, conv4 and conv5 have `group: 2` (the two GPU streams of the paper): `Conv2D(groups=2)`
   splits channels exactly as Caffe does.
 - Max pooling rounds output sizes up (`CaffeMaxPooling2D`). At 227×227 ceil and floor agree
   (55 → 27 → 13 → 6); at other sizes only ceil matches Caffe.
 Caffe's fc6 reads pool5 in (C, H, W) order; `Flatten` here is (H, W, C), so a weights converter
-must reorder fc6's rows (§8, item 4).
+must reorder fc6's rows.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _bvlc(name, norm_first, num_classes, input_shape, include_top, width, classi
 def alexnet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, width=1, classifier_activation=None):
     """BVLC AlexNet: five conv layers (conv2/4/5 in two groups) with LRN before pooling, fc6-fc8.
 
-    Krizhevsky et al. 2012 §3, as released by BVLC (reference/original_reference_code.md §7.1):
+    Krizhevsky et al. 2012 §3, as released by BVLC (`models/bvlc_alexnet/deploy.prototxt`):
     conv1 96×11×11/4 → ReLU → norm1 → pool1 3/2 → conv2 256×5×5 (group 2) → norm2 → pool2 →
     conv3 384×3×3 → conv4 384×3×3 (group 2) → conv5 256×3×3 (group 2) → pool5 (6×6×256 at 227)
     → fc6 4096 → fc7 4096 → fc8. 60,965,224 parameters with 1000 classes.
@@ -97,7 +97,7 @@ def caffenet(num_classes=1000, input_shape=(227, 227, 3), include_top=True, widt
     """CaffeNet (bvlc_reference_caffenet): AlexNet with pooling before LRN; the DeCAF/R-CNN backbone.
 
     "A minor variant of AlexNet" (Donahue thesis §4.3): conv1 → ReLU → pool1 → norm1, and the
-    same for conv2 (reference/original_reference_code.md §7.1). Same layers and parameter count
+    same for conv2 (BVLC/caffe `models/bvlc_reference_caffenet/deploy.prototxt`). Same layers and parameter count
     (60,965,224) as `alexnet`. Taps: pool5, fc6, fc7 (DeCAF5/6/7).
 
     Args: as `alexnet`.

@@ -11,7 +11,7 @@ SVM (feature dropout and the cross-validated C are options of that step).
 Input: "the center 224x224 crop of the 256x256 resized image" (§2.3), BGR minus the ILSVRC mean as
 CaffeNet expects; with Caffe's ceil-mode pooling a 224 input still gives pool5 6x6x256
 (224 -> 54 -> 27 -> 13 -> 6), so the released fc6 applies unchanged. The DeCAF release itself ran
-on 227 crops of a cuda-convnet net (reference/original_reference_code.md §7.2); the zoo uses the
+on 227 crops of a cuda-convnet net (UCBAIR/decaf-release, `decaf/scripts/imagenet.py`); the zoo uses the
 BVLC CaffeNet release (`bvlc_reference_caffenet.caffemodel`, loaded by layer name, fc8 left out),
 trained by the same author with the same recipe: a stated substitution.
 """

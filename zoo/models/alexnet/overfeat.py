@@ -1,6 +1,6 @@
 """OverFeat fast and accurate models (Sermanet et al. 2014, ICLR, Tables 1 and 3).
 
-Layer sizes are the paper's (the digests only say OverFeat is "9 layers, 13% top-5 error" and
+Layer sizes are the paper's (the theses we build on only say OverFeat is "9 layers, 13% top-5 error" and
 has a global stride of 36 pixels, Oquab thesis §2 and §4.2): no LRN, non-overlapping max
 pooling, dropout 0.5 on the first two fully connected layers. Layers are numbered as in the
 tables (the accurate model's fully connected layers are fc7, fc8, fc9). Both return logits.

@@ -1,4 +1,4 @@
-"""Fast R-CNN on the context-prediction tower (transfer, Doersch's talk digest §B.4(b): "Pre-train on
+"""Fast R-CNN on the context-prediction tower (transfer, C. Doersch's talk on Doersch et al. ICCV 2015: "Pre-train on
 relative-position task, w/o labels", then the R-CNN pipeline).
 
 The tower is not CaffeNet: its conv2 has 384 filters (CaffeNet's 256) and it normalises with batch

@@ -1,11 +1,11 @@
-"""The context-prediction pair network (Doersch et al. 2015; talk in the Grid LSTM seed, digest
-§B.4(b)): two AlexNet-style towers with shared weights read patch A and patch B; their fc6
+"""The context-prediction pair network (Doersch et al. ICCV 2015; C. Doersch's talk on the
+paper): two AlexNet-style towers with shared weights read patch A and patch B; their fc6
 outputs are concatenated and fused by fully connected layers into an 8-way classifier of B's
 position relative to A.
 
 The talk says "Training requires Batch Normalization, but no other tricks"; its architecture
-figure is missing from the digest. The layer sizes here follow the paper's Fig. 3 (EXTERNAL,
-verify): per tower conv1 (96, 11, stride 4), pool1 (3, 2), conv2 (384, 5), pool2 (3, 2), conv3
+figure is missing from the talk's text. The layer sizes here follow the paper's Fig. 3: per tower
+conv1 (96, 11, stride 4), pool1 (3, 2), conv2 (384, 5), pool2 (3, 2), conv3
 (384, 3), conv4 (384, 3), conv5 (256, 3), pool5 (3, 2), fc6 (4096); after concatenation fc7
 (4096), fc8 (4096), fc9 (8); 96x96 patches. Ours: batch normalisation after every convolution
 and fully connected layer but fc9 (pre-ReLU, in place of LRN), AlexNet's two-group

@@ -7,7 +7,7 @@ location with a 1x1 conv (zero-initialised, §3.3.5) and upsample with bilinear 
 §3.3.2: FCN-16s adds class predictions from pool4 (a zero-initialised 1x1 conv) to a 2x
 upsampling of the stride-32 scores; FCN-8s adds pool3's in the same way.
 
-From the reference code, not the thesis (original_reference_code.md §1.1): conv1_1's pad of
+From the reference code, not the thesis (shelhamer/fcn.berkeleyvision.org, `voc-fcn*/net.py`): conv1_1's pad of
 100 (so any input size, down to 1x1, yields at least one fc6 position), Caffe's ceil-mode
 pooling, the crop offsets (19; 5 and 27; 5, 9 and 31) that align each upsampled map with the
 next, and deconvolution kernels 2s x 2s (64/32, 4/2, 32/16, 16/8) that all stay fixed

@@ -7,7 +7,7 @@ is (N, T, num_classes). The prediction for a clip is the softmax averaged over i
 video the average over 16-frame clips taken with stride 8 (`zoo.tasks.video_protocol`).
 
 Layer names and sizes are the release's (LisaAnne/lisa-caffe-public, branch lstm_video_deploy,
-examples/LRCN_activity_recognition/train_test_lstm_RGB.prototxt, reference_code §2.2), so the
+examples/LRCN_activity_recognition/train_test_lstm_RGB.prototxt), so the
 released `.caffemodel` files load by name (`zoo.models.lrcn.convert.load_caffemodel`):
 
     conv1 96×7×7/2 → pool1 3/2 → norm1 → conv2 384×5×5/2 (group 2) → pool2 → norm2 →

@@ -14,7 +14,7 @@ CLIP_FRAMES = 16  # training and test clips (thesis §4.3; sequence_input_layer.
 CRF_SLOTS = (100, 100, 100, 100)  # placeholder label counts of activity, tool, object, location (not in the thesis)
 
 # --- activity recognition (thesis §4.3) ------------------------------------------------------------------
-# The release's data layers (reference_code §2.2): the LSTM RGB model was trained by
+# The release's data layers (LisaAnne/lisa-caffe-public, lstm_video_deploy): the LSTM RGB model was trained by
 # sequence_input_layer.py with BGR means (103.939, 116.779, 128.68) (sic: 128.68 for R, not
 # ImageNet's 123.68), the single-frame RGB model by an ImageData layer with (103.939, 116.779,
 # 123.68). Flow images (x, y flow scaled to [-128, 128] and shifted by 128, magnitude as the

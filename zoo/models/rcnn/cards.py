@@ -17,8 +17,8 @@ _FAST_PAPER = "Girshick 2015, Fast R-CNN (ICCV)"
 _WINDOW = InputContract(shape=(227, 227, 3), note="a proposal warped to 227x227 with 16 pixels of context "
                         "(zoo.ops.warp), BGR minus the ILSVRC-2012 mean; outside pixels the mean (0)")
 # The Caffe zoo's R-CNN ILSVRC2013 net: CaffeNet fine-tuned on ILSVRC13 DET with the 200 SVMs folded into
-# `fc-rcnn` (reads fc7). Its readme's sha1 is quoted only by prefix (bdd8abb8...) in our reference notes,
-# so the download is unverified rather than checked against a guessed digest.
+# `fc-rcnn` (reads fc7). We know only the prefix (bdd8abb8...) of its readme's sha1, so the
+# download is unverified rather than checked against a guessed hash.
 _ILSVRC13 = WeightsSpec(
     tag="ilsvrc13", url="http://dl.caffe.berkeleyvision.org/bvlc_reference_rcnn_ilsvrc13.caffemodel", file_hash=None,
     hash_algorithm="sha1", format="caffemodel", num_classes=201,

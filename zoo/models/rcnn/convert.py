@@ -1,8 +1,7 @@
 """R-CNN's released detectors: the SVM and box-regressor `.mat` files of rbgirshick/rcnn.
 
-The release (`data/fetch_models.sh`, r-cnn-release1-data.tgz; reference/original_reference_code.md
-§4.6) ships, beside the fine-tuned caffemodels (which load through `zoo.get(..., weights=path)`),
-MATLAB files that the Caffe weights do not hold:
+The release (`data/fetch_models.sh`, r-cnn-release1-data.tgz) ships, beside the fine-tuned caffemodels
+(which load through `zoo.get(..., weights=path)`), MATLAB files that the Caffe weights do not hold:
 
 - `rcnn_models/voc_2007/rcnn_model_finetuned.mat`: the variable `rcnn_model` (rcnn_create_model.m,
   rcnn_train.m) with `detectors.W` (d x N, one SVM column per class), `detectors.B` (1 x N),

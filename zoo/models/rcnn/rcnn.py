@@ -7,9 +7,8 @@ detector itself scores the features of pool5, fc6 or fc7 (all reachable by layer
 per-class linear SVMs, and refines boxes with class-specific ridge regressors on pool5 (§3.1.6.5).
 
 Layer names are the release's: conv1 .. fc7 of the trunk, `fc8_pascal` for the fine-tuning
-head (rbgirshick/rcnn `model-defs/pascal_finetune_*.prototxt`; reference/original_reference_code.md
-§4.2) and `fc-rcnn` for the SVMs folded into one layer (the Caffe zoo's
-bvlc_reference_rcnn_ilsvrc13, which reads fc7), so released caffemodels load by name.
+head (rbgirshick/rcnn `model-defs/pascal_finetune_*.prototxt`) and `fc-rcnn` for the SVMs folded into
+one layer (the Caffe zoo's bvlc_reference_rcnn_ilsvrc13, which reads fc7), so released caffemodels load by name.
 """
 
 from __future__ import annotations

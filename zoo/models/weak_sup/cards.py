@@ -1,6 +1,6 @@
 """Cards of the weakly supervised networks of Oquab thesis ch. 4 (metadata only, no Keras).
 
-Builders: `zoo.models.weak_sup.weak_sup`. No weights: the thesis ships none (its digest, §0), and
+Builders: `zoo.models.weak_sup.weak_sup`. No weights: the thesis ships none (nor code listings), and
 the 1512-class ImageNet net of Ch. 3 was never released. Counts at the default arguments: C1-C7
 frozen (§4.3), so only fca and fcb are trainable.
 """
