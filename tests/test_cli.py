@@ -92,3 +92,12 @@ def test_python_m_zoo_runs_in_a_fresh_process():
     p = zoo_cmd("list", "fcn*")
     assert p.returncode == 0, p.stderr[-2000:]
     assert "fcn8s" in p.stdout
+
+
+def test_a_training_run_prints_no_tensorflow_start_up_lines(tmp_path):
+    """TensorFlow's C++ start-up lines (absl, CUDA stub probing) are kept off the terminal."""
+    recipe = write_recipe(tmp_path / "r.toml", steps=1, checkpoint_every=1)
+    p = zoo_cmd("train", recipe, "--workdir", tmp_path / "run")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "absl::InitializeLog" not in p.stderr and "cudart_stub" not in p.stderr, p.stderr[-2000:]
+    assert "done: 1 steps" in p.stdout + p.stderr

@@ -466,6 +466,37 @@ def cmd_docs(args):
     return run(args)
 
 
+# Commands that run models in this process (bench measures in processes of its own).
+TENSORFLOW_COMMANDS = ("train", "eval", "export", "predict", "convert", "bench-input", "visualize")
+
+
+def _start_tensorflow_quietly(debug):
+    """Import TensorFlow and make its first device and op with file descriptor 2 sent to a temporary
+    file: its C++ start-up lines (absl's "All log messages before absl::InitializeLog()", the CUDA
+    stub probing) are written before TF_CPP_MIN_LOG_LEVEL is read. They are shown if the start
+    fails, or always with --debug."""
+    if debug or "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            tf.constant(0.0) + 1.0
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "recipes": cmd_recipes, "train": cmd_train, "eval": cmd_eval,
     "export": cmd_export, "predict": cmd_predict, "convert": cmd_convert, "bench": cmd_bench, "bench-input": cmd_bench_input,
@@ -481,6 +512,8 @@ def main(argv=None):
         os.environ["ZOO_ALLOW_UNVERIFIED"] = "1"
 
     try:
+        if args.command in TENSORFLOW_COMMANDS:
+            _start_tensorflow_quietly(args.debug)
         return COMMANDS[args.command](args) or 0
     except ZooError as e:
         if args.debug:
