@@ -81,7 +81,7 @@ def _parser():
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--out", help="write the metrics as JSON here")
 
-    s = sub.add_parser("export", help="export a model to SavedModel or TFLite, checked against Keras")
+    s = sub.add_parser("export", help="export a model to SavedModel, TFLite or ONNX, checked against Keras")
     s.add_argument("name")
     s.add_argument("--weights")
     s.add_argument("--input-shape", type=_shape, help="H,W (or H,W,C) of the exported input, or of every image "
