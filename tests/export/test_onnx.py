@@ -101,3 +101,12 @@ def test_roi_pooling_of_boxes_outside_the_image_exports_as_zeros(tmp_path):
     want = np.asarray(model(feeds))
     assert np.all(want[1] == 0) and np.any(want[0] != 0)
     np.testing.assert_array_equal(got, want)
+
+
+def test_without_tf2onnx_the_error_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # as if not installed
+    with pytest.raises(Exception, match=r"pip install 'zoo\[onnx\]'") as info:
+        export_onnx(_grouped_net(), tmp_path / "m.onnx")
+    assert type(info.value).__name__ == "ConfigError" and os.listdir(tmp_path) == []
