@@ -487,6 +487,8 @@ def _start_tensorflow_quietly(debug):
 
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0
+        except ImportError:
+            return  # no TensorFlow here: the command says what it needs, if it needs it
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)
