@@ -485,8 +485,7 @@ def _start_tensorflow_quietly(debug):
         try:
             import tensorflow as tf
 
-            tf.config.list_physical_devices()
-            tf.constant(0.0) + 1.0
+            tf.config.list_physical_devices()  # probes the drivers; runs no op, so strategies can still split the CPU
         except ImportError:
             return  # no TensorFlow here: the command says what it needs, if it needs it
         except BaseException:
